@@ -1,0 +1,89 @@
+# Secure MCP Server: every command a learner or CI needs.
+#
+# `make run` and `make test` are all a fresh machine with Python 3.11 and
+# Node 20 needs; each target installs what it uses, and nothing more.
+# Targets of the later phases (image, synth, chart, pipeline) live in mk/*.mk,
+# one file per part, included at the bottom.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(BIN)/uv
+# uv installs into our venv only, never into the system Python.
+UV_PIP := $(UV) pip
+UV_INSTALL := $(UV_PIP) install --python $(BIN)/python --require-hashes --quiet
+DEV_KEY := .dev/jwt-secret
+
+# make token SCOPES=public:read,confidential:read SUB=alice EXPIRES_IN=3600
+SCOPES ?= public:read
+SUB ?= learner
+EXPIRES_IN ?= 3600
+
+export FASTMCP_LOG_ENABLED := false
+
+.PHONY: help install install-main run token test test-deps lint lock clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
+	  awk -F':.*## ' '{printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}'
+
+# The venv and uv inside it; the only thing taken from the machine is python3.
+$(UV):
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
+
+# Stamps make each install run once per change of its requirements file.
+$(VENV)/.main-installed: requirements/main.txt pyproject.toml | $(UV)
+	$(UV_INSTALL) -r requirements/main.txt
+	$(UV_PIP) install --python $(BIN)/python --quiet --no-deps -e .
+	@touch $@
+
+$(VENV)/.dev-installed: requirements/dev.txt $(VENV)/.main-installed
+	$(UV_INSTALL) -r requirements/dev.txt
+	@touch $@
+
+install-main: $(VENV)/.main-installed
+
+install: $(VENV)/.dev-installed ## Create .venv with the server, tests and linters
+
+# A development signing key, made once and never committed (.dev/ is ignored).
+$(DEV_KEY):
+	@mkdir -p $(dir $@)
+	@umask 077 && $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(48))' > $@
+	@echo "Generated a local development signing key in $@"
+
+run: install-main $(DEV_KEY) ## Start the server on http://127.0.0.1:8080 with the dev key
+	@echo "Server starting on http://127.0.0.1:$${MCP_PORT:-8080}/mcp  (Ctrl-C stops it)"
+	@echo "Get a token in another terminal:  make token SCOPES=public:read"
+	MCP_JWT_SECRET_FILE=$(DEV_KEY) MCP_LOG_FORMAT=$${MCP_LOG_FORMAT:-console} $(BIN)/python -m app
+
+token: install-main $(DEV_KEY) ## Mint a token with the dev key: make token SCOPES=a,b [SUB=name]
+	@$(BIN)/python scripts/generate_token.py --sub '$(SUB)' --scopes '$(SCOPES)' \
+	  --expires-in '$(EXPIRES_IN)' --secret-file $(DEV_KEY)
+
+# Parts add what their tests need as prerequisites of test-deps (see mk/).
+test-deps: install
+
+test: test-deps ## Run the whole test suite
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install ## Lint and type-check everything
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+lock: | $(UV) ## Re-pin every requirements file (hashed, no index URLs)
+	$(UV_PIP) compile pyproject.toml --generate-hashes --no-header --quiet -o requirements/main.txt
+	$(UV_PIP) compile pyproject.toml --group dev --generate-hashes --no-header --quiet \
+	  -o requirements/dev.txt
+	$(UV_PIP) compile --group infra -c requirements/dev.txt --generate-hashes --no-header \
+	  --quiet -o requirements/infra.txt
+
+clean: ## Remove the venv, tools and build output (keeps .dev/)
+	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache infra/cdktf.out
+
+-include mk/*.mk
