@@ -1,0 +1,102 @@
+"""Workload Identity Federation for GitHub Actions: keyless, one repository, one branch."""
+
+from __future__ import annotations
+
+from cdktn import ITerraformDependable
+from cdktn_provider_google.artifact_registry_repository_iam_member import (
+    ArtifactRegistryRepositoryIamMember,
+)
+from cdktn_provider_google.iam_workload_identity_pool import IamWorkloadIdentityPool
+from cdktn_provider_google.iam_workload_identity_pool_provider import (
+    IamWorkloadIdentityPoolProvider,
+)
+from cdktn_provider_google.service_account import ServiceAccount
+from cdktn_provider_google.service_account_iam_member import ServiceAccountIamMember
+from constructs import Construct
+
+from .config import InfraConfig
+from .registry import Registry
+
+GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+
+# Claims of GitHub's OIDC token copied into Google attributes (for conditions and
+# principalSet members, and so audit logs show which run acted).
+ATTRIBUTE_MAPPING = {
+    "google.subject": "assertion.sub",
+    "attribute.repository": "assertion.repository",
+    "attribute.repository_id": "assertion.repository_id",
+    "attribute.repository_owner_id": "assertion.repository_owner_id",
+    "attribute.ref": "assertion.ref",
+    "attribute.actor": "assertion.actor",
+}
+
+
+class GithubFederation(Construct):
+    """A pool and an OIDC provider that admit only the configured repository's branch.
+
+    The CI service account may push to the one Artifact Registry repository and do
+    nothing else; GitHub never holds a service-account key.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        config: InfraConfig,
+        registry: Registry,
+        depends_on: list[ITerraformDependable],
+    ) -> None:
+        super().__init__(scope, id_)
+        cfg = config
+        self.pool = IamWorkloadIdentityPool(
+            self,
+            "pool",
+            project=cfg.project_id,
+            workload_identity_pool_id=cfg.wif_pool_id,
+            display_name="GitHub Actions",
+            description=f"CI of {cfg.github_owner}/{cfg.github_repository}",
+            depends_on=depends_on,
+        )
+        self.provider = IamWorkloadIdentityPoolProvider(
+            self,
+            "provider",
+            project=cfg.project_id,
+            workload_identity_pool_id=self.pool.workload_identity_pool_id,
+            workload_identity_pool_provider_id=cfg.wif_provider_id,
+            display_name="GitHub OIDC",
+            attribute_mapping=ATTRIBUTE_MAPPING,
+            # Without a condition any GitHub repository could exchange tokens here.
+            # Numeric ids, unlike names, are never reused after a rename or deletion.
+            attribute_condition=cfg.wif_attribute_condition,
+            oidc={"issuer_uri": GITHUB_ISSUER},
+        )
+        self.service_account = ServiceAccount(
+            self,
+            "ci-sa",
+            project=cfg.project_id,
+            account_id=cfg.ci_service_account_id,
+            display_name="GitHub Actions: push images to the mcp-prototype repository only",
+            depends_on=depends_on,
+        )
+        # Writer on this one repository: the pipeline can push images and nothing more.
+        ArtifactRegistryRepositoryIamMember(
+            self,
+            "registry-writer",
+            project=cfg.project_id,
+            location=cfg.region,
+            repository=registry.name,
+            role="roles/artifactregistry.writer",
+            member=f"serviceAccount:{self.service_account.email}",
+        )
+        # Only identities from this repository (by id) may impersonate the CI account.
+        ServiceAccountIamMember(
+            self,
+            "wif-user",
+            service_account_id=self.service_account.name,
+            role="roles/iam.workloadIdentityUser",
+            member=(
+                f"principalSet://iam.googleapis.com/{self.pool.name}"
+                f"/attribute.repository_id/{cfg.github_repository_id}"
+            ),
+        )

@@ -1,0 +1,53 @@
+"""Secret Manager: the container for the JWT signing key, never its value."""
+
+from __future__ import annotations
+
+from cdktn import ITerraformDependable
+from cdktn_provider_google.secret_manager_secret import (
+    SecretManagerSecret,
+    SecretManagerSecretReplicationUserManagedReplicas,
+)
+from constructs import Construct
+
+from .config import InfraConfig
+
+
+class SigningKeySecret(Construct):
+    """The secret `mcp-jwt-signing-key` with no version.
+
+    The key itself is added by `scripts/jwt_key.py create`, outside Terraform, so it
+    is never in this code, the synthesized JSON or the Terraform state.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        config: InfraConfig,
+        depends_on: list[ITerraformDependable],
+    ) -> None:
+        super().__init__(scope, id_)
+        cfg = config
+        self.secret = SecretManagerSecret(
+            self,
+            "signing-key",
+            project=cfg.project_id,
+            secret_id=cfg.secret_id,
+            labels=dict(cfg.labels),
+            # Stored only in the cluster's region: the key stays where it is used.
+            replication={
+                "user_managed": {
+                    "replicas": [
+                        SecretManagerSecretReplicationUserManagedReplicas(location=cfg.region)
+                    ]
+                }
+            },
+            # Deleting the secret deletes every key version with it: Terraform refuses
+            # until deletion_protection is turned off on purpose (see teardown).
+            deletion_protection=cfg.deletion_protection,
+            depends_on=depends_on,
+        )
+        if cfg.import_existing_secret:
+            # Adopt a secret created by hand earlier; its versions are not touched.
+            self.secret.import_from(f"projects/{cfg.project_id}/secrets/{cfg.secret_id}")

@@ -1,0 +1,86 @@
+"""The one stack: provider, remote state, the constructs, and the outputs.
+
+Outputs are consumed by the later phases (see infra/README.md, "Outputs"):
+the chart's values-gke.yaml, the ArgoCD Application and the GitHub workflow.
+"""
+
+from __future__ import annotations
+
+from cdktn import App, GcsBackend, ITerraformDependable, TerraformOutput, TerraformStack
+from cdktn_provider_google.provider import GoogleProvider
+from constructs import Construct
+
+from .cluster import Cluster
+from .config import InfraConfig
+from .github_wif import GithubFederation
+from .network import Network
+from .registry import Registry
+from .secrets import SigningKeySecret
+from .services import ProjectServices
+from .workload_identity import AppIdentity
+
+
+class McpStack(TerraformStack):
+    """Everything phase 5 creates in one Google Cloud project."""
+
+    def __init__(self, scope: Construct, id_: str, *, config: InfraConfig) -> None:
+        super().__init__(scope, id_)
+        cfg = config
+        GoogleProvider(
+            self,
+            "google",
+            project=cfg.project_id,
+            region=cfg.region,
+            zone=cfg.zone,
+            # Every resource that takes labels gets these: cost reports group by them.
+            default_labels=dict(cfg.labels),
+        )
+        # State in a versioned GCS bucket the learner created first (see the tutorial).
+        GcsBackend(self, bucket=cfg.state_bucket, prefix=cfg.state_prefix)
+
+        services = ProjectServices(self, "services", project_id=cfg.project_id)
+        apis: list[ITerraformDependable] = list(services.enabled)
+        network = Network(self, "network", config=cfg, depends_on=apis)
+        registry = Registry(self, "registry", config=cfg, depends_on=apis)
+        secret = SigningKeySecret(self, "secret", config=cfg, depends_on=apis)
+        cluster = Cluster(
+            self, "gke", config=cfg, network=network, registry=registry, depends_on=apis
+        )
+        app_identity = AppIdentity(
+            self,
+            "app-identity",
+            config=cfg,
+            secret=secret,
+            cluster=cluster.cluster,
+            depends_on=apis,
+        )
+        github = GithubFederation(self, "github", config=cfg, registry=registry, depends_on=apis)
+
+        outputs = {
+            "project_id": (cfg.project_id, "GCP_PROJECT_ID, values-gke.yaml projectID"),
+            "region": (cfg.region, "GCP_REGION"),
+            "registry_url": (
+                f"{cfg.region}-docker.pkg.dev/{cfg.project_id}/{registry.repository.repository_id}",
+                "GCP_REGISTRY; values-gke.yaml image.repository is this + /mcp-server",
+            ),
+            "wif_provider": (github.provider.name, "GCP_WIF_PROVIDER (google-github-actions/auth)"),
+            "ci_service_account": (github.service_account.email, "GCP_CI_SERVICE_ACCOUNT"),
+            "app_service_account": (
+                app_identity.service_account.email,
+                "values-gke.yaml: iam.gke.io/gcp-service-account annotation of the KSA",
+            ),
+            "node_service_account": (cluster.node_service_account.email, "for audits"),
+            "cluster_name": (cluster.cluster.name, "gcloud container clusters get-credentials"),
+            "cluster_location": (cluster.cluster.location, "get-credentials --location"),
+            "secret_id": (secret.secret.secret_id, "scripts/jwt_key.py and the ExternalSecret"),
+            "workload_identity_pool": (cfg.workload_pool, "the cluster's Workload Identity pool"),
+        }
+        for name, (value, used_by) in outputs.items():
+            TerraformOutput(self, name, value=value, description=f"Used by: {used_by}")
+
+
+def build_app(config: InfraConfig, outdir: str | None = None) -> tuple[App, McpStack]:
+    """The CDK Terrain app with the one stack; call `app.synth()` to write cdktf.out."""
+    app = App(outdir=outdir) if outdir else App()
+    stack = McpStack(app, config.stack_name, config=config)
+    return app, stack

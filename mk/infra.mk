@@ -1,0 +1,33 @@
+# Phase 5: Google Cloud infrastructure as CDK Terrain stacks (infra/).
+#
+# `make synth` installs the CDK Terrain packages (cdktn, cdktn-provider-google;
+# hundreds of MB, so only this target and `make test` pull them in) and writes
+# the Terraform JSON to infra/cdktf.out/stacks/<stack>/cdk.tf.json.
+# The learner's settings come from infra/config.yaml (copy config.example.yaml)
+# or MCP_INFRA_* environment variables; see infra/README.md.
+
+INFRA_STAMP := $(VENV)/.infra-installed
+# Node 20 prints an end-of-life banner on every jsii start; it says nothing we act on.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+.PHONY: synth infra-install checkov-infra
+
+$(INFRA_STAMP): requirements/infra.txt $(VENV)/.dev-installed
+	@echo "==> Installing CDK Terrain (cdktn, cdktn-provider-google) into $(VENV)"
+	$(UV_INSTALL) -r requirements/infra.txt
+	@touch $@
+
+infra-install: $(INFRA_STAMP) ## Install the CDK Terrain packages into .venv
+
+synth: $(INFRA_STAMP) ## Synthesize the Google Cloud stacks into infra/cdktf.out
+	@echo "==> Synthesizing infra/ (config: $${MCP_INFRA_CONFIG:-infra/config.yaml})"
+	cd infra && ../$(BIN)/python main.py
+	@echo "==> Wrote infra/cdktf.out/stacks/*/cdk.tf.json:"
+	@ls -1 infra/cdktf.out/stacks
+
+checkov-infra: synth ## Scan the synthesized stacks with checkov (needs make tools)
+	.tools/bin/checkov --config-file infra/.checkov.yaml --quiet \
+	  --directory infra/cdktf.out/stacks
+
+# The infra tests (tests/infra) synthesize the stacks, so `make test` needs cdktn.
+test-deps: $(INFRA_STAMP)
