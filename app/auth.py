@@ -1,0 +1,137 @@
+"""Bearer-token verification with PyJWT, plugged into FastMCP as its TokenVerifier.
+
+Each token is verified once per request (by FastMCP's authentication middleware,
+which calls `verify_token`); everything downstream reads the resulting
+AccessToken. Every rejection is counted and logged with its reason, never the token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import jwt
+from fastmcp.server.auth import AccessToken, TokenVerifier
+
+from app.metrics import AUTH_DECISIONS
+from app.tokens import HS_ALGORITHM, ScopeClaimError, parse_scopes
+
+log = logging.getLogger("app.auth")
+
+# Each family of keys accepts only its own algorithms: an HS256 token is never
+# checked against a JWKS public key, nor an RS256 token against the shared secret
+# (the classic algorithm-confusion attack), and "none" is never accepted.
+ASYMMETRIC_ALGORITHMS = ("RS256", "ES256")
+REQUIRED_CLAIMS = ["exp", "sub", "iss", "aud"]
+JWKS_CACHE_SECONDS = 300
+
+
+class Rejected(Exception):
+    """A token failed verification; `reason` is a short, token-free label."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _reason(error: jwt.PyJWTError) -> str:
+    # Order matters: several of these subclass InvalidTokenError.
+    reasons: list[tuple[type[jwt.PyJWTError], str]] = [
+        (jwt.ExpiredSignatureError, "expired"),
+        (jwt.ImmatureSignatureError, "not_yet_valid"),
+        (jwt.InvalidIssuerError, "wrong_issuer"),
+        (jwt.InvalidAudienceError, "wrong_audience"),
+        (jwt.MissingRequiredClaimError, "missing_claim"),
+        (jwt.InvalidSignatureError, "bad_signature"),
+        (jwt.InvalidAlgorithmError, "algorithm_not_allowed"),
+        (jwt.PyJWKClientConnectionError, "jwks_unavailable"),
+        (jwt.PyJWKClientError, "unknown_key"),
+        (jwt.DecodeError, "malformed"),
+    ]
+    return next((label for kind, label in reasons if isinstance(error, kind)), "invalid")
+
+
+class JWTVerifier(TokenVerifier):
+    """Verify HS256 tokens with the shared key(s), and RS256/ES256 ones by the issuer's JWKS."""
+
+    def __init__(
+        self,
+        *,
+        hs_keys: Sequence[bytes],
+        issuer: str,
+        audience: str,
+        leeway_seconds: int = 30,
+        jwks_url: str | None = None,
+    ) -> None:
+        super().__init__()
+        self._hs_keys = tuple(hs_keys)
+        self._issuer = issuer
+        self._audience = audience
+        self._leeway = leeway_seconds
+        self._jwks = (
+            jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=JWKS_CACHE_SECONDS)
+            if jwks_url
+            else None
+        )
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        try:
+            claims = await self._decode(token)
+            scopes = parse_scopes(claims)
+        except Rejected as exc:
+            return self._reject(exc.reason)
+        except ScopeClaimError:
+            return self._reject("bad_scope_claim")
+        except jwt.PyJWTError as exc:
+            return self._reject(_reason(exc))
+        AUTH_DECISIONS.labels("authenticated", "valid_token").inc()
+        subject = str(claims["sub"])
+        return AccessToken(
+            token=token,
+            client_id=subject,
+            subject=subject,
+            scopes=scopes,
+            expires_at=int(claims["exp"]),
+            claims=claims,
+        )
+
+    async def _decode(self, token: str) -> dict[str, Any]:
+        algorithm = jwt.get_unverified_header(token).get("alg")
+        if algorithm == HS_ALGORITHM and self._hs_keys:
+            return self._decode_shared(token)
+        if algorithm in ASYMMETRIC_ALGORITHMS and self._jwks is not None:
+            # PyJWKClient fetches over blocking HTTP on a cache miss: keep it off the loop.
+            signing_key = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
+            return self._check(token, signing_key.key, list(ASYMMETRIC_ALGORITHMS))
+        raise Rejected("algorithm_not_allowed")
+
+    def _decode_shared(self, token: str) -> dict[str, Any]:
+        # The current key first, then the previous one (rotation without logouts).
+        for key in self._hs_keys[:-1]:
+            try:
+                return self._check(token, key, [HS_ALGORITHM])
+            except jwt.InvalidSignatureError:
+                continue
+        return self._check(token, self._hs_keys[-1], [HS_ALGORITHM])
+
+    def _check(self, token: str, key: Any, algorithms: list[str]) -> dict[str, Any]:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=algorithms,
+            audience=self._audience,
+            issuer=self._issuer,
+            leeway=self._leeway,
+            options={"require": REQUIRED_CLAIMS},
+        )
+        if not isinstance(claims["sub"], str) or not claims["sub"]:
+            raise Rejected("missing_claim")
+        return claims
+
+    @staticmethod
+    def _reject(reason: str) -> None:
+        AUTH_DECISIONS.labels("denied", reason).inc()
+        log.warning("token rejected", extra={"event": "authentication", "reason": reason})
+        return None

@@ -1,0 +1,84 @@
+"""Run the app under uvicorn and shut down the way Kubernetes expects.
+
+On SIGTERM (or Ctrl-C): /ready turns 503 at once, the listener stays open for
+`MCP_SHUTDOWN_DRAIN_SECONDS` so load balancers stop sending traffic, then
+uvicorn stops accepting, lets in-flight requests finish (up to
+`MCP_SHUTDOWN_TIMEOUT_SECONDS`) and the process exits 0. uvicorn alone would
+re-raise the signal after draining and exit 143.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Generator
+
+import uvicorn
+
+from app.config import Config
+from app.probes import Lifecycle
+from app.server import build_app
+
+log = logging.getLogger("app.serve")
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn.Server whose signal handling drains first and never re-raises the signal."""
+
+    def __init__(self, config: uvicorn.Config, lifecycle: Lifecycle, drain_seconds: float) -> None:
+        super().__init__(config)
+        self.lifecycle = lifecycle
+        self.drain_seconds = drain_seconds
+        self._drain_task: asyncio.Task[None] | None = None
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._on_signal, sig)
+        try:
+            yield
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        if self.lifecycle.draining:
+            if sig == signal.SIGINT:
+                self.force_exit = True  # a second Ctrl-C means now
+            return
+        self.lifecycle.draining = True
+        log.info(
+            "shutdown requested: draining",
+            extra={"signal": sig.name, "drain_seconds": self.drain_seconds},
+        )
+        self._drain_task = asyncio.get_running_loop().create_task(self._stop_after_drain())
+
+    async def _stop_after_drain(self) -> None:
+        await asyncio.sleep(self.drain_seconds)
+        self.should_exit = True
+
+
+def serve(config: Config) -> None:
+    settings = config.settings
+    lifecycle = Lifecycle()
+    uv_config = uvicorn.Config(
+        build_app(config, lifecycle),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,  # app.logs owns the handlers
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+        timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds),
+        lifespan="on",
+    )
+    server = DrainingServer(uv_config, lifecycle, settings.shutdown_drain_seconds)
+    log.info(
+        "starting",
+        extra={"url": f"{settings.base_url}/mcp", "jwks": bool(settings.jwt_jwks_url)},
+    )
+    server.run()
+    log.info("stopped")

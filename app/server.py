@@ -1,0 +1,97 @@
+"""Assemble the HTTP application: routes, the auth chain in front of /mcp, and metrics.
+
+A request to /mcp passes, outermost first: RequestMetrics -> OriginGuard ->
+FastMCP's bearer authentication (verifies the token once) -> RateLimit ->
+ScopeGate -> FastMCP's RequireAuth (401) -> the MCP transport (stateless JSON).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastmcp.server.auth import RemoteAuthProvider
+from mcp.server.auth.routes import build_resource_metadata_url
+from pydantic import AnyHttpUrl
+from starlette.middleware import Middleware
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from app.auth import JWTVerifier
+from app.config import Config
+from app.metrics import RequestMetrics, metrics_endpoint
+from app.origin import OriginGuard
+from app.probes import Lifecycle, probe_routes
+from app.rate_limit import RateLimit
+from app.scope_gate import ScopeGate
+from app.scopes import ALL_SCOPES
+from app.tools import build_mcp
+
+MCP_PATH = "/mcp"
+WELL_KNOWN = "/.well-known/oauth-protected-resource"
+
+
+def _auth_provider(config: Config) -> RemoteAuthProvider:
+    settings = config.settings
+    verifier = JWTVerifier(
+        hs_keys=config.hs_keys,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        leeway_seconds=settings.jwt_leeway_seconds,
+        jwks_url=settings.jwt_jwks_url,
+    )
+    # RFC 9728 needs at least one authorization server URL. Tokens here are
+    # minted by the project's CLI with the shared key, so unless one is named
+    # (or the issuer is a URL, as with OIDC) the server names itself.
+    issuer_is_url = settings.jwt_issuer.startswith(("https://", "http://"))
+    authorization_server = settings.authorization_server or (
+        settings.jwt_issuer if issuer_is_url else settings.base_url
+    )
+    return RemoteAuthProvider(
+        token_verifier=verifier,
+        authorization_servers=[AnyHttpUrl(authorization_server)],
+        base_url=settings.base_url,
+        scopes_supported=list(ALL_SCOPES),
+        resource_name="Secure MCP Server",
+    )
+
+
+def build_app(config: Config, lifecycle: Lifecycle, *, auth_enabled: bool = True) -> ASGIApp:
+    """The ASGI app; `auth_enabled=False` exists only for the benchmark baseline."""
+    settings = config.settings
+    provider = _auth_provider(config) if auth_enabled else None
+    mcp = build_mcp(config.documents, provider)
+
+    for path, endpoint in {**probe_routes(lifecycle), "/metrics": metrics_endpoint}.items():
+        mcp.custom_route(path, methods=["GET"], include_in_schema=False)(endpoint)
+
+    middleware: list[Middleware] = []
+    if provider is not None:
+        metadata_url = str(build_resource_metadata_url(AnyHttpUrl(settings.base_url + MCP_PATH)))
+        middleware = [
+            Middleware(RateLimit, mcp_path=MCP_PATH, per_minute=settings.rate_limit_per_minute),
+            Middleware(ScopeGate, mcp_path=MCP_PATH, resource_metadata_url=metadata_url),
+        ]
+
+    http_app = mcp.http_app(
+        path=MCP_PATH,
+        stateless_http=True,  # any replica can answer any request: no session affinity
+        json_response=True,  # one JSON answer per POST, no SSE stream to keep open
+        middleware=middleware,
+        # OriginGuard below implements the contract's Origin rule; FastMCP's own
+        # Host/Origin guard would also pin the Host header, which differs per
+        # route into the cluster (Service DNS, port-forward, ingress).
+        host_origin_protection=False,
+    )
+    if provider is not None:
+        _serve_root_metadata(http_app.router.routes)
+
+    app: ASGIApp = OriginGuard(http_app, MCP_PATH, settings.allowed_origins)
+    return RequestMetrics(app)
+
+
+def _serve_root_metadata(routes: list[Any]) -> None:
+    """Serve the RFC 9728 document at the root well-known path too (older clients ask there)."""
+    resource_route = next(
+        r for r in routes if isinstance(r, Route) and r.path == f"{WELL_KNOWN}{MCP_PATH}"
+    )
+    routes.append(Route(WELL_KNOWN, endpoint=resource_route.endpoint, methods=["GET", "OPTIONS"]))
