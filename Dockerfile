@@ -1,0 +1,88 @@
+# The MCP server's image: `make image` builds it, tests/container/ proves it.
+#
+# Two stages: the builder has pip, uv and setuptools and installs the locked,
+# hashed requirements into /opt/venv; the runtime stage gets only that venv
+# (which holds the app and its documents) on a fresh slim base. No compilers,
+# package caches or build tools reach the image that runs.
+#
+# Kept to what Docker's legacy builder understands (no RUN --mount, COPY --link
+# or heredocs): Debian's Docker and docker-py build without BuildKit.
+
+# Pinned by tag; Dependabot (.github/dependabot.yml) proposes updates.
+FROM python:3.11-slim AS builder
+
+# No caches in layers; use the base image's Python, never download one.
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_ROOT_USER_ACTION=ignore \
+    UV_NO_CACHE=1 \
+    UV_LINK_MODE=copy \
+    UV_PYTHON_DOWNLOADS=never
+
+# uv and setuptools, pinned by hash (requirements/image-build.txt).
+COPY requirements/image-build.txt /tmp/image-build.txt
+RUN pip install --require-hashes -r /tmp/image-build.txt
+
+# Dependencies first: this layer is reused until requirements/main.txt changes.
+COPY requirements/main.txt /tmp/main.txt
+RUN uv venv /opt/venv --python /usr/local/bin/python3 \
+    && uv pip install --python /opt/venv/bin/python --require-hashes -r /tmp/main.txt
+
+# The app itself, without dependencies: they are all pinned above. The wheel
+# is built with the hashed setuptools (no isolated, unpinned build backend).
+COPY pyproject.toml README.md /src/
+COPY app /src/app
+RUN pip wheel --no-deps --no-build-isolation --wheel-dir /tmp/dist /src \
+    && uv pip install --python /opt/venv/bin/python --no-deps /tmp/dist/*.whl
+
+# Bytecode for exactly what the server imports at start: the read-only
+# container cannot cache it, and compiling the whole venv would add ~40 MB.
+RUN /opt/venv/bin/python -c "import app.__main__, app.serve"
+
+
+FROM python:3.11-slim
+
+# OCI labels; `make image` and the pipeline pass the real values.
+ARG VERSION=0.0.0-dev
+ARG REVISION=unknown
+ARG SOURCE=unknown
+LABEL org.opencontainers.image.title="mcp-server" \
+      org.opencontainers.image.description="MCP server with tools guarded by scoped JWT bearer tokens" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.source="${SOURCE}"
+
+# A fixed numeric UID/GID, so Kubernetes' runAsNonRoot can verify it and
+# volume permissions are predictable; no home directory, no login shell.
+RUN groupadd --gid 10001 mcp \
+    && useradd --uid 10001 --gid 10001 --no-create-home \
+       --home-dir /nonexistent --shell /usr/sbin/nologin --no-log-init mcp
+
+# Owned by root and read-only for the server: it cannot modify its own code.
+COPY --from=builder /opt/venv /opt/venv
+
+# PYTHONDONTWRITEBYTECODE: the root filesystem may be read-only (bytecode is
+# precompiled). PYTHONUNBUFFERED: log lines leave at once, even on a crash.
+# PYTHONSAFEPATH: never import from the working directory, so nothing dropped
+# into a writable directory can shadow a module.
+# MCP_HOST: listen on all interfaces, as the container's port is the boundary.
+# FASTMCP_LOG_ENABLED: our JSON logs own stdout, not FastMCP's Rich console.
+ENV PATH="/opt/venv/bin:${PATH}" \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PYTHONSAFEPATH=1 \
+    MCP_HOST=0.0.0.0 \
+    MCP_PORT=8080 \
+    FASTMCP_LOG_ENABLED=false
+
+USER 10001:10001
+EXPOSE 8080
+
+# Liveness through the venv's Python: no curl or wget in the image.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+    CMD ["/opt/venv/bin/python", "-c", "import os, sys, urllib.request; url = 'http://127.0.0.1:' + os.environ.get('MCP_PORT', '8080') + '/health'; sys.exit(0 if urllib.request.urlopen(url, timeout=2).status == 200 else 1)"]
+
+# Exec form: the server is PID 1 and receives SIGTERM itself, so it drains
+# and exits 0 (a shell in between would swallow the signal).
+ENTRYPOINT ["/opt/venv/bin/python", "-m", "app"]
