@@ -257,9 +257,11 @@ def test_bumped_chart_renders_the_new_image(tmp_path: Path) -> None:
     require(values_gke.is_file(), "helm/mcp-server/values-gke.yaml is not written yet")
     repo = tmp_path / "repo"
     shutil.copytree(CHART, repo / "helm" / "mcp-server")
-    make_repo(repo, {})
     chart = repo / "helm" / "mcp-server"
     values = chart / "values-gke.yaml"
+    # What the learner does in phase 6 before the first deploy.
+    values.write_text(values.read_text().replace("PROJECT_ID", "demo-project"))
+    make_repo(repo, {})
     repository = YAML(typ="safe").load(values.read_text())["image"]["repository"]
 
     result = bump("--file", values, "--tag", TAG, "--digest", DIGEST)

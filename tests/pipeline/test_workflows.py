@@ -332,6 +332,8 @@ def test_the_bump_commit_cannot_trigger_a_build() -> None:
     assert triggers_build(paths, "app/documents/public.md")
     assert triggers_build(paths, "Dockerfile")
     assert triggers_build(paths, "requirements/main.txt")
+    assert triggers_build(paths, "requirements/image-build.txt")
+    assert not triggers_build(paths, "requirements/dev.txt")
 
 
 def test_github_glob_semantics() -> None:
