@@ -25,7 +25,7 @@ synth: $(INFRA_STAMP) ## Synthesize the Google Cloud stacks into infra/cdktf.out
 	@echo "==> Wrote infra/cdktf.out/stacks/*/cdk.tf.json:"
 	@ls -1 infra/cdktf.out/stacks
 
-checkov-infra: synth ## Scan the synthesized stacks with checkov (needs make tools)
+checkov-infra: synth tools ## Scan the synthesized stacks with checkov (needs make tools)
 	.tools/bin/checkov --config-file infra/.checkov.yaml --quiet \
 	  --directory infra/cdktf.out/stacks
 

@@ -1,0 +1,190 @@
+"""The typed config refuses bad settings with one message naming the setting.
+
+These tests need neither Node nor the provider: validation runs before the
+provider is imported, which is also what makes a bad config fail fast.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.mcp_infra.config import (
+    EXAMPLE_CONFIG,
+    ConfigError,
+    InfraConfig,
+    from_mapping,
+    load_config,
+)
+from tests.infra.example import with_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def rejects(message: str, **changes: Any) -> None:
+    with pytest.raises(ConfigError) as caught:
+        from_mapping(with_settings(**changes), source="config.toml")
+    assert message in str(caught.value), str(caught.value)
+    assert str(caught.value).startswith("config.toml: ")
+
+
+def test_example_settings_are_valid(example_config: InfraConfig) -> None:
+    assert example_config.zone == "us-central1-a"
+    assert example_config.node_count == 3
+
+
+@pytest.mark.parametrize(
+    "project_id",
+    [
+        "short",
+        "Upper-Case-Id",
+        "1starts-with-digit",
+        "ends-with-hyphen-",
+        "has_underscore1",
+        "a" * 31,
+        "my-google-project",
+    ],
+)
+def test_project_id_format(project_id: str) -> None:
+    rejects("project_id", project_id=project_id)
+    rejects("is not a valid Google Cloud project id", project_id=project_id)
+
+
+def test_region_and_zone_must_agree() -> None:
+    rejects("zone 'europe-west1-b' is not in region 'us-central1'", zone="europe-west1-b")
+    rejects("zone 'us-central1' is not in region", zone="us-central1")
+    rejects("region 'central' is not a Google Cloud region", region="central")
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"github_owner": "-leading-hyphen"}, "github_owner '-leading-hyphen' is not a GitHub"),
+        ({"github_owner": "a" * 40}, "github_owner"),
+        ({"github_owner": "owner/repo"}, "github_owner 'owner/repo' is not a GitHub"),
+        ({"github_repository": "has space"}, "github_repository 'has space' is not"),
+        ({"github_repository": ".."}, "github_repository '..' is not"),
+        ({"github_repository_id": 0}, "github_repository_id must be the positive numeric id"),
+        ({"github_owner_id": -5}, "github_owner_id must be the positive numeric id"),
+        ({"github_repository_id": "123"}, "github_repository_id must be a whole number"),
+        ({"github_owner_id": True}, "github_owner_id must be a whole number"),
+        ({"github_branch": "refs/heads/main"}, "github_branch 'refs/heads/main' is not a branch"),
+    ],
+)
+def test_github_identity(changes: dict[str, Any], message: str) -> None:
+    rejects(message, **changes)
+
+
+@pytest.mark.parametrize(
+    ("cidr", "message"),
+    [
+        ("0.0.0.0/0", "would open the control plane to the whole internet"),
+        ("0.0.0.0/4", "far too wide"),
+        ("10.0.0.1/8", "is not a valid CIDR"),  # host bits set
+        ("300.1.2.3/32", "is not a valid CIDR"),
+        ("::/0", "IPv4 CIDRs only"),
+        ("203.0.113.10/32", "is still the example value"),
+    ],
+)
+def test_authorized_networks(cidr: str, message: str) -> None:
+    rejects(
+        f"authorized_networks[0].cidr {cidr!r}" if "example" not in message else "authorized",
+        authorized_networks=[{"cidr": cidr, "name": "x"}],
+    )
+    rejects(message, authorized_networks=[{"cidr": cidr, "name": "x"}])
+
+
+def test_authorized_networks_shape() -> None:
+    rejects("authorized_networks must list at least one CIDR", authorized_networks=[])
+    rejects("authorized_networks[0] must be a table", authorized_networks=[{"cidr": "1.2.3.4/32"}])
+    rejects("authorized_networks must be a list", authorized_networks="1.2.3.4/32")
+
+
+@pytest.mark.parametrize(
+    "bucket", ["ab", "Upper-Bucket", "-leading", "with.dots.bucket", "goog-state", "my-google-tf"]
+)
+def test_state_bucket_name(bucket: str) -> None:
+    rejects("state_bucket", state_bucket=bucket)
+
+
+def test_required_and_unknown_settings() -> None:
+    rejects("project_id is required", project_id=None)
+    rejects("github_repository_id is required", github_repository_id=None)
+    rejects("unknown setting 'projectid'", projectid="x")
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"node_count": 0}, "node_count must be between 1 and 10"),
+        ({"release_channel": "NONE"}, "release_channel must be RAPID, REGULAR or STABLE"),
+        ({"pods_cidr": "10.10.0.0/16"}, "pods_cidr 10.10.0.0/16 overlaps subnet_cidr"),
+        ({"master_cidr": "172.16.0.0/24"}, "master_cidr must be a /28"),
+        ({"subnet_cidr": "8.8.8.0/24"}, "subnet_cidr '8.8.8.0/24' must be a private"),
+        ({"deletion_protection": "no"}, "deletion_protection must be true or false"),
+        ({"labels": {"Bad Key": "x"}}, "labels entry 'Bad Key'"),
+        ({"secret_id": "bad/secret"}, "secret_id 'bad/secret' is not"),
+        ({"k8s_namespace": "Bad_NS"}, "k8s_namespace 'Bad_NS' must be a DNS label"),
+    ],
+)
+def test_other_settings(changes: dict[str, Any], message: str) -> None:
+    rejects(message, **changes)
+
+
+def test_example_file_is_refused_until_edited() -> None:
+    """config.example.toml parses, but its placeholders stop synth, naming the first."""
+    with pytest.raises(ConfigError) as caught:
+        load_config(EXAMPLE_CONFIG)
+    message = str(caught.value)
+    assert "project_id is still the example value 'your-project-id'" in message
+
+
+def test_missing_file_says_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"config file not found; copy config.example.toml"):
+        load_config(tmp_path / "config.toml")
+
+
+def test_invalid_toml(tmp_path: Path) -> None:
+    bad = tmp_path / "config.toml"
+    bad.write_text('project_id = "unterminated\n')
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(bad)
+
+
+def test_wif_condition_pins_repository_by_immutable_ids(example_config: InfraConfig) -> None:
+    assert example_config.wif_attribute_condition == (
+        "assertion.sub == 'repo:example-org/secure-mcp-server:ref:refs/heads/main'"
+        " && assertion.repository_id == '123456789'"
+        " && assertion.repository_owner_id == '987654321'"
+    )
+
+
+def test_synth_entrypoint_fails_fast_with_one_clear_message(tmp_path: Path) -> None:
+    """`python infra/main.py` (what make synth runs) exits 2 before importing the provider."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        'project_id = "mcp-example-123456"\nstate_bucket = "mcp-example-tfstate"\n'
+        'github_owner = "example-org"\ngithub_repository = "secure-mcp-server"\n'
+        "github_repository_id = 1\ngithub_owner_id = 2\n"
+        'zone = "europe-west1-b"\n'
+        'authorized_networks = [{ cidr = "198.51.100.7/32", name = "me" }]\n'
+    )
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "infra" / "main.py")],
+        env={**os.environ, "MCP_INFRA_CONFIG": str(config)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"error: {config}: zone 'europe-west1-b' is not in region 'us-central1' "
+        "(like us-central1-a)"
+    )
+    assert "importing CDK Terrain" not in result.stdout
