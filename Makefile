@@ -54,7 +54,7 @@ install: $(VENV)/.dev-installed ## Create .venv with the server, tests and linte
 $(DEV_KEY):
 	@mkdir -p $(dir $@)
 	@umask 077 && $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(48))' > $@
-	@echo "Generated a local development signing key in $@"
+	@echo "Generated a local development signing key in $@" >&2
 
 run: install-main $(DEV_KEY) ## Start the server on http://127.0.0.1:8080 with the dev key
 	@echo "Server starting on http://127.0.0.1:$${MCP_PORT:-8080}/mcp  (Ctrl-C stops it)"

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import importlib.util
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from app.tokens import mint_token
+from tests.helpers import ROOT
+from tests.server_process import ServerProcess
+
+StartServer = Callable[..., ServerProcess]
+
+
+@pytest.fixture(scope="session")
+def signing_key() -> str:
+    return secrets.token_urlsafe(48)
+
+
+@pytest.fixture(scope="session")
+def token_for(signing_key: str) -> Callable[..., str]:
+    def make(*scopes: str, sub: str = "alice", expires_in: int = 300) -> str:
+        return mint_token(signing_key, sub, list(scopes), expires_in=expires_in)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def start_server(
+    tmp_path_factory: pytest.TempPathFactory, signing_key: str
+) -> Iterator[StartServer]:
+    """Start servers with the session key; every one is stopped at the end of the session."""
+    started: list[ServerProcess] = []
+    log_dir = tmp_path_factory.mktemp("server-logs")
+
+    def start(**env: str) -> ServerProcess:
+        environment = {"MCP_JWT_SECRET_KEY": signing_key, **env}
+        server = ServerProcess(log_dir, environment)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def server(start_server: StartServer) -> ServerProcess:
+    """The shared server: rate limit off so the suite's volume is not throttled."""
+    return start_server(MCP_RATE_LIMIT_PER_MINUTE="0")
+
+
+@pytest.fixture(scope="session")
+def mcp_client_module() -> ModuleType:
+    """scripts/mcp_client.py, the learner's client, imported so tests drive it directly."""
+    path: Path = ROOT / "scripts" / "mcp_client.py"
+    spec = importlib.util.spec_from_file_location("mcp_client", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

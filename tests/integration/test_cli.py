@@ -1,0 +1,205 @@
+"""The learner's commands exactly as the tutorial shows them, run as real processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jwt
+import pytest
+
+from app.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER
+from tests.helpers import ROOT
+from tests.server_process import ServerProcess
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("MCP_")}
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def key_file(tmp_path: Path, signing_key: str) -> Path:
+    path = tmp_path / "key"
+    path.write_text(signing_key + "\n")
+    return path
+
+
+@pytest.mark.parametrize("script", ["scripts/generate_token.py", "scripts/mcp_client.py"])
+def test_help(script: str) -> None:
+    result = run(script, "--help")
+    assert result.returncode == 0
+    assert "usage:" in result.stdout
+
+
+def test_generate_token_prints_only_a_valid_token(key_file: Path, signing_key: str) -> None:
+    result = run(
+        "scripts/generate_token.py",
+        "--sub",
+        "alice",
+        "--scopes",
+        "public:read,confidential:read",
+        "--expires-in",
+        "600",
+        "--secret-file",
+        str(key_file),
+    )
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip()
+    assert result.stdout == token + "\n"
+    claims = jwt.decode(token, signing_key, algorithms=["HS256"], audience=DEFAULT_AUDIENCE)
+    assert claims["sub"] == "alice"
+    assert claims["iss"] == DEFAULT_ISSUER
+    assert claims["scope"] == "public:read confidential:read"
+    assert claims["exp"] - claims["iat"] == 600
+
+
+def test_generate_token_key_order(key_file: Path, signing_key: str) -> None:
+    other = "z" * 40
+    from_flag = run(
+        "scripts/generate_token.py",
+        "--sub",
+        "a",
+        "--secret",
+        other,
+        env={"MCP_JWT_SECRET_KEY": signing_key},
+    ).stdout.strip()
+    jwt.decode(from_flag, other, algorithms=["HS256"], audience=DEFAULT_AUDIENCE)
+    from_env = run(
+        "scripts/generate_token.py", "--sub", "a", env={"MCP_JWT_SECRET_KEY": signing_key}
+    ).stdout.strip()
+    jwt.decode(from_env, signing_key, algorithms=["HS256"], audience=DEFAULT_AUDIENCE)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--sub", "a", "--secret", "short"], "at least 32 bytes"),
+        (["--sub", "a", "--secret-file", "/nonexistent"], "cannot read the key file"),
+        (["--sub", "a", "--secret", "x" * 40, "--expires-in", "0"], "expires_in"),
+        (["--scopes", "public:read"], "--sub"),
+    ],
+)
+def test_generate_token_errors(args: list[str], message: str) -> None:
+    result = run("scripts/generate_token.py", *args)
+    assert result.returncode != 0
+    assert result.stdout == ""
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_client_lists_and_calls_through_the_scopes(server: ServerProcess, key_file: Path) -> None:
+    def token(scopes: str) -> str:
+        result = run(
+            "scripts/generate_token.py",
+            "--sub",
+            "learner",
+            "--scopes",
+            scopes,
+            "--secret-file",
+            str(key_file),
+        )
+        return result.stdout.strip()
+
+    public, full = token("public:read"), token("public:read,confidential:read")
+    listed = run("scripts/mcp_client.py", server.url, "--token", public, "list")
+    assert (listed.returncode, listed.stdout) == (0, "get_public_info\n")
+    listed = run("scripts/mcp_client.py", server.url, "--token", full, "list")
+    assert listed.stdout == "get_public_info\nget_confidential_info\n"
+
+    called = run(
+        "scripts/mcp_client.py", server.url, "--token", full, "call", "get_confidential_info"
+    )
+    assert called.returncode == 0
+    assert called.stdout.startswith("# Secure MCP Server: confidential information")
+
+    refused = run(
+        "scripts/mcp_client.py", server.url, "--token", public, "call", "get_confidential_info"
+    )
+    assert refused.returncode == 1
+    assert refused.stderr == (
+        "error: 403 Forbidden: insufficient_scope, the call needs the scope confidential:read\n"
+    )
+    anonymous = run("scripts/mcp_client.py", server.url, "list")
+    assert anonymous.returncode == 1
+    assert anonymous.stderr == "error: 401 Unauthorized: the token is missing, invalid or expired\n"
+
+
+def test_client_reports_an_unreachable_server() -> None:
+    result = run("scripts/mcp_client.py", "http://127.0.0.1:9/mcp", "--token", "t", "list")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: cannot reach http://127.0.0.1:9/mcp")
+
+
+def test_make_token_mints_with_the_dev_key() -> None:
+    result = subprocess.run(
+        ["make", "-s", "token", "SCOPES=public:read,confidential:read", "SUB=maker"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.strip().splitlines()[-1]
+    dev_key = (ROOT / ".dev" / "jwt-secret").read_text().strip()
+    claims = jwt.decode(token, dev_key, algorithms=["HS256"], audience=DEFAULT_AUDIENCE)
+    assert claims["sub"] == "maker"
+    assert claims["scope"] == "public:read confidential:read"
+    assert ((ROOT / ".dev" / "jwt-secret").stat().st_mode & 0o077) == 0  # private to the owner
+
+
+def test_make_run_serves_with_the_dev_key(tmp_path: Path) -> None:
+    """`make run` from the README: the server answers, then stops cleanly on SIGTERM."""
+    import signal
+    import time
+
+    import httpx
+
+    from tests.server_process import free_port
+
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("MCP_")}
+    process = subprocess.Popen(
+        ["make", "-s", "run"],
+        cwd=ROOT,
+        env={**environment, "MCP_PORT": str(port)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        dev_key = (ROOT / ".dev" / "jwt-secret").read_text().strip()
+        from app.tokens import mint_token
+
+        token = mint_token(dev_key, "learner", ["public:read"])
+        listed = run(
+            "scripts/mcp_client.py", f"http://127.0.0.1:{port}/mcp", "--token", token, "list"
+        )
+        assert listed.stdout == "get_public_info\n"
+    finally:
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in the learner's terminal
+        output, _ = process.communicate(timeout=30)
+    # make reports the interrupt itself; the server inside drained and stopped cleanly.
+    assert "stopped" in output
+    assert "Traceback" not in output
+    assert "make token SCOPES=public:read" in output  # it tells the learner how to get a token
