@@ -1,0 +1,87 @@
+"""The built image: its configuration, labels, size budget, and what it leaves out."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+
+import docker
+import pytest
+from docker.models.images import Image
+
+from tests.container.conftest import BASE_IMAGE, BUILD_ARGS, IMAGE_TAG
+from tests.helpers import ROOT
+
+pytestmark = pytest.mark.container
+
+# Issue 3's budget for the layers the Dockerfile adds on top of the base image.
+BUDGET_BYTES = 80 * 1000 * 1000
+
+
+def test_image_config(image: Image) -> None:
+    config = image.attrs["Config"]
+    assert config["User"] == "10001:10001"
+    assert config["Entrypoint"] == ["/opt/venv/bin/python", "-m", "app"]
+    assert "8080/tcp" in config["ExposedPorts"]
+    env = dict(item.split("=", 1) for item in config["Env"])
+    assert env["MCP_HOST"] == "0.0.0.0"  # noqa: S104 (the container's port is the boundary)
+    assert env["MCP_PORT"] == "8080"
+    assert env["FASTMCP_LOG_ENABLED"] == "false"
+    assert env["PYTHONDONTWRITEBYTECODE"] == "1"
+    assert env["PATH"].startswith("/opt/venv/bin:")
+    # No secret may be baked into the image.
+    assert not [name for name in env if "SECRET" in name or "KEY" in name]
+    assert config["Healthcheck"]["Test"][:2] == ["CMD", "/opt/venv/bin/python"]
+
+
+def test_oci_labels_come_from_the_build_args(image: Image) -> None:
+    labels = image.labels
+    assert labels["org.opencontainers.image.version"] == BUILD_ARGS["VERSION"]
+    assert labels["org.opencontainers.image.revision"] == BUILD_ARGS["REVISION"]
+    assert labels["org.opencontainers.image.source"] == BUILD_ARGS["SOURCE"]
+    assert labels["org.opencontainers.image.title"] == "mcp-server"
+
+
+def test_layers_over_the_base_stay_within_budget(image: Image, base_image: Image) -> None:
+    added = image.attrs["Size"] - base_image.attrs["Size"]
+    print(f"{IMAGE_TAG}: {added / 1e6:.1f} MB over {BASE_IMAGE}")
+    assert 0 < added < BUDGET_BYTES, f"{added / 1e6:.1f} MB over the base; budget 80 MB"
+
+
+def test_runtime_stage_holds_only_the_venv(
+    docker_client: docker.DockerClient, image: Image
+) -> None:
+    """No build tools, sources or wheels from the builder stage; the documents are there."""
+    script = (
+        "import os, shutil, importlib.util, app.config as c;"
+        "print(shutil.which('uv'), importlib.util.find_spec('setuptools'),"
+        " os.path.exists('/src'), os.path.exists('/tmp/dist'));"
+        "print(sorted(p.name for p in c.BUNDLED_DOCUMENTS.iterdir()))"
+    )
+    output = docker_client.containers.run(
+        IMAGE_TAG,
+        entrypoint=["/opt/venv/bin/python", "-c", script],
+        network_mode="none",
+        remove=True,
+    ).decode()
+    assert output.splitlines() == ["None None False False", "['confidential.md', 'public.md']"]
+
+
+def test_engine_script_start_is_idempotent(docker_client: docker.DockerClient) -> None:
+    """With an engine already up, `start` reuses it and prints only shell exports."""
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "ci" / "docker-engine.sh"), "start"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=os.environ.copy(),
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert all(re.fullmatch(r"export [A-Z_]+=\S+", line) for line in lines), lines
+    exports = dict(line.removeprefix("export ").split("=", 1) for line in lines)
+    assert exports["MCP_DOCKER_ENGINE"] in {"existing", "reused"}
+    assert exports["TESTCONTAINERS_RYUK_DISABLED"] == "true"
+    assert exports["DOCKER_HOST"]
