@@ -1,0 +1,298 @@
+"""Assertions on the rendered objects: what a careful operator would check by eye."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.chart.conftest import COMBOS, DIGEST, GSA, JWKS_URL, PROJECT_ID, Chart
+
+pytestmark = pytest.mark.chart
+
+ALL = list(COMBOS)
+GKE = [name for name in COMBOS if name.startswith("gke")]
+ESO = [*GKE, "dev-fake"]
+SELECTOR = {"app.kubernetes.io/name": "mcp-server", "app.kubernetes.io/instance": "mcp-server"}
+
+
+def container(chart: Chart, name: str) -> dict[str, Any]:
+    containers = chart.render(name).pod_spec()["containers"]
+    assert len(containers) == 1
+    result: dict[str, Any] = containers[0]
+    return result
+
+
+def env(chart: Chart, name: str) -> dict[str, str]:
+    return {e["name"]: e["value"] for e in container(chart, name)["env"]}
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_recommended_labels_on_every_object(chart: Chart, name: str) -> None:
+    for obj in chart.render(name).objects:
+        labels = obj["metadata"]["labels"]
+        for key in ("name", "instance", "version", "component", "part-of", "managed-by"):
+            assert f"app.kubernetes.io/{key}" in labels, (obj["kind"], key)
+        assert labels["app.kubernetes.io/version"] != "latest"
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_selector_is_only_the_immutable_labels(chart: Chart, name: str) -> None:
+    rendered = chart.render(name)
+    assert rendered.one("Deployment")["spec"]["selector"] == {"matchLabels": SELECTOR}
+    assert rendered.one("Service")["spec"]["selector"] == SELECTOR
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_replicas_and_spread(chart: Chart, name: str) -> None:
+    rendered = chart.render(name)
+    deployment = rendered.one("Deployment")["spec"]
+    if name == "gke-hpa":
+        assert "replicas" not in deployment, "the HPA owns the replica count"
+        hpa = rendered.one("HorizontalPodAutoscaler")["spec"]
+        assert hpa["minReplicas"] == 2
+        assert hpa["scaleTargetRef"]["name"] == rendered.one("Deployment")["metadata"]["name"]
+    elif name == "single-replica":
+        assert deployment["replicas"] == 1
+    else:
+        assert deployment["replicas"] == 2
+    assert deployment["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}
+    spread = {c["topologyKey"]: c for c in rendered.pod_spec()["topologySpreadConstraints"]}
+    assert spread["kubernetes.io/hostname"]["whenUnsatisfiable"] == "DoNotSchedule"
+    assert spread["kubernetes.io/hostname"]["maxSkew"] == 1
+    assert spread["topology.kubernetes.io/zone"]["whenUnsatisfiable"] == "ScheduleAnyway"
+    for constraint in spread.values():
+        assert constraint["labelSelector"] == {"matchLabels": SELECTOR}
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_probes_and_their_paths(chart: Chart, name: str) -> None:
+    c = container(chart, name)
+    assert c["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    assert c["startupProbe"]["httpGet"] == {"path": "/health", "port": "http"}
+    assert c["livenessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
+    assert c["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
+    assert c["resources"]["requests"].keys() == {"cpu", "memory"}
+    assert c["resources"]["limits"].keys() == {"cpu", "memory"}
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_restricted_security_context(chart: Chart, name: str) -> None:
+    pod = chart.render(name).pod_spec()
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] == 10001
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert not any(pod.get(k) for k in ("hostNetwork", "hostPID", "hostIPC"))
+    for c in pod["containers"] + pod.get("initContainers", []):
+        sc = c["securityContext"]
+        assert sc["runAsNonRoot"] is True
+        assert sc["allowPrivilegeEscalation"] is False
+        assert sc["privileged"] is False
+        assert sc["readOnlyRootFilesystem"] is True
+        assert sc["capabilities"] == {"drop": ["ALL"]}
+        assert sc["seccompProfile"] == {"type": "RuntimeDefault"}
+    tmp = next(v for v in pod["volumes"] if v["name"] == "tmp")
+    assert "emptyDir" in tmp
+    mounts = {m["name"]: m for m in pod["containers"][0]["volumeMounts"]}
+    assert mounts["tmp"]["mountPath"] == "/tmp"
+    assert mounts["signing-key"]["readOnly"] is True
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_grace_period_fits_the_drain(chart: Chart, name: str) -> None:
+    pod = chart.render(name).pod_spec()
+    variables = env(chart, name)
+    drain = int(variables["MCP_SHUTDOWN_DRAIN_SECONDS"])
+    timeout = int(variables["MCP_SHUTDOWN_TIMEOUT_SECONDS"])
+    assert (drain, timeout) == (5, 15)
+    assert pod["terminationGracePeriodSeconds"] == 30 > drain + timeout
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_key_is_a_mounted_file_from_the_contract_secret(chart: Chart, name: str) -> None:
+    pod = chart.render(name).pod_spec()
+    variables = env(chart, name)
+    assert variables["MCP_JWT_SECRET_FILE"] == "/var/run/secrets/mcp/signing-key"
+    assert "MCP_JWT_SECRET_KEY" not in variables, "the key never travels in an env var"
+    volume = next(v for v in pod["volumes"] if v["name"] == "signing-key")["secret"]
+    assert volume["secretName"] == "mcp-jwt-signing-key"
+    keys = [item["key"] for item in volume["items"]]
+    if name == "gke-rotation":
+        assert keys == ["signing-key", "previous-signing-key"]
+        assert (
+            variables["MCP_JWT_PREVIOUS_SECRET_FILE"] == "/var/run/secrets/mcp/previous-signing-key"
+        )
+    else:
+        assert keys == ["signing-key"]
+        assert "MCP_JWT_PREVIOUS_SECRET_FILE" not in variables
+
+
+@pytest.mark.parametrize("name", ESO)
+def test_external_secret_writes_the_secret_the_deployment_reads(chart: Chart, name: str) -> None:
+    rendered = chart.render(name)
+    spec = rendered.one("ExternalSecret")["spec"]
+    volume = next(v for v in rendered.pod_spec()["volumes"] if v["name"] == "signing-key")
+    assert spec["target"]["name"] == volume["secret"]["secretName"]
+    assert {d["secretKey"] for d in spec["data"]} == {i["key"] for i in volume["secret"]["items"]}
+    assert spec["secretStoreRef"] == {
+        "kind": "SecretStore",
+        "name": rendered.one("SecretStore")["metadata"]["name"],
+    }
+    # The CRD defaults, written out so ArgoCD compares equal objects.
+    assert spec["refreshInterval"] == "1h"
+    assert spec["target"]["creationPolicy"] == "Owner"
+    assert spec["target"]["deletionPolicy"] == "Retain"
+    for item in spec["data"]:
+        ref = item["remoteRef"]
+        assert ref["conversionStrategy"] == "Default"
+        assert ref["decodingStrategy"] == "None"
+        assert ref["metadataPolicy"] == "None"
+
+
+@pytest.mark.parametrize("name", GKE)
+def test_secret_store_uses_workload_identity_and_the_project(chart: Chart, name: str) -> None:
+    rendered = chart.render(name)
+    provider = rendered.one("SecretStore")["spec"]["provider"]
+    assert list(provider) == ["gcpsm"]
+    assert provider["gcpsm"]["projectID"] == PROJECT_ID
+    identity = provider["gcpsm"]["auth"]["workloadIdentity"]
+    ksa = rendered.one("ServiceAccount")["metadata"]["name"]
+    assert identity["serviceAccountRef"] == {"name": ksa}
+    assert rendered.pod_spec()["serviceAccountName"] == ksa == "mcp-server"
+    assert identity["clusterName"] == "mcp-prototype"
+    assert identity["clusterLocation"] == "us-central1-a"
+    remote = rendered.one("ExternalSecret")["spec"]["data"][0]["remoteRef"]
+    assert (remote["key"], remote["version"]) == ("mcp-jwt-signing-key", "latest")
+
+
+def test_fake_provider_serves_the_given_key(chart: Chart) -> None:
+    rendered = chart.render("dev-fake")
+    fake = rendered.one("SecretStore")["spec"]["provider"]["fake"]["data"]
+    remote = rendered.one("ExternalSecret")["spec"]["data"][0]["remoteRef"]
+    assert [(d["key"], d["version"]) for d in fake] == [(remote["key"], remote["version"])]
+    assert len(fake[0]["value"]) >= 32
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_service_account_annotation_comes_from_values(chart: Chart, name: str) -> None:
+    annotations = chart.render(name).one("ServiceAccount")["metadata"].get("annotations", {})
+    if name in GKE:
+        assert annotations == {"iam.gke.io/gcp-service-account": GSA}
+    else:
+        assert "iam.gke.io/gcp-service-account" not in annotations
+
+
+def test_service_account_annotation_follows_a_different_value(chart: Chart) -> None:
+    other = "someone-else@another-project.iam.gserviceaccount.com"
+    result = chart.template(
+        [
+            "--set",
+            f"serviceAccount.gcpServiceAccount={other}",
+            "--show-only",
+            "templates/serviceaccount.yaml",
+        ]
+    )
+    assert result.returncode == 0, result.stderr
+    assert f'iam.gke.io/gcp-service-account: "{other}"' in result.stdout
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_pdb_only_when_more_than_one_replica(chart: Chart, name: str) -> None:
+    rendered = chart.render(name)
+    pdbs = rendered.all("PodDisruptionBudget")
+    if name == "single-replica":
+        assert pdbs == []
+    else:
+        assert len(pdbs) == 1
+        assert pdbs[0]["spec"]["minAvailable"] == 1
+        assert pdbs[0]["spec"]["selector"] == {"matchLabels": SELECTOR}
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_image_is_pinned_never_latest(chart: Chart, name: str) -> None:
+    c = container(chart, name)
+    image = c["image"]
+    assert not image.endswith(":latest")
+    if name == "gke-digest":
+        assert image == f"us-central1-docker.pkg.dev/{PROJECT_ID}/mcp-prototype/mcp-server@{DIGEST}"
+    elif name in GKE:
+        assert image == f"us-central1-docker.pkg.dev/{PROJECT_ID}/mcp-prototype/mcp-server:0.1.0"
+    else:
+        assert image == "mcp-server:0.1.0"
+
+
+def test_default_tag_is_the_chart_app_version(chart: Chart) -> None:
+    from ruamel.yaml import YAML
+
+    meta = YAML(typ="safe").load((chart.chart / "Chart.yaml").read_text())
+    assert container(chart, "default")["image"] == f"mcp-server:{meta['appVersion']}"
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_documents_config_map_and_checksum(chart: Chart, name: str) -> None:
+    rendered = chart.render(name)
+    cm = rendered.one("ConfigMap")
+    assert set(cm["data"]) == {"public.md", "confidential.md"}
+    pod = rendered.pod_spec()
+    volume = next(v for v in pod["volumes"] if v["name"] == "documents")
+    assert volume["configMap"]["name"] == cm["metadata"]["name"]
+    assert env(chart, name)["MCP_DOCUMENTS_DIR"] == "/etc/mcp/documents"
+    annotations = rendered.one("Deployment")["spec"]["template"]["metadata"]["annotations"]
+    assert len(annotations["checksum/documents"]) == 64
+
+
+def test_editing_a_document_changes_the_checksum(chart: Chart) -> None:
+    base = chart.render("dev").one("Deployment")
+    result = chart.template(
+        [
+            *chart.args(COMBOS["dev"]),
+            "--set",
+            "documents.public=changed",
+            "--show-only",
+            "templates/deployment.yaml",
+        ]
+    )
+    assert result.returncode == 0, result.stderr
+    key = "checksum/documents"
+    before = base["spec"]["template"]["metadata"]["annotations"][key]
+    assert f"{key}: {before}" not in result.stdout
+    assert f"{key}: " in result.stdout
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_network_policy(chart: Chart, name: str) -> None:
+    policy = chart.render(name).one("NetworkPolicy")["spec"]
+    assert policy["podSelector"] == {"matchLabels": SELECTOR}
+    assert policy["policyTypes"] == ["Ingress", "Egress"]
+    assert policy["ingress"] == [{"ports": [{"port": "http", "protocol": "TCP"}]}]
+    ports = sorted((p["port"], p["protocol"]) for rule in policy["egress"] for p in rule["ports"])
+    if name == "gke-rotation":  # a JWKS URL is configured
+        assert ports == [(53, "TCP"), (53, "UDP"), (443, "TCP")]
+        assert env(chart, name)["MCP_JWT_JWKS_URL"] == JWKS_URL
+    else:
+        assert ports == [(53, "TCP"), (53, "UDP")]
+    for rule in policy["egress"]:
+        assert set(rule) == {"ports"}
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_service_is_cluster_ip_8080(chart: Chart, name: str) -> None:
+    spec = chart.render(name).one("Service")["spec"]
+    assert spec["type"] == "ClusterIP"
+    assert spec["ports"] == [
+        {"name": "http", "port": 8080, "targetPort": "http", "protocol": "TCP"}
+    ]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_server_environment(chart: Chart, name: str) -> None:
+    variables = env(chart, name)
+    assert variables["MCP_HOST"] == "0.0.0.0"  # noqa: S104 (the pod listens on its own IP)
+    assert variables["MCP_PORT"] == "8080"
+    assert variables["MCP_JWT_ISSUER"] == "secure-mcp-server"
+    assert variables["MCP_JWT_AUDIENCE"] == "mcp-server"
+    assert variables["FASTMCP_LOG_ENABLED"] == "false"
+    assert variables["MCP_LOG_FORMAT"] == (
+        "console" if name.startswith(("dev", "single")) else "json"
+    )

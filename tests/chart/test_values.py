@@ -1,0 +1,212 @@
+"""The values files, the schema and the render-time checks refuse what they should."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from tests.chart.conftest import CHART, COMBOS, NAMESPACE, RELEASE, Chart
+
+pytestmark = pytest.mark.chart
+
+
+def leaves(tree: Any, prefix: str = "") -> set[str]:
+    """Dotted paths of a values tree, maps only (lists and strings are leaves)."""
+    if isinstance(tree, dict) and tree:
+        return {p for k, v in tree.items() for p in leaves(v, f"{prefix}{k}.")}
+    return {prefix.rstrip(".")}
+
+
+def load(path: Path) -> Any:
+    return YAML(typ="safe").load(path.read_text())
+
+
+def test_schema_is_strict_everywhere() -> None:
+    schema = json.loads((CHART / "values.schema.json").read_text())
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "object" and "properties" in node:
+                assert node.get("additionalProperties") is False, where
+            for key, value in node.items():
+                walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{where}/{i}")
+
+    walk(schema, "#")
+    assert schema["additionalProperties"] is False
+
+
+@pytest.mark.parametrize("values_file", ["values-dev.yaml", "values-gke.yaml"])
+def test_environment_values_only_set_keys_that_exist(values_file: str) -> None:
+    defaults = leaves(load(CHART / "values.yaml"))
+    overrides = leaves(load(CHART / values_file))
+    assert overrides <= defaults, overrides - defaults
+
+
+KEY = re.compile(r"^( *)([A-Za-z][A-Za-z0-9]*):(.*)$")
+
+
+def undocumented_values(text: str) -> list[str]:
+    """Leaf keys of a values file with no comment above them.
+
+    A run of sibling keys may share one comment (e.g. minReplicas/maxReplicas),
+    and a commented section covers the keys of its block (resources.requests.cpu);
+    a blank line ends the search. Block-scalar text is skipped.
+    """
+    lines = text.splitlines()
+    missing: list[str] = []
+    block_indent: int | None = None
+    for i, line in enumerate(lines):
+        indent = len(line) - len(line.lstrip())
+        if block_indent is not None:
+            if not line.strip() or indent > block_indent:
+                continue
+            block_indent = None
+        match = KEY.match(line)
+        if not match:
+            continue
+        rest = match.group(3).split(" #", 1)[0].strip()
+        if rest in {"|", ">", "|-", ">-"}:
+            block_indent = indent
+        elif not rest:
+            continue  # a section header
+        j = i - 1
+        while j >= 0:
+            above = lines[j].strip()
+            if above.startswith("#"):
+                break
+            key = KEY.match(lines[j])
+            if not above or not key:  # deeper keys belong to a sibling's block
+                j = -1
+                break
+            depth = len(key.group(1))
+            if depth < indent and not key.group(3).strip():
+                indent = depth  # the section's comment covers its whole block
+            elif depth < indent:
+                j = -1
+                break
+            j -= 1
+        if j < 0:
+            missing.append(match.group(2))
+    return missing
+
+
+def test_every_value_is_documented_where_defined() -> None:
+    assert undocumented_values((CHART / "values.yaml").read_text()) == []
+
+
+def test_the_documentation_check_finds_a_bare_value() -> None:
+    assert undocumented_values("a:\n  # -- why\n  b: 1\n\n  c: 2\n") == ["c"]
+
+
+def test_gke_values_keep_the_bump_lines_plain() -> None:
+    """scripts/bump_image_tag.py edits these two lines in place."""
+    text = (CHART / "values-gke.yaml").read_text()
+    image_block = text.split("\nimage:\n", 1)[1].split("\n\n", 1)[0]
+    assert re.search(r'^  tag: "[^"]+"$', image_block, re.MULTILINE)
+    assert re.search(r'^  digest: "[^"]*"$', image_block, re.MULTILINE)
+
+
+def failure(chart: Chart, *args: str, chart_dir: Path | None = None) -> str:
+    result = chart.template(list(args), chart=chart_dir)
+    assert result.returncode != 0, f"helm template {' '.join(args)} should fail"
+    return result.stderr
+
+
+def test_schema_rejects_a_misspelled_value(chart: Chart) -> None:
+    stderr = failure(chart, "--set", "replicaCuont=3")
+    assert "additional properties 'replicaCuont' not allowed" in stderr
+
+
+def test_schema_rejects_a_misspelled_nested_value(chart: Chart) -> None:
+    stderr = failure(chart, "--set", "image.digets=sha256:abc")
+    assert "'digets' not allowed" in stderr
+
+
+def test_schema_rejects_a_malformed_digest(chart: Chart) -> None:
+    stderr = failure(chart, "--set", "image.digest=abc123")
+    assert "/image/digest" in stderr
+
+
+def test_latest_tag_is_refused(chart: Chart) -> None:
+    stderr = failure(chart, "--set", "image.tag=latest")
+    assert 'image.tag must not be "latest"' in stderr
+
+
+def test_placeholder_project_id_does_not_render(chart: Chart, tmp_path: Path) -> None:
+    """values-gke.yaml as checked in (PROJECT_ID placeholders) cannot deploy by accident."""
+    pristine = tmp_path / "mcp-server"
+    shutil.copytree(CHART, pristine)
+    stderr = failure(chart, "--values", str(pristine / "values-gke.yaml"), chart_dir=pristine)
+    assert "still holds the placeholder PROJECT_ID" in stderr
+    assert "values-gke.yaml" in stderr
+
+
+def test_external_secrets_need_a_project(chart: Chart) -> None:
+    stderr = failure(
+        chart,
+        "--set",
+        "signingKey.source=externalSecrets",
+        "--set",
+        "serviceAccount.gcpServiceAccount=mcp-server@mcp-demo-123456.iam.gserviceaccount.com",
+    )
+    assert (
+        "externalSecrets.gcpSecretManager.projectID must be your Google Cloud project id" in stderr
+    )
+
+
+def test_fake_provider_needs_a_long_enough_key(chart: Chart) -> None:
+    stderr = failure(
+        chart,
+        "--set",
+        "signingKey.source=externalSecrets",
+        "--set",
+        "externalSecrets.provider=fake",
+        "--set",
+        "externalSecrets.fake.signingKey=too-short",
+    )
+    assert "at least 32 bytes" in stderr
+
+
+def test_grace_period_must_cover_drain_and_timeout(chart: Chart) -> None:
+    stderr = failure(chart, "--set", "terminationGracePeriodSeconds=20")
+    assert "must exceed server.shutdownDrainSeconds + server.shutdownTimeoutSeconds (20)" in stderr
+
+
+def notes(chart: Chart, name: str, tmp_path: Path) -> str:
+    """NOTES.txt as helm renders it (helm template skips it, so include it from a template)."""
+    copy = tmp_path / "mcp-server"
+    shutil.copytree(chart.chart, copy)
+    (copy / "templates" / "zz-notes.yaml").write_text(
+        'notes: {{ include "mcp-server/templates/NOTES.txt" . | toJson }}\n'
+    )
+    args = [a.replace(str(chart.chart), str(copy)) for a in chart.args(COMBOS[name])]
+    result = chart.template([*args, "--show-only", "templates/zz-notes.yaml"], chart=copy)
+    assert result.returncode == 0, result.stderr
+    text: str = load_yaml_text(result.stdout)["notes"]
+    return text
+
+
+def load_yaml_text(text: str) -> Any:
+    return YAML(typ="safe").load(text)
+
+
+@pytest.mark.parametrize("name", ["gke", "dev"])
+def test_notes_tell_how_to_connect(chart: Chart, name: str, tmp_path: Path) -> None:
+    text = notes(chart, name, tmp_path)
+    assert f"kubectl -n {NAMESPACE} port-forward svc/{RELEASE} 8080:8080" in text
+    assert 'scripts/mcp_client.py http://127.0.0.1:8080/mcp --token "$TOKEN" list' in text
+    assert f"kubectl -n {NAMESPACE} rollout restart deployment/{RELEASE}" in text
+    if name == "gke":
+        assert "scripts/jwt_key.py token" in text
+    else:
+        assert "scripts/generate_token.py --sub learner --scopes public:read --secret-file" in text
+        assert "create secret generic mcp-jwt-signing-key" in text
