@@ -50,7 +50,11 @@ READY_DEADLINE_SECONDS = 60
 ENGINE_HINT = 'start one with: eval "$(scripts/ci/docker-engine.sh start)"'
 
 
-def engine() -> docker.DockerClient | None:
+# Where `scripts/ci/docker-engine.sh start` puts its private engine's socket.
+PRIVATE_ENGINE = f"unix://{os.environ.get('MCP_DOCKER_DIR', '/tmp/mcp-docker')}/docker.sock"
+
+
+def connect() -> docker.DockerClient | None:
     try:
         client = docker.from_env(timeout=300)
         client.ping()
@@ -59,12 +63,25 @@ def engine() -> docker.DockerClient | None:
     return client
 
 
+def engine() -> docker.DockerClient | None:
+    """The engine DOCKER_HOST names; without DOCKER_HOST, the default one or the private one."""
+    client = connect()
+    if client is None and "DOCKER_HOST" not in os.environ:
+        # testcontainers makes its own clients from the environment: point them there too.
+        os.environ["DOCKER_HOST"] = PRIVATE_ENGINE
+        client = connect()
+        if client is None:
+            del os.environ["DOCKER_HOST"]
+    return client
+
+
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[docker.DockerClient]:
     client = engine()
     require(
         client is not None,
-        f"no Docker engine reachable (DOCKER_HOST or the default socket); {ENGINE_HINT}",
+        "no Docker engine reachable (DOCKER_HOST, the default socket or the private engine); "
+        + ENGINE_HINT,
     )
     assert client is not None
     yield client
