@@ -3,7 +3,7 @@
 # `make synth` installs the CDK Terrain packages (cdktn, cdktn-provider-google;
 # hundreds of MB, so only this target and `make test` pull them in) and writes
 # the Terraform JSON to infra/cdktf.out/stacks/<stack>/cdk.tf.json.
-# The learner's settings come from infra/config.yaml (copy config.example.yaml)
+# The learner's settings come from infra/config.toml (copy config.example.toml)
 # or MCP_INFRA_* environment variables; see infra/README.md.
 
 INFRA_STAMP := $(VENV)/.infra-installed
@@ -12,7 +12,9 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: synth infra-install checkov-infra
 
-$(INFRA_STAMP): requirements/infra.txt $(VENV)/.dev-installed
+# Only the venv is needed first: infra.txt is compiled against dev.txt's pins, so
+# the shared packages agree whichever of the two is installed first.
+$(INFRA_STAMP): requirements/infra.txt | $(UV)
 	@echo "==> Installing CDK Terrain (cdktn, cdktn-provider-google) into $(VENV)"
 	$(UV_INSTALL) -r requirements/infra.txt
 	@touch $@
@@ -20,7 +22,7 @@ $(INFRA_STAMP): requirements/infra.txt $(VENV)/.dev-installed
 infra-install: $(INFRA_STAMP) ## Install the CDK Terrain packages into .venv
 
 synth: $(INFRA_STAMP) ## Synthesize the Google Cloud stacks into infra/cdktf.out
-	@echo "==> Synthesizing infra/ (config: $${MCP_INFRA_CONFIG:-infra/config.yaml})"
+	@echo "==> Synthesizing infra/ (config: $${MCP_INFRA_CONFIG:-infra/config.toml})"
 	cd infra && ../$(BIN)/python main.py
 	@echo "==> Wrote infra/cdktf.out/stacks/*/cdk.tf.json:"
 	@ls -1 infra/cdktf.out/stacks
