@@ -206,7 +206,7 @@ def test_notes_tell_how_to_connect(chart: Chart, name: str, tmp_path: Path) -> N
     assert 'scripts/mcp_client.py http://127.0.0.1:8080/mcp --token "$TOKEN" list' in text
     assert f"kubectl -n {NAMESPACE} rollout restart deployment/{RELEASE}" in text
     if name == "gke":
-        assert "scripts/jwt_key.py token" in text
+        assert "scripts/jwt_key.py --project mcp-demo-123456 token --sub learner" in text
     else:
         assert "scripts/generate_token.py --sub learner --scopes public:read --secret-file" in text
         assert "create secret generic mcp-jwt-signing-key" in text
