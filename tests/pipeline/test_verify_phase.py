@@ -1,0 +1,264 @@
+"""scripts/verify_phase.py: the cheap phases for real, and how it reports failures.
+
+The real runs use this repository (phases 0, 1, 2, and 6-9 offline, which
+start the server, mint tokens, lint and render). The failure tests point the
+verifier at a broken temporary copy of the parts a phase reads, and check
+that it names each broken check with a hint and exits non-zero.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from tests.helpers import ROOT, tool
+
+SCRIPT = ROOT / "scripts" / "verify_phase.py"
+CONTRACT_DOCS = [
+    "00-setup.md",
+    "01-server.md",
+    "02-auth.md",
+    "03-tests.md",
+    "04-container.md",
+    "05-infrastructure.md",
+    "06-helm-external-secrets.md",
+    "07-pipeline.md",
+    "08-argocd.md",
+    "09-end-to-end.md",
+]
+
+
+def load_verifier() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("verify_phase", SCRIPT)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["verify_phase"] = module  # dataclasses resolve annotations through it
+    spec.loader.exec_module(module)
+    return module
+
+
+vp = load_verifier()
+
+
+def verify(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+
+
+def status_lines(output: str) -> dict[str, str]:
+    """{check title: PASS/FAIL/SKIP} from the verifier's output."""
+    result = {}
+    for line in output.splitlines():
+        parts = line.strip().split("  ")
+        if parts[0] in {"PASS", "FAIL", "SKIP"}:
+            result[parts[1].removeprefix("[live] ")] = parts[0]
+    return result
+
+
+# --- the table ---------------------------------------------------------------------
+
+
+def test_every_phase_has_checks_and_its_contract_doc() -> None:
+    assert sorted(vp.PHASES) == list(range(10))
+    for number, phase in vp.PHASES.items():
+        assert phase.number == number
+        assert phase.doc == CONTRACT_DOCS[number]
+        assert phase.checks, f"phase {number} checks nothing"
+        titles = [check.title for check in phase.checks]
+        assert len(titles) == len(set(titles)), f"phase {number} repeats a title"
+        assert all(check.hint for check in phase.checks)
+    # Every phase has checks that run anywhere; the live ones are only for 5-9.
+    for number, phase in vp.PHASES.items():
+        assert any(not check.live for check in phase.checks)
+        if number < 5:
+            assert not any(check.live for check in phase.checks)
+
+
+def test_list_prints_every_check_without_running_any() -> None:
+    result = verify("7", "--list")
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[0] == vp.PHASES[7].title(ROOT)
+    assert len(result.stdout.splitlines()) == 1 + len(vp.PHASES[7].checks)
+    assert "  - [live] the last image.yml run on main succeeded" in result.stdout
+
+
+@pytest.mark.parametrize("phase", ["10", "-1", "seven", ""])
+def test_bad_phase_is_a_usage_error(phase: str) -> None:
+    result = verify(phase)
+    assert result.returncode == 2
+    assert "phase must be 0 to 9" in result.stderr
+
+
+# --- the framework's reporting -------------------------------------------------------
+
+
+def fake_phase(*checks: object) -> object:
+    return vp.Phase(42, "42-nothing.md", tuple(checks))
+
+
+def passes(ctx: object) -> None:
+    return None
+
+
+def fails(ctx: object) -> None:
+    raise vp.CheckFailed("the widget is missing", hint="install the widget")
+
+
+def fails_without_hint(ctx: object) -> None:
+    raise vp.CheckFailed("the gadget is broken")
+
+
+def crashes(ctx: object) -> None:
+    raise KeyError("image")
+
+
+def skips(ctx: object) -> None:
+    raise vp.CheckSkipped("no engine here")
+
+
+def test_report_has_a_line_per_check_and_hints_on_failure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    phase = fake_phase(
+        vp.Check("first passes", passes, "unused"),
+        vp.Check("second fails", fails, "default hint"),
+        vp.Check("third fails", fails_without_hint, "the check's own hint"),
+        vp.Check("fourth crashes", crashes, "look at the values file"),
+        vp.Check("fifth skips", skips, "unused"),
+        vp.Check("sixth is live", fails, "unused", live=True),
+    )
+    ctx = vp.Context(root=tmp_path, live=False, scratch=tmp_path)
+    outcomes = vp.verify(phase, ctx)
+    assert [o.status for o in outcomes] == ["PASS", "FAIL", "FAIL", "FAIL", "SKIP", "SKIP"]
+    assert capsys.readouterr().out.splitlines() == [
+        "Phase 42  (docs/tutorial/42-nothing.md)",
+        "  PASS  first passes",
+        "  FAIL  second fails",
+        "        why:  the widget is missing",
+        "        hint: install the widget",
+        "  FAIL  third fails",
+        "        why:  the gadget is broken",
+        "        hint: the check's own hint",
+        "  FAIL  fourth crashes",
+        "        why:  KeyError: 'image'",
+        "        hint: look at the values file",
+        "  SKIP  fifth skips  (no engine here)",
+        "  SKIP  [live] sixth is live  (needs --live)",
+        "phase 42: 1 passed, 3 failed, 2 skipped",
+    ]
+
+
+def test_live_checks_run_with_live(tmp_path: Path) -> None:
+    ctx = vp.Context(root=tmp_path, live=True, scratch=tmp_path)
+    outcome = vp.run_check(vp.Check("live", fails, "hint", live=True), ctx)
+    assert outcome.status == "FAIL"
+
+
+def test_failed_command_reports_its_exit_code_and_output(tmp_path: Path) -> None:
+    ctx = vp.Context(root=tmp_path, live=False, scratch=tmp_path)
+    with pytest.raises(vp.CheckFailed, match=r"exited 3: boom"):
+        ctx.run(sys.executable, "-c", "import sys; print('boom', file=sys.stderr); sys.exit(3)")
+    with pytest.raises(vp.CheckFailed, match="is not installed"):
+        ctx.run("no-such-command-for-verify")
+
+
+# --- the cheap phases, for real ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("phase", ["0", "1", "2"])
+def test_offline_phase_passes(phase: str) -> None:
+    result = verify(phase)
+    assert result.returncode == 0, result.stdout + result.stderr
+    statuses = status_lines(result.stdout)
+    assert set(statuses.values()) == {"PASS"}
+    assert len(statuses) == len(vp.PHASES[int(phase)].checks)
+    assert result.stdout.splitlines()[-1].startswith(f"phase {phase}: ")
+
+
+@pytest.mark.parametrize("phase", ["6", "7", "8", "9"])
+def test_offline_parts_of_cloud_phases_pass(phase: str) -> None:
+    tool("helm")
+    tool("actionlint")
+    result = verify(phase)
+    assert result.returncode == 0, result.stdout + result.stderr
+    statuses = status_lines(result.stdout)
+    live = {c.title for c in vp.PHASES[int(phase)].checks if c.live}
+    assert {title for title, status in statuses.items() if status == "SKIP"} >= live
+    assert "FAIL" not in statuses.values()
+
+
+# --- failure reporting on a broken copy --------------------------------------------------
+
+
+def copy_project(target: Path) -> Path:
+    """The parts of the project that phases 6-8 read, without .venv or synth output."""
+    for name in (".github", "helm", "argocd", "scripts", "docs"):
+        shutil.copytree(ROOT / name, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+    (target / "infra").mkdir()
+    shutil.copy(ROOT / "infra" / "config.example.toml", target / "infra")
+    shutil.copytree(
+        ROOT / "infra" / "mcp_infra",
+        target / "infra" / "mcp_infra",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    (target / ".tools").symlink_to(ROOT / ".tools")
+    return target
+
+
+def test_broken_workflows_fail_with_hints(tmp_path: Path) -> None:
+    tool("actionlint")
+    root = copy_project(tmp_path / "project")
+    image = root / ".github" / "workflows" / "image.yml"
+    text = image.read_text()
+    text = text.replace(
+        "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2", "actions/checkout@v4"
+    )
+    text = text.replace('      - "app/**"\n', '      - "app/**"\n      - "helm/**"\n')
+    image.write_text(text)
+
+    result = verify("7", "--root", root)
+    assert result.returncode == 1
+    statuses = status_lines(result.stdout)
+    assert statuses["every action is pinned to a commit SHA with its version"] == "FAIL"
+    assert statuses["the bump commit cannot start a build"] == "FAIL"
+    assert statuses["workflows pass actionlint, zizmor --offline and the JSON schemas"] == "FAIL"
+    assert statuses["the bump changes two lines, and a second run nothing"] == "PASS"
+    assert "        why:  image.yml: actions/checkout@v4" in result.stdout
+    assert "        hint: keep helm/ out of image.yml's paths" in result.stdout
+    assert result.stdout.splitlines()[-1] == "phase 7: 2 passed, 3 failed, 4 skipped"
+
+
+def test_values_that_disagree_with_infra_fail(tmp_path: Path) -> None:
+    tool("helm")
+    root = copy_project(tmp_path / "project")
+    values = root / "helm" / "mcp-server" / "values-gke.yaml"
+    values.write_text(
+        values.read_text().replace("/mcp-prototype/mcp-server", "/other-repo/mcp-server")
+    )
+    result = verify("6", "--root", root)
+    assert result.returncode == 1
+    assert status_lines(result.stdout)["values-gke.yaml matches the infra outputs"] == "FAIL"
+    assert "image.repository is 'us-central1-docker.pkg.dev/" in result.stdout
+    assert "hint: copy the terraform outputs into values-gke.yaml" in result.stdout
+
+
+def test_a_project_without_setup_fails_phase_0(tmp_path: Path) -> None:
+    root = tmp_path / "empty"
+    root.mkdir()
+    result = verify("0", "--root", root)
+    assert result.returncode == 1
+    statuses = status_lines(result.stdout)
+    assert statuses[".venv has the server, tests and linters"] == "FAIL"
+    assert "        hint: run `make install`" in result.stdout
