@@ -1,14 +1,21 @@
 """Bearer-token verification with PyJWT, plugged into FastMCP as its TokenVerifier.
 
-Each token is verified once per request (by FastMCP's authentication middleware,
+Each request's token is verified once (by FastMCP's authentication middleware,
 which calls `verify_token`); everything downstream reads the resulting
 AccessToken. Every rejection is counted and logged with its reason, never the token.
+
+Clients send the same token with every request until it expires, so a verified
+token is remembered (bounded, until its `exp`): the keys are fixed for the life
+of the process, so a token that verified once verifies again until it expires.
+Rejections are never cached.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,6 +33,7 @@ log = logging.getLogger("app.auth")
 ASYMMETRIC_ALGORITHMS = ("RS256", "ES256")
 REQUIRED_CLAIMS = ["exp", "sub", "iss", "aud"]
 JWKS_CACHE_SECONDS = 300
+VERIFIED_CACHE_SIZE = 4096
 
 
 class Rejected(Exception):
@@ -75,8 +83,26 @@ class JWTVerifier(TokenVerifier):
             if jwks_url
             else None
         )
+        self._verified: OrderedDict[str, AccessToken] = OrderedDict()
 
     async def verify_token(self, token: str) -> AccessToken | None:
+        cached = self._verified.get(token)
+        # exp is re-checked on every hit with the same leeway as a full check; once
+        # past it the entry is dropped and the full verification refuses the token.
+        if cached is not None and cached.expires_at is not None:
+            if time.time() < cached.expires_at + self._leeway:
+                self._verified.move_to_end(token)
+                AUTH_DECISIONS.labels("authenticated", "valid_token").inc()
+                return cached
+            del self._verified[token]
+        access = await self._verify(token)
+        if access is not None:
+            self._verified[token] = access
+            if len(self._verified) > VERIFIED_CACHE_SIZE:
+                self._verified.popitem(last=False)
+        return access
+
+    async def _verify(self, token: str) -> AccessToken | None:
         try:
             claims = await self._decode(token)
             scopes = parse_scopes(claims)
@@ -98,6 +124,11 @@ class JWTVerifier(TokenVerifier):
         )
 
     async def _decode(self, token: str) -> dict[str, Any]:
+        if self._jwks is None:
+            # Shared keys only: jwt.decode refuses any alg but HS256 by itself.
+            if not self._hs_keys:
+                raise Rejected("algorithm_not_allowed")
+            return self._decode_shared(token)
         algorithm = jwt.get_unverified_header(token).get("alg")
         if algorithm == HS_ALGORITHM and self._hs_keys:
             return self._decode_shared(token)

@@ -77,7 +77,9 @@ class ScopeGate:
             await send_json(send, 413, {"error": "request body too large"})
             return
         granted = set(user.access_token.scopes)
-        for message in _messages(body):
+        # Only tools/call needs a look inside; other methods skip the JSON parse.
+        messages = _messages(body) if b"tools/call" in body else []
+        for message in messages:
             if message.get("method") != "tools/call":
                 continue
             tool = _tool_name(message)

@@ -61,11 +61,12 @@ class DrainingServer(uvicorn.Server):
         self.should_exit = True
 
 
-def serve(config: Config) -> None:
+def serve(config: Config, *, auth_enabled: bool = True) -> None:
+    """Serve until SIGTERM/SIGINT; `auth_enabled=False` only for the benchmark baseline."""
     settings = config.settings
     lifecycle = Lifecycle()
     uv_config = uvicorn.Config(
-        build_app(config, lifecycle),
+        build_app(config, lifecycle, auth_enabled=auth_enabled),
         host=settings.host,
         port=settings.port,
         log_config=None,  # app.logs owns the handlers

@@ -58,7 +58,8 @@ def mcp_client_module() -> ModuleType:
     """scripts/mcp_client.py, the learner's client, imported so tests drive it directly."""
     path: Path = ROOT / "scripts" / "mcp_client.py"
     spec = importlib.util.spec_from_file_location("mcp_client", path)
-    assert spec and spec.loader
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

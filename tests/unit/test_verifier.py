@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -229,3 +230,25 @@ async def test_hs_rs_confusion_is_rejected(jwks_url: str) -> None:
 async def test_rs256_token_is_refused_without_jwks() -> None:
     token = jwt.encode(claims(), RSA_KEY, algorithm="RS256", headers={"kid": "rsa-1"})
     assert await verifier().verify_token(token) is None
+
+
+async def test_remembered_token_is_refused_once_expired() -> None:
+    """The verified-token cache re-checks exp on every hit."""
+    strict = verifier(leeway_seconds=0)
+    token = hs256(claims(exp=int(time.time()) + 1))
+    assert await strict.verify_token(token) is not None
+    assert await strict.verify_token(token) is not None  # served from the cache
+    expires = jwt.decode(token, options={"verify_signature": False})["exp"]
+    while time.time() <= expires + 0.05:
+        await asyncio.sleep(0.1)
+    assert await strict.verify_token(token) is None
+
+
+async def test_remembered_tokens_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    import app.auth
+
+    monkeypatch.setattr(app.auth, "VERIFIED_CACHE_SIZE", 2)
+    bounded = verifier()
+    for sub in ("a", "b", "c"):
+        assert await bounded.verify_token(hs256(claims(sub=sub))) is not None
+    assert len(bounded._verified) == 2

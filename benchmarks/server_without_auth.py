@@ -1,0 +1,30 @@
+"""The same server with authentication and authorization switched off: the benchmark baseline.
+
+Never deploy this: every tool is open to anyone who can reach the port. It
+exists only so benchmarks/run.py can measure what auth costs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+os.environ.setdefault("FASTMCP_LOG_ENABLED", "false")
+
+from app import config, logs
+
+
+def main() -> int:
+    loaded = config.load()
+    if loaded.settings.host not in {"127.0.0.1", "::1", "localhost"}:
+        print("error: the no-auth baseline only binds to loopback", file=sys.stderr)
+        return 2
+    logs.configure(loaded.settings.log_level, loaded.settings.log_format)
+    from app.serve import serve
+
+    serve(loaded, auth_enabled=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
