@@ -9,7 +9,9 @@
 # Without one (the build machines run none), it installs Debian's `docker.io`
 # and starts a private `dockerd` with its own data root, exec root and socket
 # under $MCP_DOCKER_DIR (default /tmp/mcp-docker), without touching the host's
-# network setup. It is idempotent: a private engine that already runs is reused.
+# network setup. It is idempotent: a private engine that already runs is reused
+# (and then `stop` in that session leaves it running for the session that
+# started it, which stops it by its PID).
 #
 # When `python:3.11-slim` can be neither found nor pulled (no registry is
 # reachable from the build machines), it builds a stand-in with debootstrap
@@ -99,7 +101,7 @@ start_private_engine() {
     --host "unix://$SOCKET" \
     --iptables=false --ip6tables=false --bridge=none \
     --log-level warn \
-    >"$LOGFILE" 2>&1 </dev/null &
+    >"$LOGFILE" 2>&1 </dev/null 9>&- &
   local i
   for i in $(seq 1 60); do
     if reachable "unix://$SOCKET"; then
@@ -235,9 +237,17 @@ cmd_stop() {
   rm -f "$PIDFILE"
 }
 
+# One start or stop at a time: two CI jobs on one machine must not both start
+# a dockerd or build the stand-in. (dockerd gets fd 9 closed, see above.)
+lock() {
+  mkdir -p "$STATE_DIR"
+  exec 9>"$STATE_DIR/lock"
+  flock 9
+}
+
 case "${1:-}" in
-  start) cmd_start ;;
-  stop) cmd_stop ;;
+  start) lock && cmd_start ;;
+  stop) lock && cmd_stop ;;
   *)
     printf 'usage: %s start|stop\n' "$0" >&2
     exit 2
