@@ -24,8 +24,8 @@ CHART = ROOT / "helm" / "mcp-server"
 ARGOCD = ROOT / "argocd"
 NAMESPACE = "mcp-prototype"
 RELEASE = "mcp-server"
+# Replaces the PROJECT_ID placeholder of values-gke.yaml, as a learner does.
 PROJECT_ID = "mcp-demo-123456"
-GSA = f"mcp-server@{PROJECT_ID}.iam.gserviceaccount.com"
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 # 32+ bytes, only used to render the fake-provider combination.
 FAKE_KEY = "fake-provider-test-key-0123456789abcdef"
@@ -115,7 +115,15 @@ class Chart:
         self.chart = workdir / "mcp-server"
         shutil.copytree(CHART, self.chart)
         gke = self.chart / "values-gke.yaml"
+        # In this repository the file holds the placeholder; in a learner's fork
+        # (after phase 6) it holds their project id. Either way, read it back.
         gke.write_text(gke.read_text().replace("PROJECT_ID", PROJECT_ID))
+        values = YAML(typ="safe").load(gke.read_text())
+        self.project: str = values["externalSecrets"]["gcpSecretManager"]["projectID"]
+        self.gsa: str = values["serviceAccount"]["gcpServiceAccount"]
+        # tag and digest as the pipeline last wrote them (phase 7)
+        self.gke_image: dict[str, str] = values["image"]
+        self.gke_values_with_placeholder = gke.read_text().replace(self.project, "PROJECT_ID")
         self._cache: dict[str, Rendered] = {}
 
     def args(self, combo: Combo) -> list[str]:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.chart.conftest import COMBOS, DIGEST, GSA, JWKS_URL, PROJECT_ID, Chart
+from tests.chart.conftest import COMBOS, DIGEST, JWKS_URL, Chart
 
 pytestmark = pytest.mark.chart
 
@@ -155,7 +155,7 @@ def test_secret_store_uses_workload_identity_and_the_project(chart: Chart, name:
     rendered = chart.render(name)
     provider = rendered.one("SecretStore")["spec"]["provider"]
     assert list(provider) == ["gcpsm"]
-    assert provider["gcpsm"]["projectID"] == PROJECT_ID
+    assert provider["gcpsm"]["projectID"] == chart.project
     identity = provider["gcpsm"]["auth"]["workloadIdentity"]
     ksa = rendered.one("ServiceAccount")["metadata"]["name"]
     assert identity["serviceAccountRef"] == {"name": ksa}
@@ -178,7 +178,8 @@ def test_fake_provider_serves_the_given_key(chart: Chart) -> None:
 def test_service_account_annotation_comes_from_values(chart: Chart, name: str) -> None:
     annotations = chart.render(name).one("ServiceAccount")["metadata"].get("annotations", {})
     if name in GKE:
-        assert annotations == {"iam.gke.io/gcp-service-account": GSA}
+        assert annotations == {"iam.gke.io/gcp-service-account": chart.gsa}
+        assert chart.gsa == f"mcp-server@{chart.project}.iam.gserviceaccount.com"
     else:
         assert "iam.gke.io/gcp-service-account" not in annotations
 
@@ -214,10 +215,14 @@ def test_image_is_pinned_never_latest(chart: Chart, name: str) -> None:
     c = container(chart, name)
     image = c["image"]
     assert not image.endswith(":latest")
+    repository = f"us-central1-docker.pkg.dev/{chart.project}/mcp-prototype/mcp-server"
     if name == "gke-digest":
-        assert image == f"us-central1-docker.pkg.dev/{PROJECT_ID}/mcp-prototype/mcp-server@{DIGEST}"
+        assert image == f"{repository}@{DIGEST}"
     elif name in GKE:
-        assert image == f"us-central1-docker.pkg.dev/{PROJECT_ID}/mcp-prototype/mcp-server:0.1.0"
+        pinned = chart.gke_image
+        assert pinned["repository"] == repository
+        digest, tag = pinned["digest"], pinned["tag"]
+        assert image == (f"{repository}@{digest}" if digest else f"{repository}:{tag}")
     else:
         assert image == "mcp-server:0.1.0"
 

@@ -142,10 +142,11 @@ def test_latest_tag_is_refused(chart: Chart) -> None:
 
 
 def test_placeholder_project_id_does_not_render(chart: Chart, tmp_path: Path) -> None:
-    """values-gke.yaml as checked in (PROJECT_ID placeholders) cannot deploy by accident."""
-    pristine = tmp_path / "mcp-server"
-    shutil.copytree(CHART, pristine)
-    stderr = failure(chart, "--values", str(pristine / "values-gke.yaml"), chart_dir=pristine)
+    """values-gke.yaml with its PROJECT_ID placeholders cannot deploy by accident."""
+    pristine = tmp_path / "values-gke.yaml"
+    pristine.write_text(chart.gke_values_with_placeholder)
+    assert pristine.read_text().count("PROJECT_ID") == 3
+    stderr = failure(chart, "--values", str(pristine))
     assert "still holds the placeholder PROJECT_ID" in stderr
     assert "values-gke.yaml" in stderr
 
@@ -206,7 +207,7 @@ def test_notes_tell_how_to_connect(chart: Chart, name: str, tmp_path: Path) -> N
     assert 'scripts/mcp_client.py http://127.0.0.1:8080/mcp --token "$TOKEN" list' in text
     assert f"kubectl -n {NAMESPACE} rollout restart deployment/{RELEASE}" in text
     if name == "gke":
-        assert "scripts/jwt_key.py --project mcp-demo-123456 token --sub learner" in text
+        assert f"scripts/jwt_key.py --project {chart.project} token --sub learner" in text
     else:
         assert "scripts/generate_token.py --sub learner --scopes public:read --secret-file" in text
         assert "create secret generic mcp-jwt-signing-key" in text
