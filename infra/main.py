@@ -10,16 +10,20 @@ import os
 import sys
 from pathlib import Path
 
-# Run from infra/ whatever the caller's directory: cdktf.out/ is written here.
-os.chdir(Path(__file__).resolve().parent)
-# Node 20 prints an end-of-life banner at every jsii start; it changes nothing here.
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 
-from mcp_infra.config import ConfigError, config_path, load_config  # noqa: E402
+from mcp_infra.config import CONFIG_ENV, ConfigError, config_path, load_config  # noqa: E402
 
 
 def main() -> int:
+    # A relative MCP_INFRA_CONFIG means relative to where the command was started.
+    if os.environ.get(CONFIG_ENV):
+        os.environ[CONFIG_ENV] = str(Path(os.environ[CONFIG_ENV]).resolve())
+    # cdktf.out/ is written next to this file, whatever the caller's directory.
+    os.chdir(HERE)
+    # Node 20 prints an end-of-life banner at every jsii start; it changes nothing here.
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     try:
         config = load_config()
     except ConfigError as exc:
@@ -31,7 +35,7 @@ def main() -> int:
 
     app, _stack = build_app(config)
     app.synth()
-    print(f"synthesized stack {config.stack_name!r} into {Path('cdktf.out').resolve()}")
+    print(f"synthesized stack {config.stack_name!r} into {HERE / 'cdktf.out'}")
     return 0
 
 

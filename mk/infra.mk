@@ -4,7 +4,7 @@
 # hundreds of MB, so only this target and `make test` pull them in) and writes
 # the Terraform JSON to infra/cdktf.out/stacks/<stack>/cdk.tf.json.
 # The learner's settings come from infra/config.toml (copy config.example.toml)
-# or MCP_INFRA_* environment variables; see infra/README.md.
+# or the file named by MCP_INFRA_CONFIG; see infra/README.md.
 
 INFRA_STAMP := $(VENV)/.infra-installed
 # Node 20 prints an end-of-life banner on every jsii start; it says nothing we act on.

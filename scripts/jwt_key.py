@@ -252,38 +252,50 @@ def cmd_token(store: KeyStore, args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    def common_options(target: argparse.ArgumentParser, top: bool) -> None:
+        # Accepted before or after the command (`--project P token` and `token --project P`);
+        # below the command they default to "not given", so they never undo the top level.
+        def default(value: str | None) -> str | None:
+            return value if top else argparse.SUPPRESS
+
+        target.add_argument(
+            "--project",
+            default=default(os.environ.get("GOOGLE_CLOUD_PROJECT")),
+            help="Google Cloud project id (default: $GOOGLE_CLOUD_PROJECT)",
+        )
+        target.add_argument(
+            "--secret",
+            default=default(DEFAULT_SECRET_ID),
+            help=f"Secret Manager secret id (default: {DEFAULT_SECRET_ID})",
+        )
+        target.add_argument(
+            "--endpoint",
+            default=default(os.environ.get(ENDPOINT_ENV)),
+            help=(
+                "host:port of a local Secret Manager stand-in on loopback, plaintext "
+                f"(tests only; default: ${ENDPOINT_ENV}, else Google's API)"
+            ),
+        )
+
     parser = argparse.ArgumentParser(
         prog="jwt_key.py",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--project",
-        default=os.environ.get("GOOGLE_CLOUD_PROJECT"),
-        help="Google Cloud project id (default: $GOOGLE_CLOUD_PROJECT)",
-    )
-    parser.add_argument(
-        "--secret",
-        default=DEFAULT_SECRET_ID,
-        help="Secret Manager secret id (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--endpoint",
-        default=os.environ.get(ENDPOINT_ENV),
-        help=(
-            f"host:port of a local Secret Manager stand-in on loopback, plaintext "
-            f"(tests only; default: ${ENDPOINT_ENV}, else Google's API)"
-        ),
-    )
+    common_options(parser, top=True)
+    shared = argparse.ArgumentParser(add_help=False)
+    common_options(shared, top=False)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     create = commands.add_parser(
         "create",
+        parents=[shared],
         help="add the first key (fails if an enabled version exists)",
         description="Add a new random key as a version of an empty secret; prints no key.",
     )
     create.set_defaults(run=cmd_create)
     rotate = commands.add_parser(
         "rotate",
+        parents=[shared],
         help="add a new key, keep the previous, disable older ones",
         description=(
             "Add a new random key as the current version. The version that was current "
@@ -294,12 +306,14 @@ def build_parser() -> argparse.ArgumentParser:
     rotate.set_defaults(run=cmd_rotate)
     show = commands.add_parser(
         "show",
+        parents=[shared],
         help="print the secret's metadata and versions (never a key)",
         description="Print the secret's name, replication, labels and versions; never a key.",
     )
     show.set_defaults(run=cmd_show)
     token = commands.add_parser(
         "token",
+        parents=[shared],
         help="print a token signed with the latest enabled key",
         description=(
             "Mint an HS256 token with the latest enabled key version and print only the "

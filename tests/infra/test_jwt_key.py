@@ -226,3 +226,20 @@ def test_help_on_every_subcommand(command: list[str]) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage: jwt_key.py")
+
+
+def test_common_options_work_after_the_command_too(
+    fake: FakeSecretManager, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`token --project P` (as phases 6 and 9 write it) equals `--project P token`."""
+    assert jwt_key.main(["--endpoint", fake.endpoint, "--project", PROJECT, "create"]) == 0
+    capsys.readouterr()
+    code = jwt_key.main(["token", "--project", PROJECT, "--endpoint", fake.endpoint, "--sub", "a"])
+    out, err = capsys.readouterr()
+    assert (code, err) == (0, "")
+    jwt.decode(out.strip(), fake.payload(SECRET, 1), algorithms=["HS256"], audience="mcp-server")
+    # Given at the top only, a value is not reset by the command's own (absent) option.
+    code = jwt_key.main(["--project", "other-project-1", "--endpoint", fake.endpoint, "show"])
+    _, err = capsys.readouterr()
+    assert code == 1
+    assert "projects/other-project-1/secrets/mcp-jwt-signing-key" in err

@@ -153,6 +153,7 @@ def test_registry_is_docker_with_cleanup_policies_and_immutable_tags(synth: Synt
 def test_secret_exists_without_any_version(synth: Synth) -> None:
     secret = synth.only("google_secret_manager_secret")
     assert secret["secret_id"] == "mcp-jwt-signing-key"
+    assert secret["deletion_protection"] is True  # deleting it would delete every key
     assert secret["replication"] == {"user_managed": {"replicas": [{"location": "us-central1"}]}}
     assert not [t for t in synth.doc["resource"] if "secret_version" in t]
     assert not [t for t in synth.doc.get("data", {}) if "secret_version" in t]
