@@ -31,9 +31,9 @@ DIGEST = "sha256:" + "0123456789abcdef" * 4
 FAKE_KEY = "fake-provider-test-key-0123456789abcdef"
 JWKS_URL = "https://issuer.example.test/.well-known/jwks.json"
 
-# GKE's regular release channel (2026): the versions whose schemas
-# kubernetes-validate bundles and the cluster may run during an upgrade.
-K8S_VERSIONS = ("1.33", "1.34", "1.35")
+# GKE's regular release channel (2026), with the minor before it that a
+# cluster still runs until its auto-upgrade: schemas bundled by kubernetes-validate.
+K8S_VERSIONS = ("1.32", "1.33", "1.34", "1.35")
 
 
 @dataclass(frozen=True)

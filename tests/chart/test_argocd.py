@@ -40,6 +40,8 @@ def test_application_syncs_the_chart(
     sync = spec["syncPolicy"]
     assert sync["automated"] == {"prune": True, "selfHeal": True}
     assert "CreateNamespace=true" in sync["syncOptions"]
+    labels = sync["managedNamespaceMetadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
     assert sync["retry"]["limit"] > 0
     assert set(sync["retry"]["backoff"]) == {"duration", "factor", "maxDuration"}
 
