@@ -235,6 +235,10 @@ cmd_stop() {
     fi
   fi
   rm -f "$PIDFILE"
+  # dockerd leaves mounts (its network namespace) behind; release them so the
+  # state directory can be deleted. The data root and its cache stay for reuse.
+  awk -v dir="$STATE_DIR/" 'index($2, dir) == 1 { print $2 }' /proc/self/mounts |
+    sort -r | while read -r mount; do umount "$mount" 2>/dev/null || true; done
 }
 
 # One start or stop at a time: two CI jobs on one machine must not both start
