@@ -25,11 +25,11 @@ EXPIRES_IN ?= 3600
 
 export FASTMCP_LOG_ENABLED := false
 
-.PHONY: help install install-main run token test test-deps lint lock clean
+.PHONY: help install install-main run token test test-deps lint lock bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
-	  awk -F':.*## ' '{printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}'
+	  awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 # The venv and uv inside it; the only thing taken from the machine is python3.
 $(UV):
@@ -82,6 +82,14 @@ lock: | $(UV) ## Re-pin every requirements file (hashed, no index URLs)
 	  -o requirements/dev.txt
 	$(UV_PIP) compile --group infra -c requirements/dev.txt --generate-hashes --no-header \
 	  --quiet -o requirements/infra.txt
+
+# wrk measures the server, not itself (a Python load generator tops out first).
+bench: install ## Measure tools/call throughput with auth on vs off (loopback, ~1 min)
+	@command -v wrk >/dev/null || { echo "Installing wrk (Debian package)" >&2; \
+	  apt-get install -y -qq wrk >/dev/null 2>&1 || \
+	  { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } || \
+	  { echo "error: install wrk with your package manager" >&2; exit 1; }; }
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean: ## Remove the venv, tools and build output (keeps .dev/)
 	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache infra/cdktf.out

@@ -155,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     except McpError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader (e.g. `| head -1`) has enough; that is not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
