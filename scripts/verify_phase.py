@@ -864,12 +864,17 @@ def infra_config_valid(ctx: Context) -> None:
 def synth_writes_outputs(ctx: Context) -> None:
     cfg = infra_config(ctx)
     env = {"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    stack_dir = ctx.path(STACK_DIR)
     if ctx.cache.get("infra_demo"):
+        # No config of the learner's yet: synthesize a demo into the scratch
+        # directory, leaving infra/cdktf.out alone.
         demo = ctx.scratch / "infra-demo.toml"
         demo.write_text(demo_toml(cfg))
         env["MCP_INFRA_CONFIG"] = str(demo)
+        env["CDKTF_OUTDIR"] = str(ctx.scratch / "cdktf.out")
+        stack_dir = ctx.scratch / "cdktf.out" / "stacks" / cfg.stack_name
     ctx.run("make", "--no-print-directory", "synth", env=env, timeout=600)
-    path = ctx.path(STACK_DIR / "cdk.tf.json")
+    path = stack_dir / "cdk.tf.json"
     if not path.is_file():
         raise CheckFailed(f"{path} was not written")
     synthesized = json.loads(path.read_text())
@@ -881,9 +886,11 @@ def synth_writes_outputs(ctx: Context) -> None:
         if role in text:
             raise CheckFailed(f"the stack grants {role}")
     providers = synthesized["resource"].get("google_iam_workload_identity_pool_provider", {})
-    if not all("repository_id" in p.get("attribute_condition", "") for p in providers.values()):
+    if not providers or not all(
+        "repository_id" in p.get("attribute_condition", "") for p in providers.values()
+    ):
         raise CheckFailed("the WIF provider does not restrict tokens to one repository id")
-    ctx.cache["synthesized"] = True
+    ctx.cache["synthesized"] = stack_dir
 
 
 def demo_toml(cfg: Any) -> str:
@@ -902,12 +909,13 @@ def demo_toml(cfg: Any) -> str:
 
 
 def checkov_clean(ctx: Context) -> None:
-    if not ctx.cache.get("synthesized"):
+    stack_dir = ctx.cache.get("synthesized")
+    if stack_dir is None:
         raise CheckFailed("nothing synthesized to scan", hint="see the synth check above")
     ctx.run(
         ctx.tool("checkov"),
         "--config-file", "infra/.checkov.yaml", "--quiet", "--skip-download",
-        "--directory", str(STACK_DIR),
+        "--directory", str(stack_dir),
         timeout=600,
     )  # fmt: skip
 
@@ -1031,13 +1039,36 @@ def live_deployment_ready(ctx: Context) -> None:
         raise CheckFailed(f"{ready or 0} of 2 replicas are ready")
 
 
-def live_external_secret_ready(ctx: Context) -> None:
-    status = kubectl(
-        ctx, "-n", NAMESPACE, "get", "externalsecret", "-o",
-        'jsonpath={.items[*].status.conditions[?(@.type=="Ready")].status}',
+def live_external_secret_synced(ctx: Context) -> None:
+    reason = kubectl(
+        ctx, "-n", NAMESPACE, "get", "externalsecret", "mcp-server-signing-key", "-o",
+        'jsonpath={.status.conditions[?(@.type=="Ready")].reason}',
     )  # fmt: skip
-    if not status or set(status.split()) != {"True"}:
-        raise CheckFailed(f"ExternalSecret Ready is {status or 'missing'}")
+    if reason != "SecretSynced":
+        raise CheckFailed(f"the ExternalSecret's Ready reason is {reason or 'missing'}")
+    owner = kubectl(
+        ctx, "-n", NAMESPACE, "get", "secret", "mcp-jwt-signing-key",
+        "-o", "jsonpath={.metadata.ownerReferences[0].kind}",
+    )  # fmt: skip
+    if owner != "ExternalSecret":
+        raise CheckFailed(f"Secret mcp-jwt-signing-key is owned by {owner or 'nobody'}")
+
+
+def schema_rejects_typos(ctx: Context) -> None:
+    helm = ctx.tool("helm")
+    typo = ctx.run(
+        helm, "template", RELEASE, "helm/mcp-server", "--set", "replicaCuont=3", check=False
+    )
+    if (
+        typo.returncode == 0
+        or "additional properties 'replicaCuont' not allowed" not in typo.stderr
+    ):
+        raise CheckFailed("a misspelled value (replicaCuont) renders without an error")
+    latest = ctx.run(
+        helm, "template", RELEASE, "helm/mcp-server", "--set", "image.tag=latest", check=False
+    )
+    if latest.returncode == 0 or 'image.tag must not be "latest"' not in latest.stderr:
+        raise CheckFailed("image.tag=latest renders without an error")
 
 
 def live_pods_on_two_nodes(ctx: Context) -> None:
@@ -1206,6 +1237,13 @@ def application_tracks_chart(ctx: Context) -> None:
         wrong.append("automated sync without prune and selfHeal")
     if wrong:
         raise CheckFailed("; ".join(wrong))
+
+
+def kind_application_uses_dev_values(ctx: Context) -> None:
+    path = ctx.path("argocd/application-kind.yaml")
+    files = load_yaml(path)["spec"]["source"].get("helm", {}).get("valueFiles", [])
+    if files != ["values-dev.yaml"]:
+        raise CheckFailed(f"{path.name} uses {files}, not [values-dev.yaml]")
 
 
 def application_points_at_your_fork(ctx: Context) -> None:
@@ -1460,6 +1498,11 @@ PHASES: dict[int, Phase] = {
         (
             C("helm lint --strict passes with values-gke.yaml", helm_lint, "`make chart`"),
             C(
+                "the values schema refuses a typo and the latest tag",
+                schema_rejects_typos,
+                "helm/mcp-server/values.schema.json",
+            ),
+            C(
                 "two replicas spread over nodes, probes on /health and /ready",
                 chart_renders_two_spread_replicas,
                 "`make chart`",
@@ -1476,8 +1519,8 @@ PHASES: dict[int, Phase] = {
             ),
             C("the Deployment has 2 ready replicas", live_deployment_ready, LIVE_K8S, live=True),
             C(
-                "the ExternalSecret is Ready",
-                live_external_secret_ready,
+                "the ExternalSecret synced the key into Secret mcp-jwt-signing-key",
+                live_external_secret_synced,
                 "kubectl -n mcp-prototype describe externalsecret",
                 live=True,
             ),
@@ -1559,6 +1602,11 @@ PHASES: dict[int, Phase] = {
                 "docs/tutorial/08-argocd.md",
             ),
             C(
+                "the kind Application uses values-dev.yaml",
+                kind_application_uses_dev_values,
+                "docs/tutorial/08-argocd.md",
+            ),
+            C(
                 "the Application points at your repository",
                 application_points_at_your_fork,
                 "set repoURL in argocd/application.yaml",
@@ -1576,6 +1624,7 @@ PHASES: dict[int, Phase] = {
                 "argocd.argoproj.io/refresh=normal",
                 live=True,
             ),
+            C("the Deployment has 2 ready replicas", live_deployment_ready, LIVE_K8S, live=True),
         ),
     ),
     9: Phase(
