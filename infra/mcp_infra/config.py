@@ -101,6 +101,7 @@ class InfraConfig:
     registry_keep_versions: int = 10
     registry_untagged_days: int = 7
     secret_id: str = "mcp-jwt-signing-key"  # noqa: S105 (the name, not the key)
+    signing_key_replication: str = "user-managed"
     k8s_namespace: str = "mcp-prototype"
     k8s_service_account: str = "mcp-server"
     app_service_account_id: str = "mcp-server"
@@ -313,6 +314,11 @@ def validate(cfg: InfraConfig, source: str = "config") -> None:
             fail(name, f"{value!r} is not a service account id (6-30 lowercase, digits, '-')")
     if not _SECRET_ID.match(cfg.secret_id):
         fail("secret_id", f"{cfg.secret_id!r} is not a Secret Manager secret id")
+    if cfg.signing_key_replication not in {"user-managed", "automatic"}:
+        fail(
+            "signing_key_replication",
+            f"must be user-managed or automatic, got {cfg.signing_key_replication!r}",
+        )
     for name in ("k8s_namespace", "k8s_service_account", "stack_name"):
         value = getattr(cfg, name)
         if not _K8S_NAME.match(value):

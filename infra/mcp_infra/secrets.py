@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from cdktn import ITerraformDependable
 from cdktn_provider_google.secret_manager_secret import (
     SecretManagerSecret,
@@ -10,6 +12,19 @@ from cdktn_provider_google.secret_manager_secret import (
 from constructs import Construct
 
 from .config import InfraConfig
+
+
+def replication(cfg: InfraConfig) -> dict[str, Any]:
+    if cfg.signing_key_replication == "automatic":
+        # Google picks the regions. Only for adopting a secret made with a plain
+        # `gcloud secrets create`: replication cannot change without replacing it.
+        return {"auto": {}}
+    # Stored only in the cluster's region: the key stays where it is used.
+    return {
+        "user_managed": {
+            "replicas": [SecretManagerSecretReplicationUserManagedReplicas(location=cfg.region)]
+        }
+    }
 
 
 class SigningKeySecret(Construct):
@@ -35,14 +50,7 @@ class SigningKeySecret(Construct):
             project=cfg.project_id,
             secret_id=cfg.secret_id,
             labels=dict(cfg.labels),
-            # Stored only in the cluster's region: the key stays where it is used.
-            replication={
-                "user_managed": {
-                    "replicas": [
-                        SecretManagerSecretReplicationUserManagedReplicas(location=cfg.region)
-                    ]
-                }
-            },
+            replication=replication(cfg),
             # Deleting the secret deletes every key version with it: Terraform refuses
             # until deletion_protection is turned off on purpose (see teardown).
             deletion_protection=cfg.deletion_protection,

@@ -129,6 +129,10 @@ def test_required_and_unknown_settings() -> None:
         ({"deletion_protection": "no"}, "deletion_protection must be true or false"),
         ({"labels": {"Bad Key": "x"}}, "labels entry 'Bad Key'"),
         ({"secret_id": "bad/secret"}, "secret_id 'bad/secret' is not"),
+        (
+            {"signing_key_replication": "global"},
+            "signing_key_replication must be user-managed or automatic",
+        ),
         ({"k8s_namespace": "Bad_NS"}, "k8s_namespace 'Bad_NS' must be a DNS label"),
     ],
 )

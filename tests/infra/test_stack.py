@@ -352,3 +352,12 @@ def test_existing_registry_and_secret_are_adopted_by_import_blocks(
 def test_manifest_names_the_stack(synth: Synth) -> None:
     manifest = json.loads((synth.stack_dir.parent.parent / "manifest.json").read_text())
     assert "mcp-prototype" in manifest["stacks"]
+
+
+def test_automatic_replication_for_adopting_a_gcloud_made_secret(example_config: Any) -> None:
+    """Plain `gcloud secrets create` makes automatic replication; adoption must match it."""
+    from dataclasses import replace
+
+    from infra.mcp_infra.secrets import replication
+
+    assert replication(replace(example_config, signing_key_replication="automatic")) == {"auto": {}}
