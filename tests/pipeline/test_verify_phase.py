@@ -187,6 +187,20 @@ def test_offline_phase_passes(phase: str) -> None:
     assert result.stdout.splitlines()[-1].startswith(f"phase {phase}: ")
 
 
+def documented_output(phase: str) -> list[str] | None:
+    """The literal output under `$ make -s verify PHASE=N` in the phase's doc, if shown."""
+    doc = ROOT / "docs" / "tutorial" / vp.PHASES[int(phase)].doc
+    if not doc.is_file():
+        return None
+    lines = doc.read_text().splitlines()
+    command = f"$ make -s verify PHASE={phase}"
+    if command not in lines:
+        return None
+    start = lines.index(command) + 1
+    end = next(i for i in range(start, len(lines)) if lines[i].startswith(("$ ", "```")))
+    return lines[start:end]
+
+
 @pytest.mark.parametrize("phase", ["6", "7", "8", "9"])
 def test_offline_parts_of_cloud_phases_pass(phase: str) -> None:
     tool("helm")
@@ -197,6 +211,10 @@ def test_offline_parts_of_cloud_phases_pass(phase: str) -> None:
     live = {c.title for c in vp.PHASES[int(phase)].checks if c.live}
     assert {title for title, status in statuses.items() if status == "SKIP"} >= live
     assert "FAIL" not in statuses.values()
+    # Where the tutorial shows the verifier's output, it is exactly what it prints.
+    documented = documented_output(phase)
+    if documented is not None:
+        assert result.stdout.splitlines() == documented
 
 
 # --- failure reporting on a broken copy --------------------------------------------------
