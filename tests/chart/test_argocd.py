@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.chart.conftest import CHART, NAMESPACE, Chart
+from tests.chart.rendering import CHART, NAMESPACE, Chart
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.chart

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.chart.conftest import COMBOS, DIGEST, JWKS_URL, Chart
+from tests.chart.rendering import COMBOS, DIGEST, JWKS_URL, Chart
 
 pytestmark = pytest.mark.chart
 

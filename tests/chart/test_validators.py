@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.chart.conftest import (
+from tests.chart.rendering import (
     ARGOCD,
     COMBOS,
     K8S_VERSIONS,

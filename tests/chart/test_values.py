@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from tests.chart.conftest import CHART, COMBOS, NAMESPACE, RELEASE, Chart
+from tests.chart.rendering import CHART, COMBOS, NAMESPACE, RELEASE, Chart
 
 pytestmark = pytest.mark.chart
 

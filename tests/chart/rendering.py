@@ -1,0 +1,168 @@
+"""Render the chart once per values combination per test session (see conftest.py).
+
+Each combination is a values file of the chart plus the feature switches a
+test needs (HPA, local secret mode, digest, key rotation). values-gke.yaml is
+rendered the way a learner deploys it: after replacing its PROJECT_ID
+placeholder with a project id, exactly as docs/tutorial/06 tells them to.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from tests.helpers import ROOT
+
+CHART = ROOT / "helm" / "mcp-server"
+ARGOCD = ROOT / "argocd"
+NAMESPACE = "mcp-prototype"
+RELEASE = "mcp-server"
+# Replaces the PROJECT_ID placeholder of values-gke.yaml, as a learner does.
+PROJECT_ID = "mcp-demo-123456"
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+# 32+ bytes, only used to render the fake-provider combination.
+FAKE_KEY = "fake-provider-test-key-0123456789abcdef"
+JWKS_URL = "https://issuer.example.test/.well-known/jwks.json"
+
+# GKE's regular release channel (2026), with the minor before it that a
+# cluster still runs until its auto-upgrade: schemas bundled by kubernetes-validate.
+K8S_VERSIONS = ("1.32", "1.33", "1.34", "1.35")
+
+
+@dataclass(frozen=True)
+class Combo:
+    """One helm invocation: values files (relative to the chart) and --set flags."""
+
+    name: str
+    values: tuple[str, ...] = ()
+    sets: tuple[str, ...] = ()
+    set_files: tuple[str, ...] = field(default=())
+
+
+COMBOS: dict[str, Combo] = {
+    c.name: c
+    for c in (
+        # values.yaml alone: the secure defaults (a Secret you create).
+        Combo("default"),
+        Combo("dev", ("values-dev.yaml",)),
+        # The local path through ESO: the fake provider instead of a Secret.
+        Combo(
+            "dev-fake",
+            ("values-dev.yaml",),
+            ("signingKey.source=externalSecrets", "externalSecrets.provider=fake"),
+            (f"externalSecrets.fake.signingKey={FAKE_KEY}",),
+        ),
+        Combo("gke", ("values-gke.yaml",)),
+        Combo("gke-digest", ("values-gke.yaml",), (f"image.digest={DIGEST}",)),
+        Combo("gke-hpa", ("values-gke.yaml",), ("autoscaling.enabled=true",)),
+        # Key rotation (previous key mounted) and an OIDC issuer (HTTPS egress).
+        Combo(
+            "gke-rotation",
+            ("values-gke.yaml",),
+            (
+                "signingKey.previousKey=true",
+                "externalSecrets.gcpSecretManager.previousVersion=3",
+                f"server.jwksUrl={JWKS_URL}",
+            ),
+        ),
+        Combo("single-replica", ("values-dev.yaml",), ("replicaCount=1",)),
+    )
+}
+
+
+@dataclass
+class Rendered:
+    """The manifests of one combination: raw text, the file, and parsed objects."""
+
+    combo: Combo
+    path: Path
+    text: str
+    objects: list[dict[str, Any]]
+
+    def kinds(self) -> list[str]:
+        return sorted(o["kind"] for o in self.objects)
+
+    def all(self, kind: str) -> list[dict[str, Any]]:
+        return [o for o in self.objects if o["kind"] == kind]
+
+    def one(self, kind: str) -> dict[str, Any]:
+        found = self.all(kind)
+        assert len(found) == 1, f"{self.combo.name}: expected one {kind}, got {len(found)}"
+        return found[0]
+
+    def pod_spec(self) -> dict[str, Any]:
+        spec: dict[str, Any] = self.one("Deployment")["spec"]["template"]["spec"]
+        return spec
+
+
+def parse_all(text: str) -> list[dict[str, Any]]:
+    return [doc for doc in YAML(typ="safe").load_all(text) if doc]
+
+
+class Chart:
+    """Runs helm against a working copy of the chart whose values-gke.yaml has a project id."""
+
+    def __init__(self, helm: str, workdir: Path) -> None:
+        self.helm = helm
+        self.workdir = workdir
+        self.chart = workdir / "mcp-server"
+        shutil.copytree(CHART, self.chart)
+        gke = self.chart / "values-gke.yaml"
+        # In this repository the file holds the placeholder; in a learner's fork
+        # (after phase 6) it holds their project id. Either way, read it back.
+        gke.write_text(gke.read_text().replace("PROJECT_ID", PROJECT_ID))
+        values = YAML(typ="safe").load(gke.read_text())
+        self.project: str = values["externalSecrets"]["gcpSecretManager"]["projectID"]
+        self.gsa: str = values["serviceAccount"]["gcpServiceAccount"]
+        # tag and digest as the pipeline last wrote them (phase 7)
+        self.gke_image: dict[str, str] = values["image"]
+        self.gke_values_with_placeholder = gke.read_text().replace(self.project, "PROJECT_ID")
+        self._cache: dict[str, Rendered] = {}
+
+    def args(self, combo: Combo) -> list[str]:
+        args: list[str] = []
+        for values in combo.values:
+            args += ["--values", str(self.chart / values)]
+        for item in combo.sets:
+            args += ["--set", item]
+        for i, item in enumerate(combo.set_files):
+            key, value = item.split("=", 1)
+            secret = self.workdir / f"{combo.name}-file-{i}"
+            secret.write_text(value)
+            args += ["--set-file", f"{key}={secret}"]
+        return args
+
+    def helm_run(self, *args: str, chart: Path | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [self.helm, *args, str(chart or self.chart)],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+
+    def template(
+        self, extra: list[str], chart: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return self.helm_run("template", RELEASE, "--namespace", NAMESPACE, *extra, chart=chart)
+
+    def render(self, name: str) -> Rendered:
+        if name not in self._cache:
+            combo = COMBOS[name]
+            result = self.template(self.args(combo))
+            assert result.returncode == 0, f"helm template {name} failed:\n{result.stderr}"
+            path = self.workdir / "rendered" / f"{name}.yaml"
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(result.stdout)
+            self._cache[name] = Rendered(combo, path, result.stdout, parse_all(result.stdout))
+        return self._cache[name]
+
+    def render_all(self) -> Iterator[Rendered]:
+        for name in COMBOS:
+            yield self.render(name)
