@@ -159,18 +159,34 @@ def test_secret_exists_without_any_version(synth: Synth) -> None:
     assert not [t for t in synth.doc.get("data", {}) if "secret_version" in t]
 
 
-def test_no_secret_value_anywhere_in_the_synthesized_json(synth: Synth) -> None:
-    leaves = walk(synth.doc)
-    value_keys = ("secret_data", "payload", "private_key", "signing_key", "password")
-    assert not [path for path, _ in leaves if path.rsplit(".", 1)[-1] in value_keys]
-    # No key-shaped string: 32+ random bytes are 43+ base64url (or 64+ hex) characters.
-    key_shaped = re.compile(r"[A-Za-z0-9_=-]{43,}")
-    assert not [
+VALUE_KEYS = ("secret_data", "secret_data_wo", "payload", "private_key", "password")
+# 32+ random bytes are 43+ base64url (or 64+ hex) characters.
+KEY_SHAPED = re.compile(r"[A-Za-z0-9_=-]{43,}")
+
+
+def secret_like(doc: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Leaves named like a secret value, or shaped like a key (construct metadata aside)."""
+    return [
         (path, leaf)
-        for path, leaf in leaves
-        if ".//." not in path and isinstance(leaf, str) and key_shaped.fullmatch(leaf)
+        for path, leaf in walk(doc)
+        if path.rsplit(".", 1)[-1] in VALUE_KEYS
+        or (".//." not in path and isinstance(leaf, str) and KEY_SHAPED.fullmatch(leaf))
     ]
+
+
+def test_no_secret_value_anywhere_in_the_synthesized_json(synth: Synth) -> None:
+    assert secret_like(synth.doc) == []
     assert "sensitive" not in synth.text
+
+
+def test_the_secret_scan_would_catch_a_key() -> None:
+    """The scan above can fail: a planted key, in either form, is found."""
+    import secrets
+
+    key = secrets.token_urlsafe(64)
+    planted = {"resource": {"google_x": {"a": {"labels": {"k": key}}}}}
+    assert secret_like(planted) == [("$.resource.google_x.a.labels.k", key)]
+    assert secret_like({"resource": {"v": {"secret_data": "short"}}}) != []
 
 
 # ---------------------------------------------------------------- IAM
