@@ -526,9 +526,9 @@ def deployed_token(ctx: Context, scopes: str, expires_in: int = 600, sub: str = 
     result = ctx.run(
         ctx.python,
         "scripts/jwt_key.py",
-        "token",
         "--project",
         project,
+        "token",
         "--sub",
         sub,
         "--scopes",
@@ -925,40 +925,89 @@ def live_terraform_outputs(ctx: Context) -> None:
         terraform_output(ctx, name)
 
 
-def live_cluster_running(ctx: Context) -> None:
-    status = ctx.run(
-        "gcloud", "container", "clusters", "describe",
-        terraform_output(ctx, "cluster_name"),
-        "--location", terraform_output(ctx, "cluster_location"),
-        "--project", terraform_output(ctx, "project_id"),
-        "--format", "value(status)",
-        timeout=120,
-    ).stdout.strip()  # fmt: skip
-    if status != "RUNNING":
-        raise CheckFailed(f"the cluster is {status or 'missing'}")
+def gcloud_value(ctx: Context, *args: str) -> list[str]:
+    """`gcloud ... --format=value(...)` split into its tab-separated fields."""
+    project = terraform_output(ctx, "project_id")
+    out = ctx.run("gcloud", *args, "--project", project, timeout=120).stdout.strip()
+    return out.split("\t") if out else []
+
+
+def cluster_args(ctx: Context) -> tuple[str, str]:
+    return terraform_output(ctx, "cluster_name"), terraform_output(ctx, "cluster_location")
+
+
+def live_cluster_hardened(ctx: Context) -> None:
+    cluster, location = cluster_args(ctx)
+    project = terraform_output(ctx, "project_id")
+    got = gcloud_value(
+        ctx, "container", "clusters", "describe", cluster, "--location", location,
+        "--format=value(status,workloadIdentityConfig.workloadPool,"
+        "privateClusterConfig.enablePrivateNodes,networkConfig.datapathProvider,"
+        "masterAuthorizedNetworksConfig.enabled)",
+    )  # fmt: skip
+    want = ["RUNNING", f"{project}.svc.id.goog", "True", "ADVANCED_DATAPATH", "True"]
+    if got != want:
+        raise CheckFailed(f"status, pool, private nodes, datapath, authorized networks: {got}")
+
+
+def live_nodes_hardened(ctx: Context) -> None:
+    cluster, location = cluster_args(ctx)
+    pools = gcloud_value(
+        ctx, "container", "node-pools", "list", "--cluster", cluster, "--location", location,
+        "--format=value(name)",
+    )  # fmt: skip
+    if len(pools) != 1:
+        raise CheckFailed(f"node pools: {pools}, expected the one dedicated pool")
+    got = gcloud_value(
+        ctx, "container", "node-pools", "describe", pools[0], "--cluster", cluster,
+        "--location", location,
+        "--format=value(config.workloadMetadataConfig.mode,"
+        "config.shieldedInstanceConfig.enableSecureBoot,"
+        "config.shieldedInstanceConfig.enableIntegrityMonitoring,"
+        "management.autoRepair,management.autoUpgrade)",
+    )  # fmt: skip
+    if got != ["GKE_METADATA", "True", "True", "True", "True"]:
+        raise CheckFailed(f"metadata, secure boot, integrity, repair, upgrade: {got}")
 
 
 def live_registry_exists(ctx: Context) -> None:
-    registry = terraform_output(ctx, "registry_url")
-    repository = registry.rsplit("/", 1)[-1]
-    ctx.run(
-        "gcloud", "artifacts", "repositories", "describe", repository,
+    repository = terraform_output(ctx, "registry_url").rsplit("/", 1)[-1]
+    got = gcloud_value(
+        ctx, "artifacts", "repositories", "describe", repository,
         "--location", terraform_output(ctx, "region"),
-        "--project", terraform_output(ctx, "project_id"),
-        "--format", "value(name)",
-        timeout=120,
+        "--format=value(format,dockerConfig.immutableTags)",
     )  # fmt: skip
+    if got != ["DOCKER", "True"]:
+        raise CheckFailed(f"format and immutable tags: {got}")
 
 
 def live_secret_has_version(ctx: Context) -> None:
-    versions = ctx.run(
-        "gcloud", "secrets", "versions", "list", terraform_output(ctx, "secret_id"),
-        "--project", terraform_output(ctx, "project_id"),
-        "--filter", "state=ENABLED", "--format", "value(name)",
-        timeout=120,
-    ).stdout.split()  # fmt: skip
+    versions = gcloud_value(
+        ctx, "secrets", "versions", "list", terraform_output(ctx, "secret_id"),
+        "--filter=state=ENABLED", "--format=value(name)",
+    )  # fmt: skip
     if not versions:
         raise CheckFailed("the secret has no enabled version")
+
+
+def live_only_app_reads_secret(ctx: Context) -> None:
+    members = gcloud_value(
+        ctx, "secrets", "get-iam-policy", terraform_output(ctx, "secret_id"),
+        "--flatten=bindings[].members", "--format=value(bindings.members)",
+    )  # fmt: skip
+    want = [f"serviceAccount:{terraform_output(ctx, 'app_service_account')}"]
+    if [m for line in members for m in line.split()] != want:
+        raise CheckFailed(f"the secret's IAM members are {members}, expected only {want}")
+
+
+def live_wif_admits_one_repository(ctx: Context) -> None:
+    condition = ctx.run(
+        "gcloud", "iam", "workload-identity-pools", "providers", "describe",
+        terraform_output(ctx, "wif_provider"), "--format=value(attributeCondition)",
+        timeout=120,
+    ).stdout  # fmt: skip
+    if "assertion.repository_id ==" not in condition:
+        raise CheckFailed(f"the provider's condition does not pin a repository id: {condition}")
 
 
 # --- phase 6: the chart ----------------------------------------------------------------------
@@ -1477,9 +1526,20 @@ PHASES: dict[int, Phase] = {
                 "`make checkov-infra`",
             ),
             C("terraform has every output", live_terraform_outputs, LIVE_INFRA, live=True),
-            C("the GKE cluster is RUNNING", live_cluster_running, LIVE_INFRA, live=True),
             C(
-                "the Artifact Registry repository exists",
+                "the cluster runs with Workload Identity, private nodes, Dataplane V2",
+                live_cluster_hardened,
+                LIVE_INFRA,
+                live=True,
+            ),
+            C(
+                "the nodes are shielded, GKE_METADATA, auto-repaired and upgraded",
+                live_nodes_hardened,
+                LIVE_INFRA,
+                live=True,
+            ),
+            C(
+                "the registry is Docker with immutable tags",
                 live_registry_exists,
                 LIVE_INFRA,
                 live=True,
@@ -1487,7 +1547,19 @@ PHASES: dict[int, Phase] = {
             C(
                 "the signing key secret has an enabled version",
                 live_secret_has_version,
-                "python3 scripts/jwt_key.py create --project ...",
+                '.venv/bin/python scripts/jwt_key.py --project "$PROJECT" create',
+                live=True,
+            ),
+            C(
+                "only the app's service account may read the secret",
+                live_only_app_reads_secret,
+                LIVE_INFRA,
+                live=True,
+            ),
+            C(
+                "the WIF provider admits one repository, by id",
+                live_wif_admits_one_repository,
+                LIVE_INFRA,
                 live=True,
             ),
         ),
