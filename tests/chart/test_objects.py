@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from tests.chart.rendering import COMBOS, DIGEST, JWKS_URL, Chart
+from tests.helpers import ROOT
 
 pytestmark = pytest.mark.chart
 
@@ -301,3 +302,14 @@ def test_server_environment(chart: Chart, name: str) -> None:
     assert variables["MCP_LOG_FORMAT"] == (
         "console" if name.startswith(("dev", "single")) else "json"
     )
+
+
+def test_app_version_is_the_image_version(chart: Chart) -> None:
+    """appVersion, the package version and the tag `make image` builds are one number."""
+    import tomllib
+
+    from ruamel.yaml import YAML
+
+    meta = YAML(typ="safe").load((chart.chart / "Chart.yaml").read_text())
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert meta["appVersion"] == project["version"]
