@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import tomllib
 from typing import Any
 
 import pytest
+from ruamel.yaml import YAML
 
 from tests.chart.rendering import COMBOS, DIGEST, JWKS_URL, Chart
 from tests.helpers import ROOT
@@ -229,8 +231,6 @@ def test_image_is_pinned_never_latest(chart: Chart, name: str) -> None:
 
 
 def test_default_tag_is_the_chart_app_version(chart: Chart) -> None:
-    from ruamel.yaml import YAML
-
     meta = YAML(typ="safe").load((chart.chart / "Chart.yaml").read_text())
     assert container(chart, "default")["image"] == f"mcp-server:{meta['appVersion']}"
 
@@ -306,10 +306,6 @@ def test_server_environment(chart: Chart, name: str) -> None:
 
 def test_app_version_is_the_image_version(chart: Chart) -> None:
     """appVersion, the package version and the tag `make image` builds are one number."""
-    import tomllib
-
-    from ruamel.yaml import YAML
-
     meta = YAML(typ="safe").load((chart.chart / "Chart.yaml").read_text())
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert meta["appVersion"] == project["version"]
