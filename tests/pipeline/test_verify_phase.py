@@ -9,6 +9,7 @@ that it names each broken check with a hint and exits non-zero.
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -280,3 +281,113 @@ def test_a_project_without_setup_fails_phase_0(tmp_path: Path) -> None:
     statuses = status_lines(result.stdout)
     assert statuses[".venv has the server, tests and linters"] == "FAIL"
     assert "        hint: run `make install`" in result.stdout
+
+
+# --- the live checks' logic, with stand-ins for the cloud CLIs ------------------------
+#
+# Nothing here reaches a cloud: gh, gcloud and terraform are small scripts on
+# PATH that answer the exact commands the checks run, the way the real CLIs
+# answer them. git is real: the copy is a repository whose last change to
+# values-gke.yaml is a bump commit by github-actions[bot].
+
+FAKE_OUTPUTS = {
+    "project_id": "verify-demo-project",
+    "region": "us-central1",
+    "registry_url": "us-central1-docker.pkg.dev/verify-demo-project/mcp-prototype",
+    "wif_provider": "projects/1/locations/global/workloadIdentityPools/github-actions/providers/gh",
+    "ci_service_account": "mcp-ci-pusher@verify-demo-project.iam.gserviceaccount.com",
+}
+BUMPED_TAG = "5d41402abc4b2a76b9719d911017c592ae3b7b1e"
+BUMPED_DIGEST = "sha256:" + "5" * 64
+
+
+def fake_cli(bin_dir: Path, name: str, body: str) -> None:
+    path = bin_dir / name
+    path.write_text(f"#!{sys.executable}\nimport json, os, sys\nargs = sys.argv[1:]\n{body}\n")
+    path.chmod(0o755)
+
+
+def live_copy(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    root = copy_project(tmp_path / "project")
+    values = root / "helm" / "mcp-server" / "values-gke.yaml"
+    git = ["git", "-C", str(root), "-c", "commit.gpgsign=false"]
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "-c", "user.name=learner", "-c", "user.email=l@example.invalid",
+                    "commit", "-qm", "initial"], check=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, str(root / "scripts" / "bump_image_tag.py"), "--file", str(values),
+         "--tag", BUMPED_TAG, "--digest", BUMPED_DIGEST],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    subprocess.run([*git, "-c", "user.name=github-actions[bot]", "-c",
+                    "user.email=41898282+github-actions[bot]@users.noreply.github.com",
+                    "commit", "-qam", f"deploy: mcp-server {BUMPED_TAG}"], check=True)  # fmt: skip
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    outputs = {name: {"value": value} for name, value in FAKE_OUTPUTS.items()}
+    fake_cli(bin_dir, "terraform", f"print(json.dumps({outputs!r}))")
+    variables = [
+        {"name": name, "value": FAKE_OUTPUTS[output]}
+        for name, output in vp.REPOSITORY_VARIABLES.items()
+    ]
+    fake_cli(
+        bin_dir,
+        "gh",
+        f"""if args[:2] == ["variable", "list"]:
+    print(json.dumps({variables!r}))
+elif args[:2] == ["run", "list"]:
+    print(json.dumps([{{"conclusion": os.environ["FAKE_RUN"], "status": "completed"}}]))
+else:
+    sys.exit("unexpected gh " + " ".join(args))""",
+    )
+    fake_cli(
+        bin_dir,
+        "gcloud",
+        """if args[:4] == ["artifacts", "docker", "images", "describe"]:
+    print(os.environ["FAKE_DIGEST"])
+else:
+    sys.exit("unexpected gcloud " + " ".join(args))""",
+    )
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "FAKE_RUN": "success",
+        "FAKE_DIGEST": BUMPED_DIGEST,
+    }
+    return root, env
+
+
+def verify_env(env: dict[str, str], *args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+        env=env,
+    )
+
+
+def test_live_pipeline_checks_pass_when_everything_agrees(tmp_path: Path) -> None:
+    tool("actionlint")
+    root, env = live_copy(tmp_path)
+    result = verify_env(env, "7", "--live", "--root", root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[-1] == "phase 7: 9 passed, 0 failed, 0 skipped"
+
+
+def test_live_pipeline_checks_name_what_disagrees(tmp_path: Path) -> None:
+    tool("actionlint")
+    root, env = live_copy(tmp_path)
+    env["FAKE_DIGEST"] = "sha256:" + "6" * 64
+    env["FAKE_RUN"] = "failure"
+    result = verify_env(env, "7", "--live", "--root", root)
+    assert result.returncode == 1
+    statuses = status_lines(result.stdout)
+    assert statuses["the digest in values-gke.yaml is the registry's"] == "FAIL"
+    assert statuses["the last image.yml run on main succeeded"] == "FAIL"
+    assert statuses["the repository variables equal the terraform outputs"] == "PASS"
+    assert f"says {BUMPED_DIGEST}" in result.stdout
+    assert "        hint: `gh run view --log-failed`" in result.stdout
