@@ -259,6 +259,11 @@ def test_repository_variables_are_the_infra_outputs() -> None:
     used = set(re.findall(r"vars\.(\w+)", IMAGE.read_text()))
     assert used == set(REPOSITORY_VARIABLES)
     assert "secrets." not in IMAGE.read_text() + CI.read_text()
+    # The build fails first thing, naming the fix, when any variable is unset.
+    guard = load(IMAGE)["jobs"]["build"]["steps"][0]
+    assert guard["env"] == {name: f"${{{{ vars.{name} }}}}" for name in REPOSITORY_VARIABLES}
+    assert all(name in guard["run"] for name in REPOSITORY_VARIABLES)
+    assert "07-pipeline.md" in guard["run"]
 
 
 # --- what the workflows do ------------------------------------------------------
