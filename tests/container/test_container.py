@@ -210,3 +210,14 @@ def test_docker_stop_exits_zero_within_the_grace_period(start_container: StartCo
     assert state["OOMKilled"] is False
     assert state["ExitCode"] == 0, running.logs()
     assert '"message": "stopped"' in running.logs()
+
+
+def test_sigterm_drains_first_then_exits_zero(start_container: StartContainer) -> None:
+    """During the drain window /ready says 503 (so Kubernetes stops routing) while /health
+    stays 200 (so it is not restarted); then the server exits 0 on its own."""
+    running = start_container(MCP_SHUTDOWN_DRAIN_SECONDS="5")
+    running.container.kill(signal="SIGTERM")
+    assert httpx.get(f"{running.base_url}/ready", timeout=5).status_code == 503
+    assert httpx.get(f"{running.base_url}/health", timeout=5).status_code == 200
+    result = running.container.wait(timeout=STOP_GRACE_SECONDS + 5)
+    assert result["StatusCode"] == 0, running.logs()
