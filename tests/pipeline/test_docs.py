@@ -1,0 +1,74 @@
+"""Tutorial phases 7 and 9 say what the code does: their offline commands run as shown.
+
+Every `$ python3 scripts/bump_image_tag.py ...` (and the `printf` that makes
+its input) in a ```console block of docs/tutorial/07-pipeline.md runs here,
+in document order, in a temporary directory instead of /tmp, and must print
+exactly the lines the tutorial shows under it.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import ROOT
+
+TUTORIAL = ROOT / "docs" / "tutorial"
+RUNNABLE = ("python3 scripts/bump_image_tag.py", "printf 'image:")
+
+
+def console_commands(doc: Path) -> list[tuple[str, list[str]]]:
+    """(command, expected output lines) for each `$ ` line of the doc's console blocks."""
+    commands: list[tuple[str, list[str]]] = []
+    for block in re.findall(r"```console\n(.*?)```", doc.read_text(), re.S):
+        for line in block.splitlines():
+            if line.startswith("$ "):
+                commands.append((line[2:], []))
+            elif commands:
+                commands[-1][1].append(line)
+    return commands
+
+
+def test_phase_7_bump_commands_print_what_the_doc_shows(tmp_path: Path) -> None:
+    steps = [
+        (command, output)
+        for command, output in console_commands(TUTORIAL / "07-pipeline.md")
+        if command.startswith(RUNNABLE)
+    ]
+    assert len(steps) >= 5, "the bump walkthrough is gone from phase 7"
+    for command, expected in steps:
+        here = command.replace("/tmp/", f"{tmp_path}/")
+        result = subprocess.run(
+            ["bash", "-c", here], cwd=ROOT, capture_output=True, text=True, check=False
+        )
+        printed = (result.stdout + result.stderr).splitlines()
+        assert printed == [line.replace("/tmp/", f"{tmp_path}/") for line in expected], command
+
+
+@pytest.mark.parametrize("doc", ["07-pipeline.md", "09-end-to-end.md"])
+def test_phase_ends_with_verify_and_a_link(doc: str) -> None:
+    text = (TUTORIAL / doc).read_text()
+    assert "\n## Verify\n" in text
+    after_verify = text.split("\n## Verify\n", 1)[1]
+    assert "```console\n$ " in after_verify
+    links = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", after_verify)
+    assert links, "no link after the Verify block"
+    for link in links:
+        assert (TUTORIAL / link).resolve().exists(), link
+
+
+@pytest.mark.parametrize("doc", ["07-pipeline.md", "09-end-to-end.md"])
+def test_commands_name_real_files_and_targets(doc: str) -> None:
+    text = (TUTORIAL / doc).read_text()
+    for script in set(re.findall(r"scripts/[\w/]+\.(?:py|sh)", text)):
+        assert (ROOT / script).is_file(), script
+    for workflow in set(re.findall(r"\b(\w+\.yml)\b", text)) - {"dependabot.yml", "zizmor.yml"}:
+        assert (ROOT / ".github" / "workflows" / workflow).is_file(), workflow
+    makefiles = (ROOT / "Makefile").read_text() + "".join(
+        path.read_text() for path in (ROOT / "mk").glob("*.mk")
+    )
+    for target in set(re.findall(r"`make (?:-s )?([\w-]+)", text)):
+        assert re.search(rf"^{re.escape(target)}:", makefiles, re.M), f"make {target}"
