@@ -407,7 +407,11 @@ def docker_host(ctx: Context) -> str:
 
 
 def infra_config(ctx: Context) -> Any:
-    """The learner's infra config (infra/config.toml), or a demo one built from the example."""
+    """The learner's infra config (infra/config.toml), or a demo one built from the example.
+
+    The demo (the example's defaults with made-up ids) lets the offline checks
+    prove the wiring between infra, chart and workflow before phase 5.
+    """
     if "infra_config" in ctx.cache:
         return ctx.cache["infra_config"]
     sys.path.insert(0, str(ctx.path("infra")))
@@ -415,7 +419,7 @@ def infra_config(ctx: Context) -> Any:
         from mcp_infra import config as infra  # cheap: imports nothing from CDK Terrain
     finally:
         sys.path.pop(0)
-    path = ctx.path("infra/config.toml")
+    path = infra.config_path()  # infra/config.toml, or $MCP_INFRA_CONFIG
     if path.is_file():
         try:
             cfg = infra.load_config(path)
