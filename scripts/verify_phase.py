@@ -1177,6 +1177,12 @@ def schema_rejects_typos(ctx: Context) -> None:
         raise CheckFailed("image.tag=latest renders without an error")
 
 
+def live_public_token_through_port_forward(ctx: Context) -> None:
+    token = deployed_token(ctx, "public:read", sub="verify-phase-6")
+    with port_forward(ctx) as url:
+        expect_output(client(ctx, url, token, "list"), ["get_public_info"], "public list")
+
+
 def live_pods_on_two_nodes(ctx: Context) -> None:
     nodes = kubectl(
         ctx, "-n", NAMESPACE, "get", "pods", "-l", SELECTOR,
@@ -1653,6 +1659,12 @@ PHASES: dict[int, Phase] = {
                 "the pods run on two nodes",
                 live_pods_on_two_nodes,
                 "kubectl -n mcp-prototype get pods -o wide",
+                live=True,
+            ),
+            C(
+                "through a port-forward, a public:read token lists get_public_info",
+                live_public_token_through_port_forward,
+                "docs/tutorial/06-helm-external-secrets.md (port-forward and token steps)",
                 live=True,
             ),
         ),
