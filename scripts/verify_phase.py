@@ -1851,13 +1851,17 @@ def main(argv: list[str] | None = None) -> int:
             for check in phase.checks:
                 print(f"  - {'[live] ' if check.live else ''}{check.title}")
         return 0
-    failed = 0
+    outcomes: list[Outcome] = []
     with tempfile.TemporaryDirectory(prefix="verify-phase-") as scratch:
         ctx = Context(root=root, live=args.live, scratch=Path(scratch))
         with ctx.stack:
             for number in numbers:
-                outcomes = verify(PHASES[number], ctx)
-                failed += sum(o.status == "FAIL" for o in outcomes)
+                outcomes += verify(PHASES[number], ctx)
+    failed = sum(o.status == "FAIL" for o in outcomes)
+    if len(numbers) > 1:
+        passed = sum(o.status == "PASS" for o in outcomes)
+        skipped = len(outcomes) - passed - failed
+        print(f"all phases: {passed} passed, {failed} failed, {skipped} skipped")
     return 1 if failed else 0
 
 
