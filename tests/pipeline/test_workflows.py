@@ -357,3 +357,26 @@ def test_dependabot_covers_pip_docker_and_actions() -> None:
     }
     for update in updates:
         assert update["cooldown"]["default-days"] >= 1
+
+
+def test_variable_guard_names_what_is_missing() -> None:
+    """The guard's shell, run as the runner runs it, with one variable unset, then all set."""
+    guard = load(IMAGE)["jobs"]["build"]["steps"][0]["run"]
+    values = {name: f"value-of-{name}" for name in REPOSITORY_VARIABLES}
+
+    def run_guard(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", guard],
+            env={"PATH": "/usr/bin:/bin", **env},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    missing = run_guard({**values, "GCP_WIF_PROVIDER": ""})
+    assert missing.returncode == 1
+    assert missing.stdout.strip() == (
+        "::error::repository variables not set: GCP_WIF_PROVIDER "
+        "(docs/tutorial/07-pipeline.md, step 2)"
+    )
+    assert run_guard(values).returncode == 0
