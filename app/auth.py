@@ -22,7 +22,7 @@ from typing import Any
 import jwt
 from fastmcp.server.auth import AccessToken, TokenVerifier
 
-from app.metrics import AUTH_DECISIONS
+from app.metrics import count_decision
 from app.tokens import HS_ALGORITHM, ScopeClaimError, parse_scopes
 
 log = logging.getLogger("app.auth")
@@ -92,7 +92,7 @@ class JWTVerifier(TokenVerifier):
         if cached is not None and cached.expires_at is not None:
             if time.time() < cached.expires_at + self._leeway:
                 self._verified.move_to_end(token)
-                AUTH_DECISIONS.labels("authenticated", "valid_token").inc()
+                count_decision("authenticated", "valid_token")
                 return cached
             del self._verified[token]
         access = await self._verify(token)
@@ -112,7 +112,7 @@ class JWTVerifier(TokenVerifier):
             return self._reject("bad_scope_claim")
         except jwt.PyJWTError as exc:
             return self._reject(_reason(exc))
-        AUTH_DECISIONS.labels("authenticated", "valid_token").inc()
+        count_decision("authenticated", "valid_token")
         subject = str(claims["sub"])
         return AccessToken(
             token=token,
@@ -163,6 +163,6 @@ class JWTVerifier(TokenVerifier):
 
     @staticmethod
     def _reject(reason: str) -> None:
-        AUTH_DECISIONS.labels("denied", reason).inc()
+        count_decision("denied", reason)
         log.warning("token rejected", extra={"event": "authentication", "reason": reason})
         return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 
@@ -38,7 +39,32 @@ ROUTES = frozenset(
     }
 )
 
+# Clients choose the method; unknown ones share one label so series stay bounded.
+METHODS = frozenset({"GET", "POST", "DELETE", "OPTIONS", "HEAD"})
+
 log = logging.getLogger("app.http")
+
+
+# Label sets are few and fixed, so each bound child is looked up once and kept:
+# `labels()` takes a lock and hashes on every call, on the hot path of every request.
+@functools.cache
+def _decisions(outcome: str, reason: str) -> Counter:
+    return AUTH_DECISIONS.labels(outcome, reason)
+
+
+@functools.cache
+def _requests(method: str, route: str, status: int) -> Counter:
+    return REQUESTS.labels(method, route, str(status))
+
+
+@functools.cache
+def _latency(method: str, route: str) -> Histogram:
+    return LATENCY.labels(method, route)
+
+
+def count_decision(outcome: str, reason: str) -> None:
+    """Count one authentication or authorization decision (labels from a fixed set)."""
+    _decisions(outcome, reason).inc()
 
 
 async def metrics_endpoint(_: Request) -> Response:
@@ -69,9 +95,10 @@ class RequestMetrics:
         finally:
             path = scope["path"]
             route = path if path in ROUTES else "other"
+            method = scope["method"] if scope["method"] in METHODS else "OTHER"
             elapsed = time.perf_counter() - start
-            REQUESTS.labels(scope["method"], route, str(status)).inc()
-            LATENCY.labels(scope["method"], route).observe(elapsed)
+            _requests(method, route, status).inc()
+            _latency(method, route).observe(elapsed)
             if route not in {"/health", "/ready", "/metrics"}:
                 log.info(
                     "request",

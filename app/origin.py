@@ -15,7 +15,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.asgi import send_json
-from app.metrics import AUTH_DECISIONS
+from app.metrics import count_decision
 
 log = logging.getLogger("app.origin")
 
@@ -50,7 +50,7 @@ class OriginGuard:
         if scope["type"] == "http" and scope["path"] == self.mcp_path:
             origin = Headers(scope=scope).get("origin")
             if origin is not None and not self._is_allowed(origin):
-                AUTH_DECISIONS.labels("denied", "origin_not_allowed").inc()
+                count_decision("denied", "origin_not_allowed")
                 log.warning(
                     "origin refused",
                     extra={"event": "origin", "origin": origin[:200], "decision": "denied"},

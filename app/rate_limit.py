@@ -13,7 +13,7 @@ from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.asgi import send_json
-from app.metrics import AUTH_DECISIONS
+from app.metrics import count_decision
 
 MAX_TRACKED_SUBJECTS = 10_000
 
@@ -63,7 +63,7 @@ class RateLimit:
         ):
             wait = self.bucket.take(user.access_token.subject or user.access_token.client_id)
             if wait > 0:
-                AUTH_DECISIONS.labels("denied", "rate_limited").inc()
+                count_decision("denied", "rate_limited")
                 retry_after = str(max(1, math.ceil(wait))).encode()
                 await send_json(
                     send,

@@ -17,7 +17,7 @@ from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.asgi import read_body, replay, send_json
-from app.metrics import AUTH_DECISIONS
+from app.metrics import count_decision
 from app.scopes import TOOL_SCOPES
 
 log = logging.getLogger("app.authz")
@@ -57,7 +57,7 @@ class ScopeGate:
         if not isinstance(user, AuthenticatedUser):
             # FastMCP answers 401 next; a rejected token was logged by the verifier.
             if b"authorization" not in dict(scope["headers"]):
-                AUTH_DECISIONS.labels("denied", "missing_token").inc()
+                count_decision("denied", "missing_token")
                 log.info(
                     "authentication missing",
                     extra={
@@ -88,7 +88,7 @@ class ScopeGate:
             reason = "scope_granted" if allowed else "missing_scope"
             if needed is None:
                 reason = "unknown_tool"  # FastMCP answers it; nothing to disclose here
-            AUTH_DECISIONS.labels("allowed" if allowed else "denied", reason).inc()
+            count_decision("allowed" if allowed else "denied", reason)
             log.info(
                 "authorization decision",
                 extra={
