@@ -40,6 +40,13 @@ class Result:
     requests_per_second: float
     p50_ms: float
     p99_ms: float
+    cpu_us_per_request: float
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used (Linux /proc), so other load cancels out."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pinned(command: list[str], cpu: int) -> list[str]:
@@ -90,7 +97,8 @@ def start(module: str, key: str, log: Path) -> tuple[subprocess.Popen[bytes], st
     raise SystemExit(f"error: {module} did not become ready; see {log}")
 
 
-def wrk(url: str, token: str, seconds: int, connections: int) -> Result:
+def wrk(url: str, token: str, seconds: int, connections: int, pid: int) -> Result:
+    cpu_before = cpu_seconds(pid)
     command = pinned(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(LUA), url], 1
     )
@@ -102,11 +110,17 @@ def wrk(url: str, token: str, seconds: int, connections: int) -> Result:
         check=True,
         timeout=seconds + 30,
     ).stdout
+    cpu = cpu_seconds(pid) - cpu_before
     line = next(line for line in output.splitlines() if line.startswith("BENCH "))
     data = json.loads(line.removeprefix("BENCH "))
     if data["errors"]:
         raise SystemExit(f"error: {data['errors']} failed requests against {url}:\n{output}")
-    return Result(data["requests"] / data["seconds"], data["p50_ms"], data["p99_ms"])
+    return Result(
+        data["requests"] / data["seconds"],
+        data["p50_ms"],
+        data["p99_ms"],
+        cpu / data["requests"] * 1e6,
+    )
 
 
 def median(results: list[Result]) -> Result:
@@ -114,6 +128,7 @@ def median(results: list[Result]) -> Result:
         statistics.median(r.requests_per_second for r in results),
         statistics.median(r.p50_ms for r in results),
         statistics.median(r.p99_ms for r in results),
+        statistics.median(r.cpu_us_per_request for r in results),
     )
 
 
@@ -146,17 +161,18 @@ def main(argv: list[str] | None = None) -> int:
     tokens = {"auth off": "", "auth on": token}
     results: dict[str, list[Result]] = {name: [] for name in servers}
     try:
-        for name, (_, url) in servers.items():  # warm up both before measuring
-            wrk(url, tokens[name], 2, args.connections)
+        for name, (process, url) in servers.items():  # warm up both before measuring
+            wrk(url, tokens[name], 2, args.connections, process.pid)
         for round_number in range(args.rounds):
             order = list(servers) if round_number % 2 == 0 else list(reversed(servers))
             for name in order:
-                result = wrk(servers[name][1], tokens[name], args.duration, args.connections)
+                process, url = servers[name]
+                result = wrk(url, tokens[name], args.duration, args.connections, process.pid)
                 results[name].append(result)
                 print(
                     f"round {round_number + 1}/{args.rounds} {name:>8}: "
                     f"{result.requests_per_second:7.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
-                    f"p99 {result.p99_ms:6.2f} ms",
+                    f"p99 {result.p99_ms:6.2f} ms  cpu {result.cpu_us_per_request:5.0f} us/req",
                     file=sys.stderr,
                 )
     finally:
@@ -165,11 +181,17 @@ def main(argv: list[str] | None = None) -> int:
             process.wait(timeout=30)
 
     off, on = median(results["auth off"]), median(results["auth on"])
-    print("| server | req/s | p50 ms | p99 ms |\n| --- | ---: | ---: | ---: |")
+    print("| server | req/s | p50 ms | p99 ms | server CPU per request |")
+    print("| --- | ---: | ---: | ---: | ---: |")
     for name, r in (("auth off", off), ("auth on", on)):
-        print(f"| {name} | {r.requests_per_second:.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} |")
+        print(
+            f"| {name} | {r.requests_per_second:.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} "
+            f"| {r.cpu_us_per_request:.0f} us |"
+        )
     ratio = on.requests_per_second / off.requests_per_second
+    cpu_ratio = on.cpu_us_per_request / off.cpu_us_per_request
     print(f"\nauth on / auth off throughput: {ratio:.3f} (auth costs {100 * (1 - ratio):.1f}%)")
+    print(f"auth on / auth off CPU per request: {cpu_ratio:.3f}")
     return 0
 
 
