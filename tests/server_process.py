@@ -16,6 +16,26 @@ import httpx
 from tests.helpers import ROOT
 
 
+def clean_env(**overrides: str) -> dict[str, str]:
+    """This process's environment without any MCP_* setting, plus `overrides`."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("MCP_")}
+    environment.update(overrides)
+    return environment
+
+
+def run_python(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `python ARGS` from the repository root with a clean MCP_* environment."""
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=clean_env(**(env or {})),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -32,8 +52,7 @@ class ServerProcess:
         self.url = f"{self.base_url}/mcp"
         self.log_path = log_dir / f"server-{self.port}.log"
         self._log: IO[bytes] = self.log_path.open("wb")
-        environment = {k: v for k, v in os.environ.items() if not k.startswith("MCP_")}
-        environment.update({"MCP_PORT": str(self.port), "MCP_LOG_FORMAT": "json", **env})
+        environment = clean_env(MCP_PORT=str(self.port), MCP_LOG_FORMAT="json", **env)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "app"],
             cwd=ROOT,

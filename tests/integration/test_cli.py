@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import jwt
@@ -12,21 +11,9 @@ import pytest
 
 from app.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER
 from tests.helpers import ROOT
-from tests.server_process import ServerProcess
+from tests.server_process import ServerProcess, run_python
 
-
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("MCP_")}
-    environment.update(env or {})
-    return subprocess.run(
-        [sys.executable, *args],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+run = run_python
 
 
 @pytest.fixture

@@ -4,33 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
-import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.helpers import ROOT
-from tests.server_process import ServerProcess
+from tests.server_process import ServerProcess, run_python
 
 GOOD_KEY = "g" * 48
 
 
 def run_app(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("MCP_")}
-    environment.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "app"],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_python("-m", "app", env=env)
 
 
 @pytest.mark.parametrize(
