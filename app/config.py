@@ -31,10 +31,10 @@ def _split_csv(value: object) -> object:
     return value
 
 
-def _check_url(name: str, value: str) -> str:
+def _check_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in {"http", "https"} or not parts.netloc:
-        raise ValueError(f"{value!r} is not an http(s) URL; {name} needs e.g. https://host")
+        raise ValueError(f"{value!r} is not an http(s) URL such as https://mcp.example.com")
     return value.rstrip("/")
 
 
@@ -86,12 +86,12 @@ class Settings(BaseSettings):
     @field_validator("allowed_origins")
     @classmethod
     def _origins_are_urls(cls, value: list[str]) -> list[str]:
-        return [_check_url("MCP_ALLOWED_ORIGINS", origin) for origin in value]
+        return [_check_url(origin) for origin in value]
 
     @field_validator("public_url", "authorization_server", "jwt_jwks_url")
     @classmethod
     def _urls(cls, value: str | None) -> str | None:
-        return None if value is None else _check_url("this setting", value)
+        return None if value is None else _check_url(value)
 
     @model_validator(mode="after")
     def _one_source_per_key(self) -> Settings:
