@@ -146,7 +146,7 @@ class Context:
             result = subprocess.run(
                 command,
                 cwd=cwd or self.root,
-                env={**os.environ, **(env or {})},
+                env={**base_env(), **(env or {})},
                 capture_output=True,
                 text=True,
                 timeout=timeout,
@@ -172,6 +172,21 @@ class Context:
         if found is None:
             raise CheckFailed(f"{name} is not installed", hint="run `make tools`")
         return found
+
+
+def base_env() -> dict[str, str]:
+    """This process's environment without the server's MCP_* settings.
+
+    An `MCP_JWT_SECRET_FILE` or `MCP_RATE_LIMIT_PER_MINUTE` exported in the
+    learner's shell must not change what the checks start and compare; only
+    MCP_INFRA_CONFIG (where the infra config lives) is kept, as `make synth`
+    reads it too.
+    """
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("MCP_") or name == "MCP_INFRA_CONFIG"
+    }
 
 
 def shorten(text: str, limit: int = 120) -> str:
@@ -292,7 +307,7 @@ def local_server(ctx: Context) -> LocalServer:
     key = secrets.token_urlsafe(48)
     log = ctx.scratch / f"server-{port}.log"
     env = {
-        **os.environ,
+        **base_env(),
         "MCP_HOST": "127.0.0.1",
         "MCP_PORT": str(port),
         "MCP_JWT_SECRET_KEY": key,
@@ -647,7 +662,7 @@ def mcp_without_token_is_401(ctx: Context) -> None:
 
 
 def bad_key_fails_fast(ctx: Context) -> None:
-    env = {"MCP_JWT_SECRET_KEY": "short", "MCP_JWT_SECRET_FILE": "", "MCP_PORT": str(free_port())}
+    env = {"MCP_JWT_SECRET_KEY": "short", "MCP_PORT": str(free_port())}
     result = ctx.run(ctx.python, "-m", "app", env=env, check=False, timeout=60)
     lines = result.stderr.strip().splitlines()
     if result.returncode != 2 or len(lines) != 1 or "MCP_JWT_SECRET_KEY" not in lines[0]:
