@@ -391,3 +391,21 @@ def test_live_pipeline_checks_name_what_disagrees(tmp_path: Path) -> None:
     assert statuses["the repository variables equal the terraform outputs"] == "PASS"
     assert f"says {BUMPED_DIGEST}" in result.stdout
     assert "        hint: `gh run view --log-failed`" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "phase", [str(n) for n in range(10) if documented_output(str(n)) is not None]
+)
+def test_documented_verifier_output_names_the_current_checks(phase: str) -> None:
+    """Cheap drift check for every phase, including those too heavy to run here (3-5)."""
+    documented = documented_output(phase)
+    assert documented is not None
+    checks = vp.PHASES[int(phase)].checks
+    assert (
+        documented[0]
+        == f"{vp.PHASES[int(phase)].title(ROOT)}  (docs/tutorial/{vp.PHASES[int(phase)].doc})"
+    )
+    shown = [line for line in documented if line.startswith(("  PASS  ", "  FAIL  ", "  SKIP  "))]
+    assert [line[8:].split("  (")[0] for line in shown] == [
+        f"{'[live] ' if check.live else ''}{check.title}" for check in checks
+    ]
