@@ -1094,6 +1094,19 @@ def helm_lint(ctx: Context) -> None:
     )  # fmt: skip
 
 
+def chart_renders_both_paths(ctx: Context) -> None:
+    dev = ctx.run(
+        ctx.tool("helm"), "template", RELEASE, "helm/mcp-server", "--namespace", NAMESPACE,
+        "--values", "helm/mcp-server/values-dev.yaml",
+    )  # fmt: skip
+    dev_kinds = {str(m.get("kind")) for m in load_yaml_all(dev.stdout)}
+    gke_kinds = {str(m.get("kind")) for m in render_chart(ctx)}
+    if "Deployment" not in dev_kinds or "ExternalSecret" in dev_kinds:
+        raise CheckFailed(f"values-dev.yaml renders {sorted(dev_kinds)}")
+    if not {"Deployment", "ExternalSecret", "SecretStore"} <= gke_kinds:
+        raise CheckFailed(f"values-gke.yaml renders {sorted(gke_kinds)}")
+
+
 def deployment_of(manifests: list[dict[str, Any]]) -> dict[str, Any]:
     for manifest in manifests:
         if manifest.get("kind") == "Deployment":
@@ -1643,6 +1656,11 @@ PHASES: dict[int, Phase] = {
         "06-helm-external-secrets.md",
         (
             C("helm lint --strict passes with values-gke.yaml", helm_lint, "`make chart`"),
+            C(
+                "values-dev.yaml renders without ESO, values-gke.yaml with it",
+                chart_renders_both_paths,
+                "`make -s chart-render`",
+            ),
             C(
                 "the values schema refuses a typo and the latest tag",
                 schema_rejects_typos,
