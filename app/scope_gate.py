@@ -77,18 +77,21 @@ class ScopeGate:
             await send_json(send, 413, {"error": "request body too large"})
             return
         granted = set(user.access_token.scopes)
-        # Only tools/call needs a look inside; other methods skip the JSON parse.
-        messages = _messages(body) if b"tools/call" in body else []
-        for message in messages:
+        # Only tools/call needs a look inside; other bodies skip the JSON parse.
+        # A backslash may hide the method behind a JSON escape ("tools\/call"), so parse then too.
+        inspect = b"tools/call" in body or b"\\" in body
+        for message in _messages(body) if inspect else []:
             if message.get("method") != "tools/call":
                 continue
             tool = _tool_name(message)
             needed = TOOL_SCOPES.get(tool or "")
-            allowed = needed is None or needed in granted
-            reason = "scope_granted" if allowed else "missing_scope"
             if needed is None:
-                reason = "unknown_tool"  # FastMCP answers it; nothing to disclose here
-            count_decision("allowed" if allowed else "denied", reason)
+                decision, reason = "allowed", "unknown_tool"  # FastMCP answers it
+            elif needed in granted:
+                decision, reason = "allowed", "scope_granted"
+            else:
+                decision, reason = "denied", "missing_scope"
+            count_decision(decision, reason)
             log.info(
                 "authorization decision",
                 extra={
@@ -96,12 +99,11 @@ class ScopeGate:
                     "subject": user.access_token.subject,
                     "scopes": sorted(granted),
                     "tool": tool,
-                    "decision": "allowed" if allowed else "denied",
+                    "decision": decision,
                     "reason": reason,
                 },
             )
-            if not allowed:
-                assert needed is not None
+            if needed is not None and decision == "denied":
                 await self._deny(send, message.get("id"), tool or "", needed)
                 return
         await self.app(scope, replay(body, receive), send)

@@ -212,3 +212,20 @@ def test_two_replicas_answer_alternate_requests_of_one_session(
     client.url = other.url
     assert "public information" in client.call_tool("get_public_info")
     assert client.session_id is None  # stateless: no session to pin to a replica
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        rb'{"jsonrpc":"2.0","id":5,"method":"tools\/call","params":{"name":"get_confidential_info"}}',
+        rb'{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"get\u005fconfidential_info"}}',
+        rb'{"jsonrpc":"2.0","id":5,"method":"\u0074ools/call","params":{"name":"get_confidential_info"}}',
+    ],
+)
+def test_json_escapes_do_not_slip_past_the_scope_gate(
+    server: ServerProcess, token_for: Callable[..., str], raw: bytes
+) -> None:
+    headers = dict(MCP_HEADERS, Authorization=f"Bearer {token_for('public:read')}")
+    response = httpx.post(server.url, content=raw, headers=headers)
+    assert response.status_code == 403
+    assert 'scope="confidential:read"' in response.headers["www-authenticate"]
