@@ -9,6 +9,10 @@ from starlette.types import Message, Receive, Send
 
 MAX_BODY_BYTES = 1024 * 1024
 
+# Where the scope gate leaves its authorization decisions for the request log
+# line (app.metrics), so a tools/call costs one log line, not two.
+DECISIONS_KEY = "app.authorization_decisions"
+
 
 async def read_body(receive: Receive, limit: int = MAX_BODY_BYTES) -> bytes | None:
     """The whole request body, or None when it is larger than `limit`."""

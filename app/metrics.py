@@ -11,6 +11,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.asgi import DECISIONS_KEY
+
 REQUESTS = Counter(
     "mcp_http_requests_total", "HTTP requests answered", ["method", "route", "status"]
 )
@@ -100,12 +102,18 @@ class RequestMetrics:
             _requests(method, route, status).inc()
             _latency(method, route).observe(elapsed)
             if route not in {"/health", "/ready", "/metrics"}:
-                log.info(
-                    "request",
-                    extra={
-                        "method": scope["method"],
-                        "path": path,
-                        "status": status,
-                        "duration_ms": round(elapsed * 1000, 2),
-                    },
-                )
+                _log_request(scope, status, elapsed)
+
+
+def _log_request(scope: Scope, status: int, elapsed: float) -> None:
+    """One line per request; a tools/call's authorization decision rides on it."""
+    fields = {
+        "method": scope["method"],
+        "path": scope["path"],
+        "status": status,
+        "duration_ms": round(elapsed * 1000, 2),
+    }
+    decisions = scope.get(DECISIONS_KEY) or [{}]
+    log.info("request", extra={**fields, **decisions[0]})
+    for extra in decisions[1:]:  # a JSON-RPC batch with several calls
+        log.info("authorization decision", extra={**fields, **extra})

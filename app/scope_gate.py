@@ -10,17 +10,14 @@ after authentication, so the verified AccessToken is already in the scope.
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.asgi import read_body, replay, send_json
+from app.asgi import DECISIONS_KEY, read_body, replay, send_json
 from app.metrics import count_decision
 from app.scopes import TOOL_SCOPES
-
-log = logging.getLogger("app.authz")
 
 # JSON-RPC has no standard "forbidden" code; -32003 is the one MCP servers commonly use.
 PERMISSION_DENIED = -32003
@@ -42,7 +39,7 @@ def _tool_name(message: dict[str, Any]) -> str | None:
 
 
 class ScopeGate:
-    """Per-tool authorization for tools/call, with one log line per decision."""
+    """Per-tool authorization for tools/call; each decision is counted and logged."""
 
     def __init__(self, app: ASGIApp, mcp_path: str, resource_metadata_url: str) -> None:
         self.app = app
@@ -58,14 +55,9 @@ class ScopeGate:
             # FastMCP answers 401 next; a rejected token was logged by the verifier.
             if b"authorization" not in dict(scope["headers"]):
                 count_decision("denied", "missing_token")
-                log.info(
-                    "authentication missing",
-                    extra={
-                        "event": "authentication",
-                        "decision": "denied",
-                        "reason": "missing_token",
-                    },
-                )
+                scope[DECISIONS_KEY] = [
+                    {"event": "authentication", "decision": "denied", "reason": "missing_token"}
+                ]
             await self.app(scope, receive, send)
             return
         if scope["method"] != "POST":
@@ -92,16 +84,16 @@ class ScopeGate:
             else:
                 decision, reason = "denied", "missing_scope"
             count_decision(decision, reason)
-            log.info(
-                "authorization decision",
-                extra={
+            # Logged on the request's own line by app.metrics.RequestMetrics.
+            scope.setdefault(DECISIONS_KEY, []).append(
+                {
                     "event": "authorization",
                     "subject": user.access_token.subject,
                     "scopes": sorted(granted),
                     "tool": tool,
                     "decision": decision,
                     "reason": reason,
-                },
+                }
             )
             if needed is not None and decision == "denied":
                 await self._deny(send, message.get("id"), tool or "", needed)
