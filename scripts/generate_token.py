@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from app.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER, MAX_EXPIRES_IN, mint_token
+from app.tokens import add_claim_arguments, mint_from_arguments
 
 DEV_KEY = Path(__file__).resolve().parent.parent / ".dev" / "jwt-secret"
 
@@ -25,32 +25,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sub", required=True, help="the token's subject (who it is for)")
-    parser.add_argument(
-        "--scopes",
-        default="",
-        help="comma-separated scopes, e.g. public:read,confidential:read (default: none)",
-    )
-    parser.add_argument(
-        "--expires-in",
-        type=int,
-        default=3600,
-        metavar="SECONDS",
-        help=f"lifetime in seconds, 1 to {MAX_EXPIRES_IN} (default: 3600)",
-    )
+    add_claim_arguments(parser)
     key = parser.add_mutually_exclusive_group()
     key.add_argument("--secret", help="the signing key itself (prefer --secret-file)")
     key.add_argument("--secret-file", type=Path, help="a file holding the signing key")
-    parser.add_argument(
-        "--issuer",
-        default=os.environ.get("MCP_JWT_ISSUER", DEFAULT_ISSUER),
-        help="iss claim (default: $MCP_JWT_ISSUER or %(default)s)",
-    )
-    parser.add_argument(
-        "--audience",
-        default=os.environ.get("MCP_JWT_AUDIENCE", DEFAULT_AUDIENCE),
-        help="aud claim (default: $MCP_JWT_AUDIENCE or %(default)s)",
-    )
     return parser.parse_args(argv)
 
 
@@ -76,16 +54,8 @@ def signing_key(args: argparse.Namespace) -> str | bytes:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    scopes = [s.strip() for s in args.scopes.split(",") if s.strip()]
     try:
-        token = mint_token(
-            signing_key(args),
-            sub=args.sub,
-            scopes=scopes,
-            expires_in=args.expires_in,
-            issuer=args.issuer,
-            audience=args.audience,
-        )
+        token = mint_from_arguments(signing_key(args), args)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

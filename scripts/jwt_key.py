@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER, MAX_EXPIRES_IN, mint_token
+from app.tokens import add_claim_arguments, mint_from_arguments
 
 DEFAULT_SECRET_ID = "mcp-jwt-signing-key"  # noqa: S105 (a name, not a key)
 KEY_BYTES = 64
@@ -233,16 +233,8 @@ def cmd_token(store: KeyStore, args: argparse.Namespace) -> None:
     if not enabled:
         raise KeyToolError(f"{store.secret_name} has no enabled version; run `create` first")
     key = store.access(enabled[0])
-    scopes = [s.strip() for s in args.scopes.split(",") if s.strip()]
     try:
-        token = mint_token(
-            key,
-            sub=args.sub,
-            scopes=scopes,
-            expires_in=args.expires_in,
-            issuer=args.issuer,
-            audience=args.audience,
-        )
+        token = mint_from_arguments(key, args)
     except ValueError as exc:
         raise KeyToolError(str(exc)) from None
     print(token)
@@ -320,27 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
             "token (the same claims as scripts/generate_token.py)."
         ),
     )
-    token.add_argument("--sub", required=True, help="the token's subject")
-    token.add_argument(
-        "--scopes", default="", help="comma-separated scopes, e.g. public:read,confidential:read"
-    )
-    token.add_argument(
-        "--expires-in",
-        type=int,
-        default=3600,
-        metavar="SECONDS",
-        help=f"lifetime in seconds, 1 to {MAX_EXPIRES_IN} (default: 3600)",
-    )
-    token.add_argument(
-        "--issuer",
-        default=os.environ.get("MCP_JWT_ISSUER", DEFAULT_ISSUER),
-        help="iss claim (default: $MCP_JWT_ISSUER or %(default)s)",
-    )
-    token.add_argument(
-        "--audience",
-        default=os.environ.get("MCP_JWT_AUDIENCE", DEFAULT_AUDIENCE),
-        help="aud claim (default: $MCP_JWT_AUDIENCE or %(default)s)",
-    )
+    add_claim_arguments(token)
     token.set_defaults(run=cmd_token)
     return parser
 

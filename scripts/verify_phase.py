@@ -41,6 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.scopes import TOOL_SCOPES
+
 ROOT = Path(__file__).resolve().parent.parent
 
 NAMESPACE = "mcp-prototype"
@@ -67,7 +69,7 @@ INFRA_OUTPUTS = (
     "cluster_location",
     "secret_id",
 )
-TOOLS = {"get_public_info": "public:read", "get_confidential_info": "confidential:read"}
+TOOLS = TOOL_SCOPES  # the project's one tool-to-scope table
 # A project id for rendering and synthesizing when the learner has none configured yet.
 DEMO_PROJECT = "verify-demo-project"
 

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -36,6 +37,26 @@ def run_python(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
     )
 
 
+def wait_until_ready(
+    base_url: str,
+    exited: Callable[[], bool],
+    logs: Callable[[], str],
+    timeout: float = 30.0,
+) -> None:
+    """Poll `base_url`/ready until it answers 200; fail with the logs if the server dies first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if exited():
+            raise RuntimeError(f"server exited before it was ready:\n{logs()}")
+        try:
+            if httpx.get(f"{base_url}/ready", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"server not ready after {timeout}s:\n{logs()}")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -60,20 +81,7 @@ class ServerProcess:
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
-        self._wait_until_ready()
-
-    def _wait_until_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.logs()}")
-            try:
-                if httpx.get(f"{self.base_url}/ready", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"server not ready after {timeout}s:\n{self.logs()}")
+        wait_until_ready(self.base_url, lambda: self.process.poll() is not None, self.logs)
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace")

@@ -12,12 +12,10 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 
 # Ryuk, testcontainers' reaper, is an image from a registry we cannot reach;
@@ -34,6 +32,7 @@ from testcontainers.core.image import DockerImage
 from app.tokens import mint_token
 from tests.helpers import ROOT, require
 from tests.server_process import free_port
+from tests.server_process import wait_until_ready as wait_for_ready
 
 IMAGE_TAG = "mcp-server:test"
 BASE_IMAGE = "python:3.11-slim"
@@ -163,17 +162,12 @@ class Running:
 
 
 def wait_until_ready(running: Running) -> None:
-    deadline = time.monotonic() + READY_DEADLINE_SECONDS
-    while time.monotonic() < deadline:
-        if running.state()["Status"] == "exited":
-            raise AssertionError(f"container exited before ready:\n{running.logs()}")
-        try:
-            if httpx.get(f"{running.base_url}/ready", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"not ready within {READY_DEADLINE_SECONDS}s:\n{running.logs()}")
+    wait_for_ready(
+        running.base_url,
+        lambda: running.state()["Status"] == "exited",
+        running.logs,
+        READY_DEADLINE_SECONDS,
+    )
 
 
 StartContainer = Callable[..., Running]

@@ -1,15 +1,12 @@
 from __future__ import annotations
 
-import importlib.util
 import secrets
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from app.tokens import mint_token
-from tests.helpers import ROOT
 from tests.server_process import ServerProcess
 
 StartServer = Callable[..., ServerProcess]
@@ -56,10 +53,6 @@ def server(start_server: StartServer) -> ServerProcess:
 @pytest.fixture(scope="session")
 def mcp_client_module() -> ModuleType:
     """scripts/mcp_client.py, the learner's client, imported so tests drive it directly."""
-    path: Path = ROOT / "scripts" / "mcp_client.py"
-    spec = importlib.util.spec_from_file_location("mcp_client", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    from scripts import mcp_client as module
+
     return module

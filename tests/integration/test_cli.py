@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 from pathlib import Path
 
 import jwt
 import pytest
 
-from app.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER
+from app.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER, mint_token
 from tests.helpers import ROOT
-from tests.server_process import ServerProcess, run_python
+from tests.server_process import (
+    ServerProcess,
+    clean_env,
+    free_port,
+    run_python,
+    wait_until_ready,
+)
 
 run = run_python
 
@@ -149,35 +156,24 @@ def test_make_token_mints_with_the_dev_key() -> None:
 
 def test_make_run_serves_with_the_dev_key(tmp_path: Path) -> None:
     """`make run` from the README: the server answers, then stops cleanly on SIGTERM."""
-    import signal
-    import time
-
-    import httpx
-
-    from tests.server_process import free_port
-
     port = free_port()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("MCP_")}
     process = subprocess.Popen(
         ["make", "-s", "run"],
         cwd=ROOT,
-        env={**environment, "MCP_PORT": str(port)},
+        env=clean_env(MCP_PORT=str(port)),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
+        wait_until_ready(
+            f"http://127.0.0.1:{port}",
+            lambda: process.poll() is not None,
+            lambda: "make run exited",
+            timeout=60,
+        )
         dev_key = (ROOT / ".dev" / "jwt-secret").read_text().strip()
-        from app.tokens import mint_token
-
         token = mint_token(dev_key, "learner", ["public:read"])
         listed = run(
             "scripts/mcp_client.py", f"http://127.0.0.1:{port}/mcp", "--token", token, "list"
