@@ -1,20 +1,15 @@
-"""Small ASGI helpers shared by the middlewares in front of /mcp."""
+"""Small ASGI helpers shared by the layers on the MCP route."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
-from starlette.types import Message, Receive, Send
-
-MAX_BODY_BYTES = 1024 * 1024
+from starlette.types import Message, Receive
 
 # Where the scope gate leaves its authorization decisions for the request log
 # line (app.metrics), so a tools/call costs one log line, not two.
 DECISIONS_KEY = "app.authorization_decisions"
 
 
-async def read_body(receive: Receive, limit: int = MAX_BODY_BYTES) -> bytes | None:
+async def read_body(receive: Receive, limit: int) -> bytes | None:
     """The whole request body, or None when it is larger than `limit`."""
     chunks: list[bytes] = []
     size = 0
@@ -44,24 +39,3 @@ def replay(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return replaying_receive
-
-
-async def send_json(
-    send: Send,
-    status: int,
-    payload: Any,
-    headers: list[tuple[bytes, bytes]] | None = None,
-) -> None:
-    data = json.dumps(payload).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(data)).encode()),
-                *(headers or []),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": data})

@@ -8,6 +8,13 @@ Clients send the same token with every request until it expires, so a verified
 token is remembered (bounded, until its `exp`): the keys are fixed for the life
 of the process, so a token that verified once verifies again until it expires.
 Rejections are never cached.
+
+One expiry rule: the AccessToken's `expires_at` is `exp` plus the leeway, so
+FastMCP's own expiry check downstream can never refuse a token this verifier
+accepted. The verifier's decision is the outcome.
+
+Why a token was refused is left on the request's `Attempt` (see
+`track_attempt`), where the 401 answer and the per-address failure limit read it.
 """
 
 from __future__ import annotations
@@ -17,13 +24,16 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import jwt
 from fastmcp.server.auth import AccessToken, TokenVerifier
 
+from app.logs import SampledLog
 from app.metrics import count_decision
-from app.tokens import HS_ALGORITHM, ScopeClaimError, parse_scopes
+from app.tokens import HS_ALGORITHM, MAX_EXPIRES_IN, ScopeClaimError, parse_scopes
 
 log = logging.getLogger("app.auth")
 
@@ -34,6 +44,29 @@ ASYMMETRIC_ALGORITHMS = ("RS256", "ES256")
 REQUIRED_CLAIMS = ["exp", "sub", "iss", "aud"]
 JWKS_CACHE_SECONDS = 300
 VERIFIED_CACHE_SIZE = 4096
+
+
+@dataclass
+class Attempt:
+    """What happened to the bearer token of the request being served."""
+
+    reason: str | None = None  # why it was refused, a label from _reason()
+    expired_at: int | None = None  # its `exp`, when it was refused as expired
+
+
+_attempt: ContextVar[Attempt | None] = ContextVar("app_auth_attempt", default=None)
+
+
+def track_attempt() -> Attempt:
+    """Start recording this request's authentication; outer middleware calls it first."""
+    attempt = Attempt()
+    _attempt.set(attempt)
+    return attempt
+
+
+def current_attempt() -> Attempt:
+    """The request's Attempt (an empty one outside a tracked request)."""
+    return _attempt.get() or Attempt()
 
 
 class Rejected(Exception):
@@ -71,6 +104,7 @@ class JWTVerifier(TokenVerifier):
         issuer: str,
         audience: str,
         leeway_seconds: int = 30,
+        max_lifetime_seconds: int = MAX_EXPIRES_IN,
         jwks_url: str | None = None,
     ) -> None:
         super().__init__()
@@ -78,6 +112,9 @@ class JWTVerifier(TokenVerifier):
         self._issuer = issuer
         self._audience = audience
         self._leeway = leeway_seconds
+        self._max_lifetime = max_lifetime_seconds
+        # A flood of bad tokens must not flood the logs (metrics count every one).
+        self._rejections = SampledLog(log, "token rejected", "authentication")
         self._jwks = (
             jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=JWKS_CACHE_SECONDS)
             if jwks_url
@@ -87,10 +124,10 @@ class JWTVerifier(TokenVerifier):
 
     async def verify_token(self, token: str) -> AccessToken | None:
         cached = self._verified.get(token)
-        # exp is re-checked on every hit with the same leeway as a full check; once
-        # past it the entry is dropped and the full verification refuses the token.
+        # expires_at already holds the leeway; once past it the entry is dropped
+        # and the full verification refuses the token with its reason.
         if cached is not None and cached.expires_at is not None:
-            if time.time() < cached.expires_at + self._leeway:
+            if time.time() < cached.expires_at:
                 self._verified.move_to_end(token)
                 count_decision("authenticated", "valid_token")
                 return cached
@@ -107,11 +144,19 @@ class JWTVerifier(TokenVerifier):
             claims = await self._decode(token)
             scopes = parse_scopes(claims)
         except Rejected as exc:
-            return self._reject(exc.reason)
+            self._reject(exc.reason)
+            return None
         except ScopeClaimError:
-            return self._reject("bad_scope_claim")
+            self._reject("bad_scope_claim")
+            return None
+        except jwt.ExpiredSignatureError:
+            # PyJWT checks exp only after the signature, so this exp is authentic.
+            expired_at = jwt.decode(token, options={"verify_signature": False}).get("exp")
+            self._reject("expired", expired_at if isinstance(expired_at, int) else None)
+            return None
         except jwt.PyJWTError as exc:
-            return self._reject(_reason(exc))
+            self._reject(_reason(exc))
+            return None
         count_decision("authenticated", "valid_token")
         subject = str(claims["sub"])
         return AccessToken(
@@ -119,7 +164,7 @@ class JWTVerifier(TokenVerifier):
             client_id=subject,
             subject=subject,
             scopes=scopes,
-            expires_at=int(claims["exp"]),
+            expires_at=int(claims["exp"]) + self._leeway,
             claims=claims,
         )
 
@@ -159,10 +204,17 @@ class JWTVerifier(TokenVerifier):
         )
         if not isinstance(claims["sub"], str) or not claims["sub"]:
             raise Rejected("missing_claim")
+        exp = claims["exp"]
+        if isinstance(exp, bool) or not isinstance(exp, int | float):
+            raise Rejected("malformed")  # PyJWT also takes numeric strings; we do not
+        # A token that lives longer than any this deployment mints was not minted
+        # by its tools: refuse it even when the signature holds.
+        if exp > time.time() + self._max_lifetime + self._leeway:
+            raise Rejected("lifetime_too_long")
         return claims
 
-    @staticmethod
-    def _reject(reason: str) -> None:
+    def _reject(self, reason: str, expired_at: int | None = None) -> None:
         count_decision("denied", reason)
-        log.warning("token rejected", extra={"event": "authentication", "reason": reason})
-        return None
+        attempt = current_attempt()
+        attempt.reason, attempt.expired_at = reason, expired_at
+        self._rejections.write(reason)

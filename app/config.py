@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from app.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER, MIN_KEY_BYTES
+from app.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER, MAX_EXPIRES_IN, MIN_KEY_BYTES
 
 BUNDLED_DOCUMENTS = Path(__file__).parent / "documents"
 DOCUMENTS = ("public.md", "confidential.md")
@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     jwt_issuer: str = Field(default=DEFAULT_ISSUER, min_length=1)
     jwt_audience: str = Field(default=DEFAULT_AUDIENCE, min_length=1)
     jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    # Tokens whose exp lies further ahead are refused, whoever signed them.
+    jwt_max_token_lifetime_seconds: int = Field(default=MAX_EXPIRES_IN, ge=60, le=MAX_EXPIRES_IN)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
@@ -68,6 +70,8 @@ class Settings(BaseSettings):
         "http://[::1]",
     ]
     rate_limit_per_minute: int = Field(default=120, ge=0)
+    # Refused tokens per client address per minute before it is answered 429 unverified.
+    auth_failure_limit_per_minute: int = Field(default=30, ge=0)
     shutdown_drain_seconds: float = Field(default=0.0, ge=0, le=120)
     shutdown_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 from typing import Any
@@ -14,6 +15,40 @@ _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "asctime",
     "color_message",  # uvicorn's ANSI-coloured copy of the message
 }
+
+
+class SampledLog:
+    """Per reason, write the first event of each window; count the rest into the next line.
+
+    For events an attacker can repeat at will (refused tokens): the logs stay
+    bounded while metrics still count every event.
+    """
+
+    def __init__(
+        self, logger: logging.Logger, message: str, event: str, window_seconds: float = 10.0
+    ) -> None:
+        self.logger = logger
+        self.message = message
+        self.event = event
+        self.window = window_seconds
+        self._last: dict[str, float] = {}  # reason -> when it was last written
+        self._suppressed: dict[str, int] = {}
+
+    def write(self, reason: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        last = self._last.get(reason)
+        if last is not None and now - last < self.window:
+            self._suppressed[reason] = self._suppressed.get(reason, 0) + 1
+            return
+        self._last[reason] = now
+        self.logger.warning(
+            self.message,
+            extra={
+                "event": self.event,
+                "reason": reason,
+                "suppressed": self._suppressed.pop(reason, 0),
+            },
+        )
 
 
 class JsonFormatter(logging.Formatter):
@@ -33,13 +68,29 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+# Anything that could end a line or steer a terminal, and the backslash that
+# escapes it: a request path with %0A must not print a second, forged line.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\\]")
+
+
+def _escape(text: str) -> str:
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 class ConsoleFormatter(logging.Formatter):
-    """Human-readable line with the `extra=` fields appended as key=value."""
+    """Human-readable line with the `extra=` fields appended as key=value; one record, one line."""
 
     def format(self, record: logging.LogRecord) -> str:
-        fields = " ".join(f"{k}={v}" for k, v in vars(record).items() if k not in _RESERVED)
-        line = f"{self.formatTime(record, '%H:%M:%S')} {record.levelname:<7} {record.getMessage()}"
-        return f"{line} {fields}".rstrip()
+        fields = " ".join(
+            f"{_escape(k)}={_escape(str(v))}" for k, v in vars(record).items() if k not in _RESERVED
+        )
+        message = _escape(record.getMessage())
+        line = f"{self.formatTime(record, '%H:%M:%S')} {record.levelname:<7} {message} {fields}"
+        if record.exc_info:
+            # Tracebacks stay readable, each of their lines indented under the record.
+            trace = self.formatException(record.exc_info)
+            line += "".join(f"\n    | {_escape(part)}" for part in trace.splitlines())
+        return line.rstrip()
 
 
 def configure(level: str, fmt: str) -> None:

@@ -29,17 +29,8 @@ AUTH_DECISIONS = Counter(
 )
 TOOL_CALLS = Counter("mcp_tool_calls_total", "Tool calls by tool and result", ["tool", "result"])
 
-# Known paths keep the `route` label bounded; anything else is "other".
-ROUTES = frozenset(
-    {
-        "/mcp",
-        "/health",
-        "/ready",
-        "/metrics",
-        "/.well-known/oauth-protected-resource",
-        "/.well-known/oauth-protected-resource/mcp",
-    }
-)
+# Routes that answer machines, not people: counted and timed, never logged.
+QUIET_ROUTES = frozenset({"/health", "/ready", "/metrics"})
 
 # Clients choose the method; unknown ones share one label so series stay bounded.
 METHODS = frozenset({"GET", "POST", "DELETE", "OPTIONS", "HEAD"})
@@ -95,13 +86,15 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, send_and_record)
         finally:
-            path = scope["path"]
-            route = path if path in ROUTES else "other"
+            # The route the router dispatched to (Starlette records it in the scope),
+            # never the raw path: labels stay bounded and match what actually ran.
+            matched = scope.get("route")
+            route = getattr(matched, "path", None) or "other"
             method = scope["method"] if scope["method"] in METHODS else "OTHER"
             elapsed = time.perf_counter() - start
             _requests(method, route, status).inc()
             _latency(method, route).observe(elapsed)
-            if route not in {"/health", "/ready", "/metrics"}:
+            if route not in QUIET_ROUTES:
                 _log_request(scope, status, elapsed)
 
 

@@ -1,8 +1,10 @@
-"""Refuse browser requests to /mcp from origins outside the allow-list (MCP transport rules).
+"""Refuse browser requests from origins outside the allow-list (MCP transport rules).
 
 Browsers always send `Origin` on cross-site requests; without this check a page
 on any site could drive a server on localhost (DNS rebinding). Requests without
-`Origin` come from CLIs and agents, not browsers, and pass.
+`Origin` come from CLIs and agents, not browsers, and pass. A request with more
+than one `Origin` header is refused: readers of the first and of the last copy
+would disagree about who sent it.
 """
 
 from __future__ import annotations
@@ -11,10 +13,9 @@ import logging
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from starlette.datastructures import Headers
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.asgi import send_json
 from app.metrics import count_decision
 
 log = logging.getLogger("app.origin")
@@ -29,14 +30,13 @@ def _split(origin: str) -> tuple[str, str, int | None] | None:
 
 
 class OriginGuard:
-    """403 for a foreign `Origin`; an allowed origin without a port allows any port."""
+    """403 for a foreign or repeated `Origin`; an allowed origin without a port allows any port."""
 
-    def __init__(self, app: ASGIApp, mcp_path: str, allowed_origins: Iterable[str]) -> None:
+    def __init__(self, app: ASGIApp, allowed_origins: Iterable[str]) -> None:
         self.app = app
-        self.mcp_path = mcp_path
         self.allowed = [parts for o in allowed_origins if (parts := _split(o))]
 
-    def _is_allowed(self, origin: str) -> bool:
+    def is_allowed(self, origin: str) -> bool:
         parts = _split(origin)
         if parts is None:
             return False
@@ -47,18 +47,29 @@ class OriginGuard:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == self.mcp_path:
-            origin = Headers(scope=scope).get("origin")
-            if origin is not None and not self._is_allowed(origin):
+        origins = [value for name, value in scope["headers"] if name == b"origin"]
+        if origins:
+            origin = origins[0].decode("latin-1")
+            if len(origins) > 1 or not self.is_allowed(origin):
                 count_decision("denied", "origin_not_allowed")
                 log.warning(
                     "origin refused",
-                    extra={"event": "origin", "origin": origin[:200], "decision": "denied"},
+                    extra={
+                        "event": "origin",
+                        "origin": origin[:200],
+                        "origin_headers": len(origins),
+                        "decision": "denied",
+                    },
                 )
-                await send_json(
-                    send,
-                    403,
-                    {"error": "origin_not_allowed", "error_description": "Origin not allowed"},
+                description = (
+                    "send one Origin header"
+                    if len(origins) > 1
+                    else "this origin may not call the server; allowed: MCP_ALLOWED_ORIGINS"
                 )
+                response = JSONResponse(
+                    {"error": "origin_not_allowed", "error_description": description},
+                    status_code=403,
+                )
+                await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -3,19 +3,30 @@
 FastMCP hides such a tool from tools/list but answers a call to it with HTTP 200
 "Unknown tool". The MCP authorization spec (runtime insufficient scope) asks for
 403 with `WWW-Authenticate: Bearer error="insufficient_scope", scope=...`, so
-this middleware looks at each JSON-RPC message before FastMCP does. It runs
-after authentication, so the verified AccessToken is already in the scope.
+this layer judges every message of every POST before the transport sees it,
+and hands the transport the very messages it judged (app.jsonrpc_body).
+It sits on the MCP route after RequireToken, so the caller is authenticated.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.shared.inbound import (
+    MCP_METHOD_HEADER,
+    MCP_NAME_HEADER,
+    NAME_BEARING_METHODS,
+    decode_header_value,
+    find_duplicated_routing_header,
+)
+from mcp_types.jsonrpc import HEADER_MISMATCH, PARSE_ERROR
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.asgi import DECISIONS_KEY, read_body, replay, send_json
+from app.asgi import DECISIONS_KEY, read_body, replay
+from app.challenges import challenge
+from app.jsonrpc_body import MAX_BODY_BYTES, BodyError, canonical, parse
 from app.metrics import count_decision
 from app.scopes import TOOL_SCOPES
 
@@ -23,13 +34,34 @@ from app.scopes import TOOL_SCOPES
 PERMISSION_DENIED = -32003
 
 
-def _messages(body: bytes) -> list[dict[str, Any]]:
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        return []  # not ours to judge: the MCP transport answers with a parse error
-    items = parsed if isinstance(parsed, list) else [parsed]
-    return [item for item in items if isinstance(item, dict)]
+def _rpc_error(status: int, code: int, message: str, request_id: Any = None) -> JSONResponse:
+    body = {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
+    return JSONResponse(body, status_code=status)
+
+
+def _header_mismatch(headers: list[tuple[str, str]], value: Any) -> str | None:
+    """Why the 2026-07-28 routing headers disagree with the body, or None when they agree."""
+    duplicated = find_duplicated_routing_header(headers)
+    if duplicated is not None:
+        return f"the {duplicated} header is sent more than once"
+    named = dict(headers)
+    if MCP_METHOD_HEADER not in named and MCP_NAME_HEADER not in named:
+        return None
+    if not isinstance(value, dict):
+        return "routing headers need a single JSON-RPC message, not a batch"
+    method = value.get("method")
+    if named.get(MCP_METHOD_HEADER) != method:
+        return f"the {MCP_METHOD_HEADER} header does not match the body's method"
+    params = value.get("params")
+    name_key = NAME_BEARING_METHODS.get(method) if isinstance(method, str) else None
+    if (
+        name_key is not None
+        and isinstance(params, dict)
+        and name_key in params
+        and decode_header_value(named.get(MCP_NAME_HEADER)) != params[name_key]
+    ):
+        return f"the {MCP_NAME_HEADER} header does not match the body's {name_key!r}"
+    return None
 
 
 def _tool_name(message: dict[str, Any]) -> str | None:
@@ -39,41 +71,35 @@ def _tool_name(message: dict[str, Any]) -> str | None:
 
 
 class ScopeGate:
-    """Per-tool authorization for tools/call; each decision is counted and logged."""
+    """Per-tool authorization for every tools/call; each decision is counted and logged."""
 
-    def __init__(self, app: ASGIApp, mcp_path: str, resource_metadata_url: str) -> None:
+    def __init__(self, app: ASGIApp, resource_metadata_url: str | None) -> None:
         self.app = app
-        self.mcp_path = mcp_path
         self.resource_metadata_url = resource_metadata_url
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != self.mcp_path:
-            await self.app(scope, receive, send)
-            return
         user = scope.get("user")
-        if not isinstance(user, AuthenticatedUser):
-            # FastMCP answers 401 next; a rejected token was logged by the verifier.
-            if b"authorization" not in dict(scope["headers"]):
-                count_decision("denied", "missing_token")
-                scope[DECISIONS_KEY] = [
-                    {"event": "authentication", "decision": "denied", "reason": "missing_token"}
-                ]
-            await self.app(scope, receive, send)
+        if scope["method"] != "POST" or not isinstance(user, AuthenticatedUser):
+            await self.app(scope, receive, send)  # nothing to judge; RequireToken ran first
             return
-        if scope["method"] != "POST":
-            await self.app(scope, receive, send)
+        body = await read_body(receive, MAX_BODY_BYTES)
+        try:
+            if body is None:
+                raise BodyError(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+            value = parse(body)
+        except BodyError as exc:
+            await _rpc_error(exc.status, PARSE_ERROR, f"Parse error: {exc}")(scope, receive, send)
+            return
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        mismatch = _header_mismatch(headers, value)
+        if mismatch is not None:
+            await _rpc_error(400, HEADER_MISMATCH, mismatch)(scope, receive, send)
             return
 
-        body = await read_body(receive)
-        if body is None:
-            await send_json(send, 413, {"error": "request body too large"})
-            return
         granted = set(user.access_token.scopes)
-        # Only tools/call needs a look inside; other bodies skip the JSON parse.
-        # A backslash may hide the method behind a JSON escape ("tools\/call"), so parse then too.
-        inspect = b"tools/call" in body or b"\\" in body
-        for message in _messages(body) if inspect else []:
-            if message.get("method") != "tools/call":
+        messages = value if isinstance(value, list) else [value]
+        for message in messages:
+            if not isinstance(message, dict) or message.get("method") != "tools/call":
                 continue
             tool = _tool_name(message)
             needed = TOOL_SCOPES.get(tool or "")
@@ -96,24 +122,26 @@ class ScopeGate:
                 }
             )
             if needed is not None and decision == "denied":
-                await self._deny(send, message.get("id"), tool or "", needed)
+                await self._deny(message.get("id"), tool or "", needed)(scope, receive, send)
                 return
-        await self.app(scope, replay(body, receive), send)
+        await self.app(scope, replay(canonical(value), receive), send)
 
-    async def _deny(self, send: Send, request_id: Any, tool: str, needed: str) -> None:
-        description = f"Permission denied: tool '{tool}' requires the scope '{needed}'"
-        challenge = (
-            f'Bearer error="insufficient_scope", scope="{needed}", '
-            f'resource_metadata="{self.resource_metadata_url}", '
-            f'error_description="{description}"'
-        )
+    def _deny(self, request_id: Any, tool: str, needed: str) -> JSONResponse:
+        description = f"the call to '{tool}' needs the scope {needed}; mint a token that has it"
         body = {
             "jsonrpc": "2.0",
             "id": request_id,
             "error": {
                 "code": PERMISSION_DENIED,
-                "message": description,
+                "message": f"Permission denied: {description}",
                 "data": {"tool": tool, "required_scope": needed},
             },
         }
-        await send_json(send, 403, body, [(b"www-authenticate", challenge.encode())])
+        return challenge(
+            403,
+            "insufficient_scope",
+            description,
+            self.resource_metadata_url,
+            scope=needed,
+            body=body,
+        )

@@ -1,25 +1,31 @@
-"""Assemble the HTTP application: routes, the auth chain in front of /mcp, and metrics.
+"""Assemble the HTTP application: routes, the guards bound to the MCP route, and metrics.
 
-A request to /mcp passes, outermost first: RequestMetrics -> OriginGuard ->
-FastMCP's bearer authentication (verifies the token once) -> RateLimit ->
-ScopeGate -> FastMCP's RequireAuth (401) -> the MCP transport (stateless JSON).
+Every request passes, outermost first: RequestMetrics -> RefuseControlCharacters
+-> AuthFailureLimit -> FastMCP's bearer authentication (verifies the token once)
+-> the router. The guards are bound to the MCP route itself, so whatever path
+spelling the router dispatches to it passes them, in this order:
+OriginGuard -> RequireToken (401) -> RateLimit -> ScopeGate (403) -> FastMCP's
+RequireAuth -> the MCP transport (stateless JSON). No guard compares paths.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastmcp.server.auth import RemoteAuthProvider
 from mcp.server.auth.routes import build_resource_metadata_url
 from pydantic import AnyHttpUrl
-from starlette.middleware import Middleware
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from app.auth import JWTVerifier
+from app.challenges import RequireToken
 from app.config import Config
+from app.failure_limit import AuthFailureLimit
 from app.metrics import RequestMetrics, metrics_endpoint
 from app.origin import OriginGuard
+from app.paths import RefuseControlCharacters
 from app.probes import Lifecycle, probe_routes
 from app.rate_limit import RateLimit
 from app.scope_gate import ScopeGate
@@ -37,6 +43,7 @@ def _auth_provider(config: Config) -> RemoteAuthProvider:
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         leeway_seconds=settings.jwt_leeway_seconds,
+        max_lifetime_seconds=settings.jwt_max_token_lifetime_seconds,
         jwks_url=settings.jwt_jwks_url,
     )
     # RFC 9728 needs at least one authorization server URL. Tokens here are
@@ -55,6 +62,12 @@ def _auth_provider(config: Config) -> RemoteAuthProvider:
     )
 
 
+def _bind_to_route(routes: list[Any], path: str, guard: Callable[[ASGIApp], ASGIApp]) -> None:
+    """Wrap what the router calls for `path`: the guards run for every request routed there."""
+    route = next(r for r in routes if isinstance(r, Route) and r.path == path)
+    route.app = guard(route.app)
+
+
 def build_app(config: Config, lifecycle: Lifecycle, *, auth_enabled: bool = True) -> ASGIApp:
     """The ASGI app; `auth_enabled=False` exists only for the benchmark baseline."""
     settings = config.settings
@@ -64,29 +77,32 @@ def build_app(config: Config, lifecycle: Lifecycle, *, auth_enabled: bool = True
     for path, endpoint in {**probe_routes(lifecycle), "/metrics": metrics_endpoint}.items():
         mcp.custom_route(path, methods=["GET"], include_in_schema=False)(endpoint)
 
-    middleware: list[Middleware] = []
-    if provider is not None:
-        metadata_url = str(build_resource_metadata_url(AnyHttpUrl(settings.base_url + MCP_PATH)))
-        middleware = [
-            Middleware(RateLimit, mcp_path=MCP_PATH, per_minute=settings.rate_limit_per_minute),
-            Middleware(ScopeGate, mcp_path=MCP_PATH, resource_metadata_url=metadata_url),
-        ]
-
     http_app = mcp.http_app(
         path=MCP_PATH,
         stateless_http=True,  # any replica can answer any request: no session affinity
         json_response=True,  # one JSON answer per POST, no SSE stream to keep open
-        middleware=middleware,
-        # OriginGuard below implements the contract's Origin rule; FastMCP's own
+        # OriginGuard implements the contract's Origin rule; FastMCP's own
         # Host/Origin guard would also pin the Host header, which differs per
         # route into the cluster (Service DNS, port-forward, ingress).
         host_origin_protection=False,
     )
-    if provider is not None:
-        _serve_root_metadata(http_app.router.routes)
+    routes = http_app.router.routes
+    if provider is None:
+        _bind_to_route(routes, MCP_PATH, lambda app: OriginGuard(app, settings.allowed_origins))
+    else:
+        metadata_url = str(build_resource_metadata_url(AnyHttpUrl(settings.base_url + MCP_PATH)))
 
-    app: ASGIApp = OriginGuard(http_app, MCP_PATH, settings.allowed_origins)
-    return RequestMetrics(app)
+        def guards(app: ASGIApp) -> ASGIApp:
+            app = ScopeGate(app, metadata_url)
+            app = RateLimit(app, settings.rate_limit_per_minute)
+            app = RequireToken(app, metadata_url)
+            return OriginGuard(app, settings.allowed_origins)
+
+        _bind_to_route(routes, MCP_PATH, guards)
+        _serve_root_metadata(routes)
+
+    app: ASGIApp = AuthFailureLimit(http_app, settings.auth_failure_limit_per_minute)
+    return RequestMetrics(RefuseControlCharacters(app))
 
 
 def _serve_root_metadata(routes: list[Any]) -> None:

@@ -73,7 +73,7 @@ class ServerProcess:
         self.url = f"{self.base_url}/mcp"
         self.log_path = log_dir / f"server-{self.port}.log"
         self._log: IO[bytes] = self.log_path.open("wb")
-        environment = clean_env(MCP_PORT=str(self.port), MCP_LOG_FORMAT="json", **env)
+        environment = clean_env(**{"MCP_PORT": str(self.port), "MCP_LOG_FORMAT": "json", **env})
         self.process = subprocess.Popen(
             [sys.executable, "-m", "app"],
             cwd=ROOT,

@@ -46,8 +46,8 @@ def start_server(
 
 @pytest.fixture(scope="session")
 def server(start_server: StartServer) -> ServerProcess:
-    """The shared server: rate limit off so the suite's volume is not throttled."""
-    return start_server(MCP_RATE_LIMIT_PER_MINUTE="0")
+    """The shared server: both limits off so the suite's volume is not throttled."""
+    return start_server(MCP_RATE_LIMIT_PER_MINUTE="0", MCP_AUTH_FAILURE_LIMIT_PER_MINUTE="0")
 
 
 @pytest.fixture(scope="session")

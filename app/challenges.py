@@ -1,0 +1,111 @@
+"""The 401 and 403 answers of the MCP route, each saying what to do next.
+
+A person reads these through their client: "the token expired at ...; mint a
+new one" tells them more than "invalid_token". RFC 6750 carries the same words
+in `WWW-Authenticate`'s `error_description` and in the JSON body.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.asgi import DECISIONS_KEY
+from app.auth import current_attempt
+from app.metrics import count_decision
+
+MINT_HINT = "mint a new one (make token, or scripts/jwt_key.py token on GKE)"
+
+# Why a token was refused (app.auth's labels) -> what the person can do about it.
+DESCRIPTIONS = {
+    "missing_token": "this server needs a bearer token: send 'Authorization: Bearer <token>'; "
+    + MINT_HINT.replace("a new one", "one"),
+    "not_bearer": "the Authorization header must read 'Bearer <token>'",
+    "not_yet_valid": "the token is not valid yet (nbf or iat lies ahead); "
+    "check the clock of the machine that minted it",
+    "wrong_issuer": "the token's issuer (iss) is not the one this server expects "
+    "(MCP_JWT_ISSUER); " + MINT_HINT,
+    "wrong_audience": "the token's audience (aud) is not this server (MCP_JWT_AUDIENCE); "
+    + MINT_HINT,
+    "missing_claim": "the token lacks a required claim (exp, sub, iss, aud); " + MINT_HINT,
+    "bad_signature": "the token was not signed with this server's key; "
+    "mint it with the key the server uses",
+    "algorithm_not_allowed": "the token's signing algorithm is not accepted here",
+    "jwks_unavailable": "the issuer's signing keys could not be fetched; try again shortly",
+    "unknown_key": "the token's key id (kid) is not among the issuer's keys",
+    "malformed": "the token is not a well-formed JWT; " + MINT_HINT,
+    "bad_scope_claim": "the token's scope claim must be a space-separated string "
+    "(or a scp/scopes list of strings)",
+    "lifetime_too_long": "the token lives longer than this server accepts "
+    "(MCP_JWT_MAX_TOKEN_LIFETIME_SECONDS); mint one with a shorter --expires-in",
+    "revoked": "the token was revoked; ask for a new one",
+}
+
+
+def _quoted(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def challenge(
+    status: int,
+    error: str,
+    description: str,
+    resource_metadata_url: str | None,
+    *,
+    scope: str | None = None,
+    body: dict[str, Any] | None = None,
+) -> JSONResponse:
+    """A Bearer challenge (RFC 6750, RFC 9728) with the same description in header and body."""
+    params = [f'error="{error}"', f'error_description="{_quoted(description)}"']
+    if scope is not None:
+        params.append(f'scope="{scope}"')
+    if resource_metadata_url is not None:
+        params.append(f'resource_metadata="{resource_metadata_url}"')
+    return JSONResponse(
+        body if body is not None else {"error": error, "error_description": description},
+        status_code=status,
+        headers={"WWW-Authenticate": "Bearer " + ", ".join(params)},
+    )
+
+
+def describe_refusal(reason: str, expired_at: int | None) -> str:
+    if reason == "expired":
+        when = (
+            time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expired_at))
+            if expired_at is not None
+            else "an earlier time"
+        )
+        return f"the token expired at {when}; {MINT_HINT}"
+    return DESCRIPTIONS.get(reason, "the token was refused; " + MINT_HINT)
+
+
+class RequireToken:
+    """401 with the reason in words for any request that did not authenticate."""
+
+    def __init__(self, app: ASGIApp, resource_metadata_url: str | None) -> None:
+        self.app = app
+        self.resource_metadata_url = resource_metadata_url
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if isinstance(scope.get("user"), AuthenticatedUser):
+            await self.app(scope, receive, send)
+            return
+        attempt = current_attempt()
+        reason = attempt.reason
+        if reason is None:
+            # The verifier never ran: no Authorization header, or not a Bearer one.
+            header = dict(scope["headers"]).get(b"authorization")
+            reason = "missing_token" if header is None else "not_bearer"
+            count_decision("denied", reason)
+        scope[DECISIONS_KEY] = [{"event": "authentication", "decision": "denied", "reason": reason}]
+        response = challenge(
+            401,
+            "invalid_token",
+            describe_refusal(reason, attempt.expired_at),
+            self.resource_metadata_url,
+        )
+        await response(scope, receive, send)

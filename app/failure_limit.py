@@ -1,0 +1,63 @@
+"""Bound failed authentications per client address, before any token is verified.
+
+Every request's authentication is tracked (app.auth.track_attempt); a request
+whose bearer token the verifier refused spends one unit of its address's budget.
+Once the budget is spent, requests from that address that carry credentials
+get 429 with Retry-After without being verified, until the budget refills.
+Requests without credentials (probes, metadata) are never held back.
+
+The address is the TCP peer: behind a proxy or `kubectl port-forward` every
+client shares the proxy's address, so the budget is per proxy there.
+This layer wraps the whole app, so no path spelling can avoid it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.auth import track_attempt
+from app.logs import SampledLog
+from app.metrics import count_decision
+from app.rate_limit import TokenBucket
+
+log = logging.getLogger("app.failure_limit")
+
+
+class AuthFailureLimit:
+    """429 for an address that sent more than `per_minute` refused tokens in the last minute."""
+
+    def __init__(self, app: ASGIApp, per_minute: int) -> None:
+        self.app = app
+        self.bucket = TokenBucket(per_minute) if per_minute > 0 else None
+        self._held_back = SampledLog(log, "request held back", "authentication")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        address = (scope.get("client") or ("unknown", 0))[0]
+        carries_credentials = any(name == b"authorization" for name, _ in scope["headers"])
+        if self.bucket is not None and carries_credentials:
+            wait = self.bucket.wait(address)
+            if wait > 0:
+                count_decision("denied", "too_many_failures")
+                self._held_back.write("too_many_failures")
+                response = JSONResponse(
+                    {
+                        "error": "too_many_failures",
+                        "error_description": "too many refused tokens from this address; "
+                        f"retry in {math.ceil(wait)} s with a valid token",
+                    },
+                    status_code=429,
+                    headers={"Retry-After": str(max(1, math.ceil(wait)))},
+                )
+                await response(scope, receive, send)
+                return
+        attempt = track_attempt()
+        await self.app(scope, receive, send)
+        if self.bucket is not None and attempt.reason is not None:
+            self.bucket.take(address)
