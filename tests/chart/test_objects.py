@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from typing import Any
 
@@ -271,15 +272,37 @@ def test_network_policy(chart: Chart, name: str) -> None:
     policy = chart.render(name).one("NetworkPolicy")["spec"]
     assert policy["podSelector"] == {"matchLabels": SELECTOR}
     assert policy["policyTypes"] == ["Ingress", "Egress"]
-    assert policy["ingress"] == [{"ports": [{"port": "http", "protocol": "TCP"}]}]
-    ports = sorted((p["port"], p["protocol"]) for rule in policy["egress"] for p in rule["ports"])
-    if name == "gke-rotation":  # a JWKS URL is configured
-        assert ports == [(53, "TCP"), (53, "UDP"), (443, "TCP")]
+    # No in-cluster peer is admitted by default (port-forward is not subject to it).
+    assert policy["ingress"] == []
+    dns, *others = policy["egress"]
+    assert dns["to"] == [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+        }
+    ]
+    assert sorted((p["port"], p["protocol"]) for p in dns["ports"]) == [(53, "TCP"), (53, "UDP")]
+    if name == "gke-rotation":  # a JWKS URL is configured: HTTPS out, nothing else
+        assert others == [{"ports": [{"port": 443, "protocol": "TCP"}]}]
         assert env(chart, name)["MCP_JWT_JWKS_URL"] == JWKS_URL
     else:
-        assert ports == [(53, "TCP"), (53, "UDP")]
-    for rule in policy["egress"]:
-        assert set(rule) == {"ports"}
+        assert others == []
+
+
+def test_network_policy_admits_only_the_listed_peers(chart: Chart) -> None:
+    peer = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "gateway"}}}
+    result = chart.template(
+        [
+            *chart.args(COMBOS["gke"]),
+            "--set-json",
+            f"networkPolicy.ingressFrom=[{json.dumps(peer)}]",
+            "--show-only",
+            "templates/networkpolicy.yaml",
+        ]
+    )
+    assert result.returncode == 0, result.stderr
+    policy = YAML(typ="safe").load(result.stdout)["spec"]
+    assert policy["ingress"] == [{"ports": [{"port": "http", "protocol": "TCP"}], "from": [peer]}]
 
 
 @pytest.mark.parametrize("name", ALL)
