@@ -31,6 +31,7 @@ from typing import Any
 import jwt
 from fastmcp.server.auth import AccessToken, TokenVerifier
 
+from app.key_files import Denylist, KeyRing
 from app.logs import SampledLog
 from app.metrics import count_decision
 from app.tokens import HS_ALGORITHM, MAX_EXPIRES_IN, ScopeClaimError, parse_scopes
@@ -94,21 +95,32 @@ def _reason(error: jwt.PyJWTError) -> str:
     return next((label for kind, label in reasons if isinstance(error, kind)), "invalid")
 
 
+def _token_id(claims: dict[str, Any]) -> str | None:
+    token_id = claims.get("jti")
+    return token_id if isinstance(token_id, str) else None
+
+
 class JWTVerifier(TokenVerifier):
     """Verify HS256 tokens with the shared key(s), and RS256/ES256 ones by the issuer's JWKS."""
 
     def __init__(
         self,
         *,
-        hs_keys: Sequence[bytes],
+        hs_keys: Sequence[bytes] = (),
         issuer: str,
         audience: str,
         leeway_seconds: int = 30,
         max_lifetime_seconds: int = MAX_EXPIRES_IN,
         jwks_url: str | None = None,
+        key_ring: KeyRing | None = None,
+        denylist: Denylist | None = None,
     ) -> None:
         super().__init__()
-        self._hs_keys = tuple(hs_keys)
+        # With a key ring the keys follow their files (live rotation); else they are fixed.
+        self._ring = key_ring
+        self._generation = key_ring.generation if key_ring else 0
+        self._hs_keys = key_ring.keys if key_ring else tuple(hs_keys)
+        self._denylist = denylist
         self._issuer = issuer
         self._audience = audience
         self._leeway = leeway_seconds
@@ -123,26 +135,42 @@ class JWTVerifier(TokenVerifier):
         self._verified: OrderedDict[str, AccessToken] = OrderedDict()
 
     async def verify_token(self, token: str) -> AccessToken | None:
+        self._follow_key_files()
+        revoked = self._denylist.ids() if self._denylist else frozenset()
         cached = self._verified.get(token)
         # expires_at already holds the leeway; once past it the entry is dropped
         # and the full verification refuses the token with its reason.
         if cached is not None and cached.expires_at is not None:
             if time.time() < cached.expires_at:
+                if _token_id(cached.claims) in revoked:
+                    self._reject("revoked")
+                    return None
                 self._verified.move_to_end(token)
                 count_decision("authenticated", "valid_token")
                 return cached
             del self._verified[token]
-        access = await self._verify(token)
+        access = await self._verify(token, revoked)
         if access is not None:
             self._verified[token] = access
             if len(self._verified) > VERIFIED_CACHE_SIZE:
                 self._verified.popitem(last=False)
         return access
 
-    async def _verify(self, token: str) -> AccessToken | None:
+    def _follow_key_files(self) -> None:
+        if self._ring is None:
+            return
+        self._hs_keys = self._ring.refresh()
+        if self._ring.generation != self._generation:
+            # Tokens verified with a key that is gone must be verified afresh.
+            self._generation = self._ring.generation
+            self._verified.clear()
+
+    async def _verify(self, token: str, revoked: frozenset[str]) -> AccessToken | None:
         try:
             claims = await self._decode(token)
             scopes = parse_scopes(claims)
+            if _token_id(claims) in revoked:
+                raise Rejected("revoked")
         except Rejected as exc:
             self._reject(exc.reason)
             return None

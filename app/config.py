@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from app.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER, MAX_EXPIRES_IN, MIN_KEY_BYTES
+from app.key_files import Denylist, KeyRing, check_key, parse_denylist
+from app.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER, MAX_EXPIRES_IN
 
 BUNDLED_DOCUMENTS = Path(__file__).parent / "documents"
 DOCUMENTS = ("public.md", "confidential.md")
@@ -52,6 +53,8 @@ class Settings(BaseSettings):
     jwt_secret_file: Path | None = None
     jwt_previous_secret_key: SecretStr | None = None
     jwt_previous_secret_file: Path | None = None
+    # Revoked token ids (jti), one per line; re-read when the file changes.
+    jwt_denylist_file: Path | None = None
     jwt_jwks_url: str | None = None
     jwt_issuer: str = Field(default=DEFAULT_ISSUER, min_length=1)
     jwt_audience: str = Field(default=DEFAULT_AUDIENCE, min_length=1)
@@ -61,6 +64,8 @@ class Settings(BaseSettings):
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
+    # With it, JSON logs link a request's `traceparent` to Cloud Trace.
+    gcp_project_id: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 
     documents_dir: Path | None = None
     # Browsers send Origin; anything else (CLIs, agents) does not and is not checked.
@@ -116,28 +121,44 @@ class Config:
     """Settings plus what they point at, loaded once at start."""
 
     settings: Settings
-    hs_keys: tuple[bytes, ...]  # current key first, then the previous one
+    keys: KeyRing  # the HS256 keys, current first; follows their files
     documents: dict[str, str]  # file name (from DOCUMENTS) -> markdown
+    denylist: Denylist  # revoked token ids (jti); follows its file
 
 
-def _read_key(label: str, value: SecretStr | None, path: Path | None) -> bytes | None:
+def _read_key(
+    label: str, value: SecretStr | None, path: Path | None, *, may_be_absent: bool = False
+) -> bytes | None:
     if value is not None:
         key = value.get_secret_value().strip().encode()
         source = f"{label}_KEY"
     elif path is not None:
         source = f"{label}_FILE"
+        if may_be_absent and not path.exists():
+            return None  # mounted later, when a rotation starts; the server watches for it
         try:
             key = path.read_bytes().strip()
         except OSError as exc:
             raise ConfigError(f"{source}: cannot read {path}: {exc.strerror}") from None
     else:
         return None
-    if len(key) < MIN_KEY_BYTES:
+    try:
+        return check_key(key)  # the same rule the live reload applies
+    except ValueError as exc:
+        raise ConfigError(f"{source}: {exc}; {KEY_HINT}") from None
+
+
+def _read_denylist(path: Path | None) -> frozenset[str]:
+    if path is None:
+        return frozenset()
+    try:
+        return parse_denylist(path.read_bytes())
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise ConfigError(
-            f"{source}: the key is {len(key)} bytes, it must be at least "
-            f"{MIN_KEY_BYTES}; {KEY_HINT}"
-        )
-    return key
+            f"MCP_JWT_DENYLIST_FILE: cannot read {path}: {reason}; "
+            "it holds one token id (jti) per line"
+        ) from None
 
 
 def _read_documents(directory: Path | None) -> dict[str, str]:
@@ -177,6 +198,7 @@ def load() -> Config:
         "MCP_JWT_PREVIOUS_SECRET",
         settings.jwt_previous_secret_key,
         settings.jwt_previous_secret_file,
+        may_be_absent=True,
     )
     if previous is not None and current is None:
         raise ConfigError("MCP_JWT_PREVIOUS_SECRET_KEY is set without MCP_JWT_SECRET_KEY/_FILE")
@@ -185,7 +207,11 @@ def load() -> Config:
             "MCP_JWT_SECRET_KEY: no signing key; set MCP_JWT_SECRET_KEY or MCP_JWT_SECRET_FILE "
             f"(or MCP_JWT_JWKS_URL for an OIDC issuer); {KEY_HINT}"
         )
-    keys = tuple(key for key in (current, previous) if key is not None)
     return Config(
-        settings=settings, hs_keys=keys, documents=_read_documents(settings.documents_dir)
+        settings=settings,
+        keys=KeyRing(
+            current, previous, settings.jwt_secret_file, settings.jwt_previous_secret_file
+        ),
+        documents=_read_documents(settings.documents_dir),
+        denylist=Denylist(settings.jwt_denylist_file, _read_denylist(settings.jwt_denylist_file)),
     )

@@ -1,4 +1,9 @@
-"""Logging: one JSON object per line (or plain lines for humans), nothing else on stdout."""
+"""Logging: one JSON object per line (or plain lines for humans), nothing else on stdout.
+
+The JSON lines are what Cloud Logging reads from a GKE container: `severity`
+(its level names), `message`, `time`, and on request lines an `httpRequest`
+object and `logging.googleapis.com/trace` (app.metrics fills those in).
+"""
 
 from __future__ import annotations
 
@@ -58,7 +63,7 @@ class JsonFormatter(logging.Formatter):
         entry: dict[str, Any] = {
             "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
             + f".{int(record.msecs):03d}Z",
-            "level": record.levelname,
+            "severity": record.levelname,  # DEBUG, INFO, WARNING, ERROR, CRITICAL
             "logger": record.name,
             "message": record.getMessage(),
         }

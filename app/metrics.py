@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import time
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -67,8 +70,9 @@ async def metrics_endpoint(_: Request) -> Response:
 class RequestMetrics:
     """Count, time and log every request by route and status (never the query string)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, gcp_project_id: str | None = None) -> None:
         self.app = app
+        self.gcp_project_id = gcp_project_id
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -95,17 +99,34 @@ class RequestMetrics:
             _requests(method, route, status).inc()
             _latency(method, route).observe(elapsed)
             if route not in QUIET_ROUTES:
-                _log_request(scope, status, elapsed)
+                _log_request(scope, status, elapsed, self.gcp_project_id)
 
 
-def _log_request(scope: Scope, status: int, elapsed: float) -> None:
+# W3C trace context: version-traceid-spanid-flags, lowercase hex.
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
+
+
+def _log_request(scope: Scope, status: int, elapsed: float, project: str | None) -> None:
     """One line per request; a tools/call's authorization decision rides on it."""
-    fields = {
+    headers = Headers(scope=scope)
+    fields: dict[str, Any] = {
         "method": scope["method"],
         "path": scope["path"],
         "status": status,
         "duration_ms": round(elapsed * 1000, 2),
+        # Cloud Logging's HttpRequest: the path without the query, which may hold secrets.
+        "httpRequest": {
+            "requestMethod": scope["method"],
+            "requestUrl": scope["path"],
+            "status": status,
+            "latency": f"{elapsed:.3f}s",
+            "userAgent": headers.get("user-agent", "")[:200],
+        },
     }
+    trace = _TRACEPARENT.match(headers.get("traceparent", ""))
+    if trace is not None and project is not None:
+        fields["logging.googleapis.com/trace"] = f"projects/{project}/traces/{trace.group(1)}"
+        fields["logging.googleapis.com/spanId"] = trace.group(2)
     decisions = scope.get(DECISIONS_KEY) or [{}]
     log.info("request", extra={**fields, **decisions[0]})
     for extra in decisions[1:]:  # a JSON-RPC batch with several calls

@@ -39,12 +39,13 @@ WELL_KNOWN = "/.well-known/oauth-protected-resource"
 def _auth_provider(config: Config) -> RemoteAuthProvider:
     settings = config.settings
     verifier = JWTVerifier(
-        hs_keys=config.hs_keys,
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         leeway_seconds=settings.jwt_leeway_seconds,
         max_lifetime_seconds=settings.jwt_max_token_lifetime_seconds,
         jwks_url=settings.jwt_jwks_url,
+        key_ring=config.keys,
+        denylist=config.denylist,
     )
     # RFC 9728 needs at least one authorization server URL. Tokens here are
     # minted by the project's CLI with the shared key, so unless one is named
@@ -102,7 +103,7 @@ def build_app(config: Config, lifecycle: Lifecycle, *, auth_enabled: bool = True
         _serve_root_metadata(routes)
 
     app: ASGIApp = AuthFailureLimit(http_app, settings.auth_failure_limit_per_minute)
-    return RequestMetrics(RefuseControlCharacters(app))
+    return RequestMetrics(RefuseControlCharacters(app), settings.gcp_project_id)
 
 
 def _serve_root_metadata(routes: list[Any]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -48,6 +49,8 @@ def mint_token(
         "iat": now,
         "exp": now + expires_in,
         "scope": " ".join(scopes),
+        # A random id, so one token can be revoked (MCP_JWT_DENYLIST_FILE) without the rest.
+        "jti": secrets.token_urlsafe(16),
     }
     return jwt.encode(claims, key, algorithm=HS_ALGORITHM)
 

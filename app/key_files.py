@@ -1,0 +1,184 @@
+"""Signing keys and the deny-list, re-read when their files change, without a restart.
+
+Kubelet updates a mounted Secret or ConfigMap by writing a new timestamped
+directory and flipping the `..data` symlink to it, so the file a path names
+changes identity (a new inode) in one atomic step. Each WatchedFile looks at
+its path's identity at most once per CHECK_SECONDS, when asked for its value,
+and re-reads only when it changed. No background task, no restart, and a
+request in flight keeps the keys it started with.
+
+A new key that fails validation is refused with a log line and the last good
+keys stay in force; a previous-key file that disappears drops that key (the
+rotation is over). Keys are logged by fingerprint (a hash prefix), never as keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from app.tokens import MIN_KEY_BYTES
+
+log = logging.getLogger("app.key_files")
+
+CHECK_SECONDS = 1.0
+T = TypeVar("T")
+
+
+def fingerprint(key: bytes) -> str:
+    """A short, non-reversible name for a key, safe to log."""
+    return hashlib.sha256(key).hexdigest()[:12]
+
+
+def check_key(key: bytes) -> bytes:
+    """The key without surrounding whitespace; ValueError when it is too short."""
+    key = key.strip()
+    if len(key) < MIN_KEY_BYTES:
+        raise ValueError(f"the key is {len(key)} bytes, it must be at least {MIN_KEY_BYTES}")
+    return key
+
+
+def parse_denylist(data: bytes) -> frozenset[str]:
+    """Token ids (`jti`), one per line; `#` starts a comment, blank lines are skipped."""
+    text = data.decode("utf-8")
+    return frozenset(
+        token_id for line in text.splitlines() if (token_id := line.split("#", 1)[0].strip())
+    )
+
+
+def _identity(path: Path) -> tuple[int, int, int, int] | None:
+    try:
+        info = os.stat(path)  # follows the ..data symlink to the file it names now
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino, info.st_mtime_ns, info.st_size
+
+
+class WatchedFile(Generic[T]):
+    """The parsed content of `path`, refreshed when the file behind the path changes."""
+
+    def __init__(
+        self,
+        path: Path,
+        parse: Callable[[bytes], T],
+        label: str,
+        initial: T | None,
+        *,
+        optional: bool = False,
+    ) -> None:
+        self.path = path
+        self.parse = parse
+        self.label = label  # the setting that names the file, for log lines
+        self.optional = optional  # may the file go away (value None), or is that refused?
+        self.value: T | None = initial
+        self._identity = _identity(path)
+        self._checked = time.monotonic()
+
+    def refresh(self, now: float | None = None) -> bool:
+        """Re-read if the file changed since the last look; True when the value changed."""
+        now = time.monotonic() if now is None else now
+        if now - self._checked < CHECK_SECONDS:
+            return False
+        self._checked = now
+        identity = _identity(self.path)
+        if identity == self._identity:
+            return False
+        self._identity = identity
+        if identity is None:
+            if not self.optional:
+                log.error(
+                    "file removed, keeping the last good one",
+                    extra={"event": "reload", "setting": self.label},
+                )
+                return False
+            log.info("file removed", extra={"event": "reload", "setting": self.label})
+            changed = self.value is not None
+            self.value = None
+            return changed
+        try:
+            value = self.parse(self.path.read_bytes())
+        except (OSError, ValueError) as exc:
+            # The last good value stays in force; the next change is looked at again.
+            log.error(
+                "file refused, keeping the last good one",
+                extra={"event": "reload", "setting": self.label, "reason": str(exc)},
+            )
+            return False
+        changed = value != self.value
+        self.value = value
+        return changed
+
+
+class KeyRing:
+    """The HS256 keys to try, current first: from settings, with their files watched."""
+
+    def __init__(
+        self,
+        current: bytes | None,
+        previous: bytes | None,
+        current_file: Path | None = None,
+        previous_file: Path | None = None,
+    ) -> None:
+        self._static = (current, previous)
+        self._files = (
+            WatchedFile(current_file, check_key, "MCP_JWT_SECRET_FILE", current)
+            if current_file
+            else None,
+            WatchedFile(
+                previous_file, check_key, "MCP_JWT_PREVIOUS_SECRET_FILE", previous, optional=True
+            )
+            if previous_file
+            else None,
+        )
+        self.generation = 0  # grows with every change; verified tokens are forgotten then
+        self.keys = self._collect()
+
+    def _collect(self) -> tuple[bytes, ...]:
+        current_file, previous_file = self._files
+        current = current_file.value if current_file else self._static[0]
+        previous = previous_file.value if previous_file else self._static[1]
+        return tuple(key for key in (current, previous) if key is not None)
+
+    def refresh(self, now: float | None = None) -> tuple[bytes, ...]:
+        """The keys now in force, re-read from their files if those changed."""
+        current_file, previous_file = self._files
+        changed = False
+        if current_file is not None:
+            changed |= current_file.refresh(now)
+        if previous_file is not None:
+            changed |= previous_file.refresh(now)
+        if changed:
+            self.keys = self._collect()
+            self.generation += 1
+            log.info(
+                "signing keys loaded",
+                extra={
+                    "event": "reload",
+                    "keys": [fingerprint(key) for key in self.keys],
+                },
+            )
+        return self.keys
+
+
+class Denylist:
+    """Revoked token ids from MCP_JWT_DENYLIST_FILE (empty when the setting is unset)."""
+
+    def __init__(self, path: Path | None, initial: frozenset[str] = frozenset()) -> None:
+        self._file = (
+            WatchedFile(path, parse_denylist, "MCP_JWT_DENYLIST_FILE", initial) if path else None
+        )
+
+    def ids(self, now: float | None = None) -> frozenset[str]:
+        if self._file is None:
+            return frozenset()
+        if self._file.refresh(now):
+            log.info(
+                "deny-list loaded",
+                extra={"event": "reload", "revoked": len(self._file.value or ())},
+            )
+        return self._file.value or frozenset()
