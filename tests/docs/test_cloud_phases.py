@@ -478,6 +478,7 @@ def test_import_addresses_are_the_stacks_resources(tmp_path: Path) -> None:
     app, _stack = build_app(config, outdir=str(tmp_path))
     app.synth()
     synthesized = json.loads((tmp_path / "stacks" / config.stack_name / "cdk.tf.json").read_text())
+    assert import_addresses(), "phase 5 shows no terraform import"
     for rtype, (logical_id, _import_id) in import_addresses().items():
         assert logical_id in synthesized["resource"].get(rtype, {}), f"{rtype}.{logical_id}"
 
