@@ -491,3 +491,12 @@ def test_make_verify_installs_the_validators() -> None:
     rule = re.search(r"^verify:([^#\n]*)", (ROOT / "mk" / "pipeline.mk").read_text(), re.M)
     assert rule
     assert "tools" in rule.group(1).split()
+
+
+def test_infra_readme_points_at_real_tutorial_headings() -> None:
+    """infra/README.md sends the teardown and the roles to phase 5; those anchors must exist."""
+    text = (ROOT / "infra" / "README.md").read_text()
+    links = re.findall(r"\(\.\./docs/tutorial/([\w.-]+\.md)#([\w-]+)\)", text)
+    assert len(links) >= 2
+    for doc, anchor in links:
+        assert anchor in {slug(title) for *_, title in headings(doc)}, f"{doc}#{anchor}"
