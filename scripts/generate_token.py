@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from app.tokens import add_claim_arguments, mint_from_arguments
+from app.tokens import add_claim_arguments, mint_from_arguments, token_id
 
 DEV_KEY = Path(__file__).resolve().parent.parent / ".dev" / "jwt-secret"
 
@@ -60,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(token)
+    # stdout holds only the token (TOKEN=$(...)); the id to revoke it by goes to stderr.
+    print(f"jti: {token_id(token)}", file=sys.stderr)
     return 0
 
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app.tokens import add_claim_arguments, mint_from_arguments
+from app.tokens import add_claim_arguments, mint_from_arguments, token_id
 
 DEFAULT_SECRET_ID = "mcp-jwt-signing-key"  # noqa: S105 (a name, not a key)
 KEY_BYTES = 64
@@ -238,6 +238,8 @@ def cmd_token(store: KeyStore, args: argparse.Namespace) -> None:
     except ValueError as exc:
         raise KeyToolError(str(exc)) from None
     print(token)
+    # stdout holds only the token; the id to revoke it by (the deny-list) goes to stderr.
+    print(f"jti: {token_id(token)}", file=sys.stderr)
 
 
 # ---------------------------------------------------------------- CLI

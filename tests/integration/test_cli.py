@@ -57,6 +57,9 @@ def test_generate_token_prints_only_a_valid_token(key_file: Path, signing_key: s
     assert claims["iss"] == DEFAULT_ISSUER
     assert claims["scope"] == "public:read confidential:read"
     assert claims["exp"] - claims["iat"] == 600
+    # A random id per token, printed on stderr so it can be revoked later.
+    assert len(claims["jti"]) >= 16
+    assert result.stderr == f"jti: {claims['jti']}\n"
 
 
 def test_generate_token_key_order(key_file: Path, signing_key: str) -> None:
