@@ -44,41 +44,95 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="MCP_", extra="ignore", frozen=True)
 
-    host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=1, le=65535)
-    public_url: str | None = None
-    authorization_server: str | None = None
+    # Each field's description is the one documentation of the setting: the
+    # reference page's table (docs/reference.md) is checked against it.
+    host: str = Field(default="127.0.0.1", description="bind address (the image sets `0.0.0.0`)")
+    port: int = Field(default=8080, ge=1, le=65535, description="bind port")
+    public_url: str | None = Field(
+        default=None,
+        description="base URL clients use, for RFC 9728 metadata; default `http://{host}:{port}`",
+    )
+    authorization_server: str | None = Field(
+        default=None,
+        description="authorization server named in the metadata; "
+        "default: the issuer if it is a URL, else the public URL",
+    )
 
-    jwt_secret_key: SecretStr | None = None
-    jwt_secret_file: Path | None = None
-    jwt_previous_secret_key: SecretStr | None = None
-    jwt_previous_secret_file: Path | None = None
-    # Revoked token ids (jti), one per line; re-read when the file changes.
-    jwt_denylist_file: Path | None = None
-    jwt_jwks_url: str | None = None
-    jwt_issuer: str = Field(default=DEFAULT_ISSUER, min_length=1)
-    jwt_audience: str = Field(default=DEFAULT_AUDIENCE, min_length=1)
-    jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
-    # Tokens whose exp lies further ahead are refused, whoever signed them.
-    jwt_max_token_lifetime_seconds: int = Field(default=MAX_EXPIRES_IN, ge=60, le=MAX_EXPIRES_IN)
+    jwt_secret_key: SecretStr | None = Field(
+        default=None, description="HS256 signing key, at least 32 bytes (or `_FILE`)"
+    )
+    jwt_secret_file: Path | None = Field(
+        default=None, description="file holding the signing key; re-read when it changes"
+    )
+    jwt_previous_secret_key: SecretStr | None = Field(
+        default=None, description="a second key still accepted, during a rotation"
+    )
+    jwt_previous_secret_file: Path | None = Field(
+        default=None,
+        description="file of the previous key; may appear and vanish while the server runs",
+    )
+    jwt_denylist_file: Path | None = Field(
+        default=None,
+        description="revoked token ids (`jti`), one per line, `#` comments; "
+        "re-read when it changes",
+    )
+    jwt_jwks_url: str | None = Field(
+        default=None, description="also accept RS256/ES256 tokens of an OIDC issuer by its JWKS"
+    )
+    jwt_issuer: str = Field(default=DEFAULT_ISSUER, min_length=1, description="expected `iss`")
+    jwt_audience: str = Field(default=DEFAULT_AUDIENCE, min_length=1, description="expected `aud`")
+    jwt_leeway_seconds: int = Field(
+        default=30,
+        ge=0,
+        le=300,
+        description="clock skew tolerated on `exp`/`nbf`/`iat`; the verifier's decision "
+        "is the outcome",
+    )
+    jwt_max_token_lifetime_seconds: int = Field(
+        default=MAX_EXPIRES_IN,
+        ge=60,
+        le=MAX_EXPIRES_IN,
+        description="tokens whose `exp` lies further ahead are refused, whoever signed them",
+    )
 
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_format: Literal["json", "console"] = "json"
-    # With it, JSON logs link a request's `traceparent` to Cloud Trace.
-    gcp_project_id: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="`DEBUG`, `INFO`, `WARNING` or `ERROR`"
+    )
+    log_format: Literal["json", "console"] = Field(
+        default="json", description="`json` (one object per line, for Cloud Logging) or `console`"
+    )
+    gcp_project_id: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$",
+        description="with it, JSON request lines link a `traceparent` to Cloud Trace",
+    )
 
-    documents_dir: Path | None = None
-    # Browsers send Origin; anything else (CLIs, agents) does not and is not checked.
-    allowed_origins: Annotated[list[str], NoDecode] = [
-        "http://localhost",
-        "http://127.0.0.1",
-        "http://[::1]",
-    ]
-    rate_limit_per_minute: int = Field(default=120, ge=0)
-    # Refused tokens per client address per minute before it is answered 429 unverified.
-    auth_failure_limit_per_minute: int = Field(default=30, ge=0)
-    shutdown_drain_seconds: float = Field(default=0.0, ge=0, le=120)
-    shutdown_timeout_seconds: float = Field(default=15.0, gt=0, le=300)
+    documents_dir: Path | None = Field(
+        default=None,
+        description="folder holding `public.md` and `confidential.md`; default: bundled",
+    )
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default=["http://localhost", "http://127.0.0.1", "http://[::1]"],
+        description="browser origins allowed on `/mcp`, comma-separated (no port = any "
+        "port); requests without `Origin` are not browsers and pass",
+    )
+    rate_limit_per_minute: int = Field(
+        default=120, ge=0, description="requests per subject per minute and replica; `0` = off"
+    )
+    auth_failure_limit_per_minute: int = Field(
+        default=30,
+        ge=0,
+        description="refused tokens per client address per minute before it gets 429; `0` = off",
+    )
+    shutdown_drain_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        le=120,
+        description="how long `/ready` answers 503 before the listener closes (the chart sets 5)",
+    )
+    shutdown_timeout_seconds: float = Field(
+        default=15.0, gt=0, le=300, description="longest wait for in-flight requests"
+    )
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod
