@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from .framework import CheckFailed, CheckSkipped, Context, last_lines
 from .process import answers_health, free_port
 
-IMAGE = "mcp-server:verify"  # `make image IMAGE_TAG=verify` builds it
+# The image phase 4 builds and runs; the verifier names it, `make image` builds it.
+IMAGE_NAME, IMAGE_TAG = "mcp-server", "verify"
+IMAGE = f"{IMAGE_NAME}:{IMAGE_TAG}"
 
 
 def docker_host(ctx: Context) -> str:

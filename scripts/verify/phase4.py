@@ -8,7 +8,7 @@ import time
 
 from app.scopes import TOOL_SCOPES
 
-from .docker import docker_host, running_container
+from .docker import IMAGE_NAME, IMAGE_TAG, docker_host, running_container
 from .framework import CheckFailed, Context, check, declare_phase
 from .process import FORBIDDEN, UNAUTHORIZED, client, expect_error, expect_output, http_get, mint
 
@@ -54,7 +54,10 @@ def dockerfile_is_hardened(ctx: Context) -> None:
 def image_builds(ctx: Context) -> None:
     docker_host(ctx)
     ctx.cache["image"] = "failed"
-    ctx.run("make", "--no-print-directory", "image", "IMAGE_TAG=verify", timeout=1200)
+    ctx.run(
+        "make", "--no-print-directory", "image", f"IMAGE={IMAGE_NAME}", f"IMAGE_TAG={IMAGE_TAG}",
+        timeout=1200,
+    )  # fmt: skip
     ctx.cache["image"] = "built"
 
 
