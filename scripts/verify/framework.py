@@ -40,6 +40,9 @@ CheckFunction = Callable[["Context"], None]
 
 @dataclass(frozen=True)
 class Check:
+    """One check: the report's line (`title`), its function, the default hint, and
+    whether it needs the cloud (`live`). Made by the `check` decorator."""
+
     title: str
     run: CheckFunction
     hint: str
@@ -53,6 +56,8 @@ class Check:
 
 @dataclass
 class Phase:
+    """A tutorial phase: its number, its doc in docs/tutorial/, its checks in order."""
+
     number: int
     doc: str
     checks: list[Check] = field(default_factory=list)
