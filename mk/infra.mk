@@ -24,8 +24,8 @@ infra-install: $(INFRA_STAMP) ## Install the CDK Terrain packages into .venv
 synth: $(INFRA_STAMP) ## Synthesize the Google Cloud stacks into infra/cdktf.out
 	@echo "==> Synthesizing infra/ (config: $${MCP_INFRA_CONFIG:-infra/config.toml})"
 	cd infra && ../$(BIN)/python main.py
-	@echo "==> Wrote infra/cdktf.out/stacks/*/cdk.tf.json:"
-	@ls -1 infra/cdktf.out/stacks
+	@echo "==> Wrote $${CDKTF_OUTDIR:-infra/cdktf.out}/stacks/*/cdk.tf.json:"
+	@ls -1 "$${CDKTF_OUTDIR:-infra/cdktf.out}/stacks"
 
 checkov-infra: synth tools ## Scan the synthesized stacks with checkov (needs make tools)
 	.tools/bin/checkov --config-file infra/.checkov.yaml --quiet \

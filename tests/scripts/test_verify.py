@@ -1,4 +1,4 @@
-"""scripts/verify_phase.py: the cheap phases for real, and how it reports failures.
+"""scripts/verify/ (run as scripts/verify_phase.py): the cheap phases for real, and the reports.
 
 The real runs use this repository (phases 0, 1, 2, and 6-9 offline, which
 start the server, mint tokens, lint and render). The failure tests point the
@@ -8,16 +8,15 @@ that it names each broken check with a hint and exits non-zero.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
+from scripts.verify import cli, framework, phase7
 from tests.helpers import ROOT, tool
 
 SCRIPT = ROOT / "scripts" / "verify_phase.py"
@@ -33,19 +32,7 @@ CONTRACT_DOCS = [
     "08-argocd.md",
     "09-end-to-end.md",
 ]
-
-
-def load_verifier() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("verify_phase", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["verify_phase"] = module  # dataclasses resolve annotations through it
-    spec.loader.exec_module(module)
-    return module
-
-
-vp = load_verifier()
+assert cli.PHASE_MODULES  # importing cli registers every phase's checks
 
 
 def verify(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -68,12 +55,12 @@ def status_lines(output: str) -> dict[str, str]:
     return result
 
 
-# --- the table ---------------------------------------------------------------------
+# --- the registry ------------------------------------------------------------------
 
 
 def test_every_phase_has_checks_and_its_contract_doc() -> None:
-    assert sorted(vp.PHASES) == list(range(10))
-    for number, phase in vp.PHASES.items():
+    assert sorted(framework.PHASES) == list(range(10))
+    for number, phase in framework.PHASES.items():
         assert phase.number == number
         assert phase.doc == CONTRACT_DOCS[number]
         assert phase.checks, f"phase {number} checks nothing"
@@ -81,7 +68,7 @@ def test_every_phase_has_checks_and_its_contract_doc() -> None:
         assert len(titles) == len(set(titles)), f"phase {number} repeats a title"
         assert all(check.hint for check in phase.checks)
     # Every phase has checks that run anywhere; the live ones are only for 5-9.
-    for number, phase in vp.PHASES.items():
+    for number, phase in framework.PHASES.items():
         assert any(not check.live for check in phase.checks)
         if number < 5:
             assert not any(check.live for check in phase.checks)
@@ -90,8 +77,8 @@ def test_every_phase_has_checks_and_its_contract_doc() -> None:
 def test_list_prints_every_check_without_running_any() -> None:
     result = verify("7", "--list")
     assert result.returncode == 0
-    assert result.stdout.splitlines()[0] == vp.PHASES[7].title(ROOT)
-    assert len(result.stdout.splitlines()) == 1 + len(vp.PHASES[7].checks)
+    assert result.stdout.splitlines()[0] == framework.PHASES[7].title(ROOT)
+    assert len(result.stdout.splitlines()) == 1 + len(framework.PHASES[7].checks)
     assert "  - [live] the last image.yml run on main succeeded" in result.stdout
 
 
@@ -105,8 +92,8 @@ def test_bad_phase_is_a_usage_error(phase: str) -> None:
 # --- the framework's reporting -------------------------------------------------------
 
 
-def fake_phase(*checks: object) -> object:
-    return vp.Phase(42, "42-nothing.md", tuple(checks))
+def fake_phase(*checks: framework.Check) -> framework.Phase:
+    return framework.Phase(42, "42-nothing.md", list(checks))
 
 
 def passes(ctx: object) -> None:
@@ -114,11 +101,11 @@ def passes(ctx: object) -> None:
 
 
 def fails(ctx: object) -> None:
-    raise vp.CheckFailed("the widget is missing", hint="install the widget")
+    raise framework.CheckFailed("the widget is missing", hint="install the widget")
 
 
 def fails_without_hint(ctx: object) -> None:
-    raise vp.CheckFailed("the gadget is broken")
+    raise framework.CheckFailed("the gadget is broken")
 
 
 def crashes(ctx: object) -> None:
@@ -126,22 +113,22 @@ def crashes(ctx: object) -> None:
 
 
 def skips(ctx: object) -> None:
-    raise vp.CheckSkipped("no engine here")
+    raise framework.CheckSkipped("no engine here")
 
 
 def test_report_has_a_line_per_check_and_hints_on_failure(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     phase = fake_phase(
-        vp.Check("first passes", passes, "unused"),
-        vp.Check("second fails", fails, "default hint"),
-        vp.Check("third fails", fails_without_hint, "the check's own hint"),
-        vp.Check("fourth crashes", crashes, "look at the values file"),
-        vp.Check("fifth skips", skips, "unused"),
-        vp.Check("sixth is live", fails, "unused", live=True),
+        framework.Check("first passes", passes, "unused"),
+        framework.Check("second fails", fails, "default hint"),
+        framework.Check("third fails", fails_without_hint, "the check's own hint"),
+        framework.Check("fourth crashes", crashes, "look at the values file"),
+        framework.Check("fifth skips", skips, "unused"),
+        framework.Check("sixth is live", fails, "unused", live=True),
     )
-    ctx = vp.Context(root=tmp_path, live=False, scratch=tmp_path)
-    outcomes = vp.verify(phase, ctx)
+    ctx = framework.Context(root=tmp_path, live=False, scratch=tmp_path)
+    outcomes = framework.verify(phase, ctx)
     assert [o.status for o in outcomes] == ["PASS", "FAIL", "FAIL", "FAIL", "SKIP", "SKIP"]
     assert capsys.readouterr().out.splitlines() == [
         "Phase 42  (docs/tutorial/42-nothing.md)",
@@ -162,16 +149,16 @@ def test_report_has_a_line_per_check_and_hints_on_failure(
 
 
 def test_live_checks_run_with_live(tmp_path: Path) -> None:
-    ctx = vp.Context(root=tmp_path, live=True, scratch=tmp_path)
-    outcome = vp.run_check(vp.Check("live", fails, "hint", live=True), ctx)
+    ctx = framework.Context(root=tmp_path, live=True, scratch=tmp_path)
+    outcome = framework.run_check(framework.Check("live", fails, "hint", live=True), ctx)
     assert outcome.status == "FAIL"
 
 
 def test_failed_command_reports_its_exit_code_and_output(tmp_path: Path) -> None:
-    ctx = vp.Context(root=tmp_path, live=False, scratch=tmp_path)
-    with pytest.raises(vp.CheckFailed, match=r"exited 3: boom"):
+    ctx = framework.Context(root=tmp_path, live=False, scratch=tmp_path)
+    with pytest.raises(framework.CheckFailed, match=r"exited 3: boom"):
         ctx.run(sys.executable, "-c", "import sys; print('boom', file=sys.stderr); sys.exit(3)")
-    with pytest.raises(vp.CheckFailed, match="is not installed"):
+    with pytest.raises(framework.CheckFailed, match="is not installed"):
         ctx.run("no-such-command-for-verify")
 
 
@@ -184,13 +171,13 @@ def test_offline_phase_passes(phase: str) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     statuses = status_lines(result.stdout)
     assert set(statuses.values()) == {"PASS"}
-    assert len(statuses) == len(vp.PHASES[int(phase)].checks)
+    assert len(statuses) == len(framework.PHASES[int(phase)].checks)
     assert result.stdout.splitlines()[-1].startswith(f"phase {phase}: ")
 
 
 def documented_output(phase: str) -> list[str] | None:
     """The literal output under `$ make -s verify PHASE=N` in the phase's doc, if shown."""
-    doc = ROOT / "docs" / "tutorial" / vp.PHASES[int(phase)].doc
+    doc = ROOT / "docs" / "tutorial" / framework.PHASES[int(phase)].doc
     if not doc.is_file():
         return None
     lines = doc.read_text().splitlines()
@@ -209,7 +196,7 @@ def test_offline_parts_of_cloud_phases_pass(phase: str) -> None:
     result = verify(phase)
     assert result.returncode == 0, result.stdout + result.stderr
     statuses = status_lines(result.stdout)
-    live = {c.title for c in vp.PHASES[int(phase)].checks if c.live}
+    live = {c.title for c in framework.PHASES[int(phase)].checks if c.live}
     assert {title for title, status in statuses.items() if status == "SKIP"} >= live
     assert "FAIL" not in statuses.values()
     # Where the tutorial shows the verifier's output, it is exactly what it prints.
@@ -330,7 +317,7 @@ def live_copy(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     fake_cli(bin_dir, "terraform", f"print(json.dumps({outputs!r}))")
     variables = [
         {"name": name, "value": FAKE_OUTPUTS[output]}
-        for name, output in vp.REPOSITORY_VARIABLES.items()
+        for name, output in phase7.REPOSITORY_VARIABLES.items()
     ]
     fake_cli(
         bin_dir,
@@ -400,11 +387,9 @@ def test_documented_verifier_output_names_the_current_checks(phase: str) -> None
     """Cheap drift check for every phase, including those too heavy to run here (3-5)."""
     documented = documented_output(phase)
     assert documented is not None
-    checks = vp.PHASES[int(phase)].checks
-    assert (
-        documented[0]
-        == f"{vp.PHASES[int(phase)].title(ROOT)}  (docs/tutorial/{vp.PHASES[int(phase)].doc})"
-    )
+    checked = framework.PHASES[int(phase)]
+    checks = checked.checks
+    assert documented[0] == f"{checked.title(ROOT)}  (docs/tutorial/{checked.doc})"
     shown = [line for line in documented if line.startswith(("  PASS  ", "  FAIL  ", "  SKIP  "))]
     assert [line[8:].split("  (")[0] for line in shown] == [
         f"{'[live] ' if check.live else ''}{check.title}" for check in checks

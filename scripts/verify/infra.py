@@ -1,0 +1,122 @@
+"""The phase-5 infrastructure as the checks see it: its config and the stack's outputs.
+
+Names the later phases use (the namespace, the secret id, the stack's
+directory, the outputs) are read from here, whose owners are infra/'s config
+(`mcp_infra.config`) and the stack (`mcp_infra/stack.py`); nothing is copied.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from .framework import CheckFailed, Context
+
+# A project id for rendering and synthesizing when the learner has none configured yet.
+DEMO_PROJECT = "verify-demo-project"
+STACK_SOURCE = Path("infra/mcp_infra/stack.py")
+
+
+def infra_config(ctx: Context) -> Any:
+    """The learner's infra config (infra/config.toml), or a demo one built from the example.
+
+    The demo (the example's defaults with made-up ids) lets the offline checks
+    prove the wiring between infra, chart and workflow before phase 5.
+    """
+    if "infra_config" in ctx.cache:
+        return ctx.cache["infra_config"]
+    sys.path.insert(0, str(ctx.path("infra")))
+    try:
+        from mcp_infra import config as infra  # cheap: imports nothing from CDK Terrain
+    finally:
+        sys.path.pop(0)
+    path = infra.config_path()  # infra/config.toml, or $MCP_INFRA_CONFIG
+    if path.is_file():
+        try:
+            cfg = infra.load_config(path)
+        except infra.ConfigError as exc:
+            raise CheckFailed(str(exc), hint="fix infra/config.toml (phase 5)") from exc
+        ctx.cache["infra_demo"] = False
+    else:
+        data = tomllib.loads(ctx.path("infra/config.example.toml").read_text())
+        data.update(
+            project_id=DEMO_PROJECT,
+            state_bucket=f"{DEMO_PROJECT}-tfstate",
+            github_owner="verify-owner",
+            github_repository="secure-mcp-server",
+            github_repository_id=1,
+            github_owner_id=2,
+            authorized_networks=[{"cidr": "198.51.100.7/32", "name": "verify"}],
+        )
+        cfg = infra.from_mapping(data, source="config.example.toml with demo values")
+        ctx.cache["infra_demo"] = True
+    ctx.cache["infra_config"] = cfg
+    return cfg
+
+
+def namespace(ctx: Context) -> str:
+    """The Kubernetes namespace the app runs in (Workload Identity binds its KSA there)."""
+    return str(infra_config(ctx).k8s_namespace)
+
+
+def stack_dir(ctx: Context) -> Path:
+    """Where `make synth` writes the stack and `terraform` keeps its state."""
+    return ctx.path(Path("infra/cdktf.out/stacks") / infra_config(ctx).stack_name)
+
+
+def stack_output_names(root: Path) -> list[str]:
+    """The stack's outputs, as infra/mcp_infra/stack.py names them.
+
+    stack.py declares them in one dict literal, `outputs = {name: (value,
+    used_by), ...}`. Reading its keys with `ast` gives the same names without
+    importing CDK Terrain, which `make install` does not install.
+    """
+    path = root / STACK_SOURCE
+    if not path.is_file():
+        raise CheckFailed(f"{STACK_SOURCE} does not exist")
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "outputs" for t in node.targets)
+            and isinstance(node.value, ast.Dict)
+        ):
+            return [
+                key.value
+                for key in node.value.keys
+                if isinstance(key, ast.Constant) and isinstance(key.value, str)
+            ]
+    raise CheckFailed(
+        f"{STACK_SOURCE} has no `outputs = {{...}}` dict naming the stack's outputs",
+        hint="keep the stack's outputs in one dict literal named `outputs`",
+    )
+
+
+def terraform_output(ctx: Context, name: str) -> str:
+    outputs = ctx.cache.get("tf_outputs")
+    if outputs is None:
+        result = ctx.run("terraform", f"-chdir={stack_dir(ctx)}", "output", "-json", timeout=120)
+        outputs = {key: value["value"] for key, value in json.loads(result.stdout).items()}
+        ctx.cache["tf_outputs"] = outputs
+    if name not in outputs:
+        raise CheckFailed(f"terraform output {name} is missing", hint="apply the stack (phase 5)")
+    return str(outputs[name])
+
+
+def demo_toml(cfg: Any) -> str:
+    """The demo config as TOML, for `make synth` (which reads a file)."""
+    lines = [
+        f'project_id = "{cfg.project_id}"',
+        f'state_bucket = "{cfg.state_bucket}"',
+        f'github_owner = "{cfg.github_owner}"',
+        f'github_repository = "{cfg.github_repository}"',
+        f"github_repository_id = {cfg.github_repository_id}",
+        f"github_owner_id = {cfg.github_owner_id}",
+        "authorized_networks = ["
+        + ", ".join(f'{{ cidr = "{n.cidr}", name = "{n.name}" }}' for n in cfg.authorized_networks)
+        + "]",
+    ]
+    return "\n".join(lines) + "\n"
