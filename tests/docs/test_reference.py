@@ -1,0 +1,55 @@
+"""docs/reference.md and .env.example agree with the code that owns each fact."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from app.config import Settings
+from app.probes import Lifecycle
+from app.scopes import TOOL_SCOPES
+from scripts.settings_table import PAGE, render
+from tests.helpers import ROOT
+
+SETTINGS = {f"MCP_{name.upper()}" for name in Settings.model_fields}
+
+
+def _section(title: str) -> str:
+    text = PAGE.read_text()
+    return text.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_settings_table_is_generated_from_the_code() -> None:
+    page = PAGE.read_text()
+    assert render(page) == page, "run: python3 scripts/settings_table.py --write"
+
+
+def test_env_example_lists_every_setting_and_no_other() -> None:
+    text = (ROOT / ".env.example").read_text()
+    named = set(re.findall(r"^#?(MCP_[A-Z_]+)=", text, flags=re.MULTILINE))
+    assert named == SETTINGS
+
+
+def test_tools_table_is_the_tool_to_scope_table() -> None:
+    rows = re.findall(r"^\| `(\w+)` \| `([\w:]+)` \|$", _section("Tools and scopes"), re.M)
+    assert dict(rows) == dict(TOOL_SCOPES)
+
+
+@pytest.mark.parametrize(
+    "row", re.findall(r"^\| `(GET|POST) (/[^`]*)` \|", _section("Endpoints"), re.M)
+)
+async def test_every_endpoint_is_served(
+    row: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app import config
+    from app.server import build_app
+
+    monkeypatch.setenv("MCP_JWT_SECRET_KEY", "k" * 40)
+    app = build_app(config.load(), Lifecycle())
+    method, path = row
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        response = await c.request(method, path)
+    # Served means routed: POST /mcp without a token is refused (401), the rest answer 200.
+    assert response.status_code == (401 if path == "/mcp" else 200), (method, path)
