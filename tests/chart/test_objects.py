@@ -30,6 +30,12 @@ def env(chart: Chart, name: str) -> dict[str, str]:
     return {e["name"]: e["value"] for e in container(chart, name)["env"]}
 
 
+def config_map(chart: Chart, name: str, cm_name: str) -> dict[str, Any]:
+    found = [c for c in chart.render(name).all("ConfigMap") if c["metadata"]["name"] == cm_name]
+    assert len(found) == 1, f"{name}: expected one ConfigMap {cm_name}"
+    return found[0]
+
+
 @pytest.mark.parametrize("name", ALL)
 def test_recommended_labels_on_every_object(chart: Chart, name: str) -> None:
     for obj in chart.render(name).objects:
@@ -238,7 +244,7 @@ def test_default_tag_is_the_chart_app_version(chart: Chart) -> None:
 @pytest.mark.parametrize("name", ALL)
 def test_documents_config_map_and_checksum(chart: Chart, name: str) -> None:
     rendered = chart.render(name)
-    cm = rendered.one("ConfigMap")
+    cm = config_map(chart, name, "mcp-server-documents")
     assert set(cm["data"]) == {"public.md", "confidential.md"}
     pod = rendered.pod_spec()
     volume = next(v for v in pod["volumes"] if v["name"] == "documents")
