@@ -290,3 +290,24 @@ def test_the_dashboard_check_can_fail(synth: Synth, what: str, mutate: Any, mess
     mutate(bad)
     problems = tiles_problems(bad)
     assert any(message in p for p in problems), (what, problems)
+
+
+def test_operations_doc_explains_every_alert(synth: Synth) -> None:
+    from infra.mcp_infra import monitoring
+
+    doc = (ROOT / "docs" / "operations.md").read_text()
+    alerts_part = doc.split("## 7. Alerts", 1)[1]
+    headings = re.findall(r"^### (.+)$", alerts_part, re.M)
+    names = sorted(body["display_name"] for body in policies(synth).values())
+    assert sorted(h for h in headings if h != "Verify") == names
+    # The numbers the runbook quotes are the ones the conditions use.
+    prose = " ".join(alerts_part.split())
+    assert f"more than {monitoring.ERROR_RATIO:.0%} of requests" in prose
+    assert f"above {monitoring.DENIED_FLOOR_PER_SECOND} per second" in prose
+    assert monitoring.DENIED_SPIKE_FACTOR == 3
+    assert "to three times the previous hour's rate" in prose
+    assert monitoring.FOR_NO_READY == "180s"
+    assert "no available replica for 3 minutes" in prose
+    # The Verify block lists exactly these policies, sorted.
+    verify = alerts_part.split("### Verify", 1)[1]
+    assert verify.split("```console\n", 1)[1].split("```", 1)[0].splitlines()[1:] == names
