@@ -27,8 +27,9 @@ RELEASE = "mcp-server"
 # Replaces the PROJECT_ID placeholder of values-gke.yaml, as a learner does.
 PROJECT_ID = "mcp-demo-123456"
 DIGEST = "sha256:" + "0123456789abcdef" * 4
-# 32+ bytes, only used to render the fake-provider combination.
+# 32+ bytes, only used to render the fake-provider combinations.
 FAKE_KEY = "fake-provider-test-key-0123456789abcdef"
+FAKE_PREVIOUS_KEY = "fake-provider-previous-key-0123456789abcdef"
 JWKS_URL = "https://issuer.example.test/.well-known/jwks.json"
 # Two revoked token ids: one with the comment that says why, one bare.
 REVOKED = (("5f0c8e2ab4d14f7e9a61c3b2d0e7f4a1", "laptop lost: INC-1234"), ("0b9d7e3c1a", ""))
@@ -60,6 +61,20 @@ COMBOS: dict[str, Combo] = {
             ("values-dev.yaml",),
             ("signingKey.source=externalSecrets", "externalSecrets.provider=fake"),
             (f"externalSecrets.fake.signingKey={FAKE_KEY}",),
+        ),
+        # Key rotation on a local cluster: the fake provider serves both keys.
+        Combo(
+            "dev-fake-rotation",
+            ("values-dev.yaml",),
+            (
+                "signingKey.source=externalSecrets",
+                "externalSecrets.provider=fake",
+                "signingKey.previousKey=true",
+            ),
+            (
+                f"externalSecrets.fake.signingKey={FAKE_KEY}",
+                f"externalSecrets.fake.previousSigningKey={FAKE_PREVIOUS_KEY}",
+            ),
         ),
         Combo("gke", ("values-gke.yaml",)),
         Combo("gke-digest", ("values-gke.yaml",), (f"image.digest={DIGEST}",)),

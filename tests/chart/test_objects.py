@@ -15,7 +15,8 @@ pytestmark = pytest.mark.chart
 
 ALL = list(COMBOS)
 GKE = [name for name in COMBOS if name.startswith("gke")]
-ESO = [*GKE, "dev-fake"]
+ESO = [*GKE, "dev-fake", "dev-fake-rotation"]
+ROTATION = ["gke-rotation", "dev-fake-rotation"]
 SELECTOR = {"app.kubernetes.io/name": "mcp-server", "app.kubernetes.io/instance": "mcp-server"}
 
 
@@ -127,7 +128,7 @@ def test_key_is_a_mounted_file_from_the_contract_secret(chart: Chart, name: str)
     volume = next(v for v in pod["volumes"] if v["name"] == "signing-key")["secret"]
     assert volume["secretName"] == "mcp-jwt-signing-key"
     keys = [item["key"] for item in volume["items"]]
-    if name == "gke-rotation":
+    if name in ROTATION:
         assert keys == ["signing-key", "previous-signing-key"]
         assert (
             variables["MCP_JWT_PREVIOUS_SECRET_FILE"] == "/var/run/secrets/mcp/previous-signing-key"
@@ -308,6 +309,19 @@ def test_server_environment(chart: Chart, name: str) -> None:
     assert variables["MCP_LOG_FORMAT"] == (
         "console" if name.startswith(("dev", "single")) else "json"
     )
+
+
+def test_fake_provider_serves_both_keys_when_rotating(chart: Chart) -> None:
+    rendered = chart.render("dev-fake-rotation")
+    fake = {d["key"]: d for d in rendered.one("SecretStore")["spec"]["provider"]["fake"]["data"]}
+    refs = {d["secretKey"]: d["remoteRef"] for d in rendered.one("ExternalSecret")["spec"]["data"]}
+    assert set(refs) == {"signing-key", "previous-signing-key"}
+    for ref in refs.values():
+        assert fake[ref["key"]]["version"] == ref["version"]
+    current = fake[refs["signing-key"]["key"]]["value"]
+    previous = fake[refs["previous-signing-key"]["key"]]["value"]
+    assert current != previous
+    assert min(len(current), len(previous)) >= 32
 
 
 def test_app_version_is_the_image_version(chart: Chart) -> None:

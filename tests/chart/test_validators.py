@@ -43,6 +43,7 @@ EXPECTED_KINDS = {
         "default": [*BASE, "PodDisruptionBudget"],
         "dev": [*BASE, "PodDisruptionBudget"],
         "dev-fake": [*BASE, *ESO, "PodDisruptionBudget"],
+        "dev-fake-rotation": [*BASE, *ESO, "PodDisruptionBudget"],
         "gke": [*BASE, *ESO, "PodDisruptionBudget", "PodMonitoring"],
         "gke-digest": [*BASE, *ESO, "PodDisruptionBudget", "PodMonitoring"],
         "gke-hpa": [
