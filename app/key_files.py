@@ -142,7 +142,8 @@ class KeyRing:
         current_file, previous_file = self._files
         current = current_file.value if current_file else self._static[0]
         previous = previous_file.value if previous_file else self._static[1]
-        return tuple(key for key in (current, previous) if key is not None)
+        # Both files may hold the same key (previous version = current): try it once.
+        return tuple(dict.fromkeys(key for key in (current, previous) if key is not None))
 
     def refresh(self, now: float | None = None) -> tuple[bytes, ...]:
         """The keys now in force, re-read from their files if those changed."""
@@ -159,7 +160,7 @@ class KeyRing:
                 "signing keys loaded",
                 extra={
                     "event": "reload",
-                    "keys": [fingerprint(key) for key in self.keys],
+                    "fingerprints": [fingerprint(key) for key in self.keys],
                 },
             )
         return self.keys

@@ -29,6 +29,8 @@ from .registry import Registry
 # and metrics, read its own resource metadata; nothing else in the project.
 NODE_ROLES = ("roles/container.defaultNodeServiceAccount",)
 NODE_TAG = "mcp-gke-node"
+# GKE metric packages the alerts and the dashboard read (see monitoring.py).
+MONITORING_COMPONENTS = ("SYSTEM_COMPONENTS", "POD", "DEPLOYMENT", "HPA")
 
 
 def node_config(cfg: InfraConfig, service_account: str) -> dict[str, Any]:
@@ -161,6 +163,14 @@ class Cluster(Construct):
             # Logs and metrics from system components and workloads, for audits.
             logging_service="logging.googleapis.com/kubernetes",
             monitoring_service="monitoring.googleapis.com/kubernetes",
+            monitoring_config={
+                # Managed Service for Prometheus collects what the chart's PodMonitoring
+                # names; the alerts and dashboard (monitoring.py) query it with PromQL.
+                "managed_prometheus": {"enabled": True},
+                # System metrics (restart counts) plus GKE's managed kube state metrics
+                # for pods, Deployments and HPAs (ready replicas): no exporter to install.
+                "enable_components": list(MONITORING_COMPONENTS),
+            },
             resource_labels=dict(cfg.labels),
             maintenance_policy={"daily_maintenance_window": {"start_time": "03:00"}},
             # The removed default pool's settings differ from GKE's view of it afterwards;

@@ -53,6 +53,8 @@ _LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 _LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
 _MACHINE_TYPE = re.compile(r"^[a-z0-9]+-[a-z0-9-]+$")
 _STATE_PREFIX = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
+# One plain address (no display name, no list): what a Monitoring e-mail channel takes.
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 
 
 Fail = Callable[[str, str], NoReturn]
@@ -111,6 +113,9 @@ class InfraConfig:
     wif_provider_id: str = "github"
     import_existing_registry: bool = False
     import_existing_secret: bool = False
+    # Where alerts are e-mailed; empty means the policies exist without a channel
+    # (incidents still open in the console).
+    alert_email: str = ""
     labels: Mapping[str, str] = field(
         default_factory=lambda: {"app": "mcp-server", "env": "prototype", "managed-by": "cdktn"}
     )
@@ -336,6 +341,13 @@ def validate(cfg: InfraConfig, source: str = "config") -> None:
         fail("registry_keep_versions", "must be between 1 and 100")
     if not 1 <= cfg.registry_untagged_days <= 365:
         fail("registry_untagged_days", "must be between 1 and 365")
+
+    if cfg.alert_email and not _EMAIL.match(cfg.alert_email):
+        fail(
+            "alert_email",
+            f"{cfg.alert_email!r} is not one e-mail address (like oncall@example.com); "
+            "leave it empty for no notification channel",
+        )
 
     if not cfg.labels:
         fail("labels", "must hold at least one label (GKE resources are found by them)")

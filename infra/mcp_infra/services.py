@@ -14,6 +14,7 @@ SERVICES = (
     "iam.googleapis.com",  # service accounts and the workload identity pool
     "iamcredentials.googleapis.com",  # short-lived tokens for Workload Identity (Federation)
     "sts.googleapis.com",  # token exchange for GitHub's OIDC tokens
+    "monitoring.googleapis.com",  # Managed Prometheus, the alert policies and the dashboard
 )
 
 

@@ -13,6 +13,7 @@ from constructs import Construct
 from .cluster import Cluster
 from .config import InfraConfig
 from .github_wif import GithubFederation
+from .monitoring import Monitoring
 from .network import Network
 from .registry import Registry
 from .secrets import SigningKeySecret
@@ -55,6 +56,7 @@ class McpStack(TerraformStack):
             depends_on=apis,
         )
         github = GithubFederation(self, "github", config=cfg, registry=registry, depends_on=apis)
+        monitoring = Monitoring(self, "monitoring", config=cfg, depends_on=apis)
 
         outputs = {
             "project_id": (cfg.project_id, "GCP_PROJECT_ID, values-gke.yaml projectID"),
@@ -74,6 +76,7 @@ class McpStack(TerraformStack):
             "cluster_location": (cluster.cluster.location, "get-credentials --location"),
             "secret_id": (secret.secret.secret_id, "scripts/jwt_key.py and the ExternalSecret"),
             "workload_identity_pool": (cfg.workload_pool, "the cluster's Workload Identity pool"),
+            "dashboard_id": (monitoring.dashboard.id, "docs/operations.md: Read the dashboard"),
         }
         for name, (value, used_by) in outputs.items():
             TerraformOutput(self, name, value=value, description=f"Used by: {used_by}")

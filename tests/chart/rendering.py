@@ -1,9 +1,10 @@
 """Render the chart once per values combination per test session (see conftest.py).
 
 Each combination is a values file of the chart plus the feature switches a
-test needs (HPA, local secret mode, digest, key rotation). values-gke.yaml is
-rendered the way a learner deploys it: after replacing its PROJECT_ID
-placeholder with a project id, exactly as docs/tutorial/06 tells them to.
+test needs (HPA, local secret mode, digest, key rotation, revoked tokens,
+Managed Prometheus scraping). values-gke.yaml is rendered the way a learner
+deploys it: after replacing its PROJECT_ID placeholder with a project id,
+exactly as docs/tutorial/06 tells them to.
 """
 
 from __future__ import annotations
@@ -26,9 +27,12 @@ RELEASE = "mcp-server"
 # Replaces the PROJECT_ID placeholder of values-gke.yaml, as a learner does.
 PROJECT_ID = "mcp-demo-123456"
 DIGEST = "sha256:" + "0123456789abcdef" * 4
-# 32+ bytes, only used to render the fake-provider combination.
+# 32+ bytes, only used to render the fake-provider combinations.
 FAKE_KEY = "fake-provider-test-key-0123456789abcdef"
+FAKE_PREVIOUS_KEY = "fake-provider-previous-key-0123456789abcdef"
 JWKS_URL = "https://issuer.example.test/.well-known/jwks.json"
+# Two revoked token ids: one with the comment that says why, one bare.
+REVOKED = (("5f0c8e2ab4d14f7e9a61c3b2d0e7f4a1", "laptop lost: INC-1234"), ("0b9d7e3c1a", ""))
 
 # GKE's regular release channel (2026), with the minor before it that a
 # cluster still runs until its auto-upgrade: schemas bundled by kubernetes-validate.
@@ -58,6 +62,20 @@ COMBOS: dict[str, Combo] = {
             ("signingKey.source=externalSecrets", "externalSecrets.provider=fake"),
             (f"externalSecrets.fake.signingKey={FAKE_KEY}",),
         ),
+        # Key rotation on a local cluster: the fake provider serves both keys.
+        Combo(
+            "dev-fake-rotation",
+            ("values-dev.yaml",),
+            (
+                "signingKey.source=externalSecrets",
+                "externalSecrets.provider=fake",
+                "signingKey.previousKey=true",
+            ),
+            (
+                f"externalSecrets.fake.signingKey={FAKE_KEY}",
+                f"externalSecrets.fake.previousSigningKey={FAKE_PREVIOUS_KEY}",
+            ),
+        ),
         Combo("gke", ("values-gke.yaml",)),
         Combo("gke-digest", ("values-gke.yaml",), (f"image.digest={DIGEST}",)),
         Combo("gke-hpa", ("values-gke.yaml",), ("autoscaling.enabled=true",)),
@@ -72,6 +90,17 @@ COMBOS: dict[str, Combo] = {
             ),
         ),
         Combo("single-replica", ("values-dev.yaml",), ("replicaCount=1",)),
+        # Revoked tokens in the deny-list ConfigMap, and GMP scraping off on GKE.
+        Combo(
+            "gke-revoked",
+            ("values-gke.yaml",),
+            (
+                f"revokedTokenIds[0].jti={REVOKED[0][0]}",
+                f"revokedTokenIds[0].comment={REVOKED[0][1]}",
+                f"revokedTokenIds[1]={REVOKED[1][0]}",
+                "metrics.podMonitoring.enabled=false",
+            ),
+        ),
     )
 }
 

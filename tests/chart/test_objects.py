@@ -16,7 +16,8 @@ pytestmark = pytest.mark.chart
 
 ALL = list(COMBOS)
 GKE = [name for name in COMBOS if name.startswith("gke")]
-ESO = [*GKE, "dev-fake"]
+ESO = [*GKE, "dev-fake", "dev-fake-rotation"]
+ROTATION = ["gke-rotation", "dev-fake-rotation"]
 SELECTOR = {"app.kubernetes.io/name": "mcp-server", "app.kubernetes.io/instance": "mcp-server"}
 
 
@@ -29,6 +30,12 @@ def container(chart: Chart, name: str) -> dict[str, Any]:
 
 def env(chart: Chart, name: str) -> dict[str, str]:
     return {e["name"]: e["value"] for e in container(chart, name)["env"]}
+
+
+def config_map(chart: Chart, name: str, cm_name: str) -> dict[str, Any]:
+    found = [c for c in chart.render(name).all("ConfigMap") if c["metadata"]["name"] == cm_name]
+    assert len(found) == 1, f"{name}: expected one ConfigMap {cm_name}"
+    return found[0]
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -122,7 +129,7 @@ def test_key_is_a_mounted_file_from_the_contract_secret(chart: Chart, name: str)
     volume = next(v for v in pod["volumes"] if v["name"] == "signing-key")["secret"]
     assert volume["secretName"] == "mcp-jwt-signing-key"
     keys = [item["key"] for item in volume["items"]]
-    if name == "gke-rotation":
+    if name in ROTATION:
         assert keys == ["signing-key", "previous-signing-key"]
         assert (
             variables["MCP_JWT_PREVIOUS_SECRET_FILE"] == "/var/run/secrets/mcp/previous-signing-key"
@@ -239,7 +246,7 @@ def test_default_tag_is_the_chart_app_version(chart: Chart) -> None:
 @pytest.mark.parametrize("name", ALL)
 def test_documents_config_map_and_checksum(chart: Chart, name: str) -> None:
     rendered = chart.render(name)
-    cm = rendered.one("ConfigMap")
+    cm = config_map(chart, name, "mcp-server-documents")
     assert set(cm["data"]) == {"public.md", "confidential.md"}
     pod = rendered.pod_spec()
     volume = next(v for v in pod["volumes"] if v["name"] == "documents")
@@ -272,8 +279,19 @@ def test_network_policy(chart: Chart, name: str) -> None:
     policy = chart.render(name).one("NetworkPolicy")["spec"]
     assert policy["podSelector"] == {"matchLabels": SELECTOR}
     assert policy["policyTypes"] == ["Ingress", "Egress"]
-    # No in-cluster peer is admitted by default (port-forward is not subject to it).
-    assert policy["ingress"] == []
+    # No in-cluster peer is admitted by default (port-forward is not subject to it),
+    # only Managed Prometheus's collectors where a PodMonitoring asks them to scrape.
+    collectors = {
+        "ports": [{"port": "http", "protocol": "TCP"}],
+        "from": [
+            {
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "gmp-system"}},
+                "podSelector": {"matchLabels": {"app.kubernetes.io/name": "collector"}},
+            }
+        ],
+    }
+    scraped = bool(chart.render(name).all("PodMonitoring"))
+    assert policy["ingress"] == ([collectors] if scraped else [])
     dns, *others = policy["egress"]
     assert dns["to"] == [
         {
@@ -302,7 +320,11 @@ def test_network_policy_admits_only_the_listed_peers(chart: Chart) -> None:
     )
     assert result.returncode == 0, result.stderr
     policy = YAML(typ="safe").load(result.stdout)["spec"]
-    assert policy["ingress"] == [{"ports": [{"port": "http", "protocol": "TCP"}], "from": [peer]}]
+    listed = {"ports": [{"port": "http", "protocol": "TCP"}], "from": [peer]}
+    assert policy["ingress"][0] == listed
+    assert [rule["from"][0]["namespaceSelector"] for rule in policy["ingress"][1:]] == [
+        {"matchLabels": {"kubernetes.io/metadata.name": "gmp-system"}}  # values-gke scrapes
+    ]
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -325,6 +347,19 @@ def test_server_environment(chart: Chart, name: str) -> None:
     assert variables["MCP_LOG_FORMAT"] == (
         "console" if name.startswith(("dev", "single")) else "json"
     )
+
+
+def test_fake_provider_serves_both_keys_when_rotating(chart: Chart) -> None:
+    rendered = chart.render("dev-fake-rotation")
+    fake = {d["key"]: d for d in rendered.one("SecretStore")["spec"]["provider"]["fake"]["data"]}
+    refs = {d["secretKey"]: d["remoteRef"] for d in rendered.one("ExternalSecret")["spec"]["data"]}
+    assert set(refs) == {"signing-key", "previous-signing-key"}
+    for ref in refs.values():
+        assert fake[ref["key"]]["version"] == ref["version"]
+    current = fake[refs["signing-key"]["key"]]["value"]
+    previous = fake[refs["previous-signing-key"]["key"]]["value"]
+    assert current != previous
+    assert min(len(current), len(previous)) >= 32
 
 
 def test_app_version_is_the_image_version(chart: Chart) -> None:

@@ -205,8 +205,14 @@ def test_notes_tell_how_to_connect(chart: Chart, name: str, tmp_path: Path) -> N
     text = notes(chart, name, tmp_path)
     assert f"kubectl -n {NAMESPACE} port-forward svc/{RELEASE} 8080:8080" in text
     assert 'scripts/mcp_client.py http://127.0.0.1:8080/mcp --token "$TOKEN" list' in text
-    assert f"kubectl -n {NAMESPACE} rollout restart deployment/{RELEASE}" in text
+    assert "rollout restart" not in text, "keys and revocations reload without a restart"
+    assert "docs/operations.md" in text
     if name == "gke":
+        assert (
+            f"kubectl -n {NAMESPACE} annotate externalsecret {RELEASE}-signing-key "
+            "force-sync=$(date +%s) --overwrite"
+        ) in text
+        assert f"describe podmonitoring {RELEASE}" in text
         assert f"scripts/jwt_key.py --project {chart.project} token --sub learner" in text
     else:
         assert "scripts/generate_token.py --sub learner --scopes public:read --secret-file" in text

@@ -90,3 +90,11 @@ def adopting_synth(tmp_path_factory: pytest.TempPathFactory, synth: Synth) -> Sy
     settings = dict(EXAMPLE_SETTINGS, import_existing_registry=True, import_existing_secret=True)
     config = from_mapping(settings, source="example")
     return _synth(config, tmp_path_factory.mktemp("cdktf.out-adopting"))
+
+
+@pytest.fixture(scope="session")
+def alerting_synth(tmp_path_factory: pytest.TempPathFactory, synth: Synth) -> Synth:
+    """The same stack with alert_email set: an e-mail notification channel."""
+    settings = dict(EXAMPLE_SETTINGS, alert_email="oncall@example.com")
+    config = from_mapping(settings, source="example")
+    return _synth(config, tmp_path_factory.mktemp("cdktf.out-alerting"))

@@ -147,8 +147,8 @@ def test_rotation_and_revocation_without_a_restart(
     server.stop()
     entries = [json.loads(line) for line in server.logs().splitlines() if line.startswith("{")]
     loaded = [e for e in entries if e.get("message") == "signing keys loaded"]
-    assert [len(e["keys"]) for e in loaded] == [2, 1]
-    assert all(len(fp) == 12 for e in loaded for fp in e["keys"])
+    assert [len(e["fingerprints"]) for e in loaded] == [2, 1]
+    assert all(len(fp) == 12 for e in loaded for fp in e["fingerprints"])
     refused = [e for e in entries if e.get("message", "").startswith("file refused")]
     assert [e["setting"] for e in refused] == ["MCP_JWT_SECRET_FILE"]
     assert any(e.get("reason") == "revoked" for e in entries)

@@ -118,3 +118,11 @@ what to change. Included once, from the Deployment.
 {{- fail "autoscaling.maxReplicas must be at least autoscaling.minReplicas" }}
 {{- end }}
 {{- end }}
+
+{{/*
+Where the pods find the mounted files. One definition each, used by the
+volumes, the mounts and the MCP_* variables alike.
+*/}}
+{{- define "mcp-server.keyDir" -}}/var/run/secrets/mcp{{- end }}
+{{- define "mcp-server.denylistDir" -}}/etc/mcp/denylist{{- end }}
+{{- define "mcp-server.denylistKey" -}}revoked-token-ids{{- end }}
