@@ -255,7 +255,7 @@ def validate(cfg: InfraConfig, source: str = "config") -> None:
             fail(
                 f"authorized_networks[{i}].cidr",
                 f"is still the example value {net.cidr!r}: set the address you run kubectl "
-                "from (curl -s https://ifconfig.me, then add /32)",
+                "from (curl -4 -s https://ifconfig.me, then add /32)",
             )
 
     if not _PROJECT_ID.match(cfg.project_id) or "google" in cfg.project_id:
