@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from tests.chart.rendering import COMBOS, DIGEST, JWKS_URL, Chart
+from tests.chart.rendering import COMBOS, DIGEST, JWKS_URL, PROJECT_ID, Chart
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.chart
@@ -344,6 +344,11 @@ def test_server_environment(chart: Chart, name: str) -> None:
     assert variables["MCP_JWT_ISSUER"] == "secure-mcp-server"
     assert variables["MCP_JWT_AUDIENCE"] == "mcp-server"
     assert variables["FASTMCP_LOG_ENABLED"] == "false"
+    assert variables["MCP_PUBLIC_URL"] == "http://127.0.0.1:18080"  # the port-forward's port
+    # On GKE the trace link names the project the pods (and the key) live in.
+    assert variables.get("MCP_GCP_PROJECT_ID") == (
+        PROJECT_ID if name.startswith("gke") else None
+    )
     assert variables["MCP_LOG_FORMAT"] == (
         "console" if name.startswith(("dev", "single")) else "json"
     )
