@@ -68,8 +68,12 @@ token: install-main $(DEV_KEY) ## Mint a token with the dev key: make token SCOP
 # Parts add what their tests need as prerequisites of test-deps (see mk/).
 test-deps: install
 
-test: test-deps ## Run the whole test suite
-	$(BIN)/pytest $(PYTEST_ARGS)
+# Coverage of app/ (server processes included) with the gate in pyproject.toml;
+# `make test COVERAGE= PYTEST_ARGS=tests/chart` runs a part without it.
+COVERAGE ?= --cov --cov-report=term
+
+test: test-deps ## Run the whole test suite (with the coverage gate)
+	$(BIN)/pytest $(COVERAGE) $(PYTEST_ARGS)
 
 lint: install ## Lint and type-check everything
 	$(BIN)/ruff check .

@@ -191,6 +191,7 @@ def jwks_url() -> Iterator[str]:
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
     server.shutdown()
+    server.server_close()
 
 
 @pytest.mark.parametrize(
