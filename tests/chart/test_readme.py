@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from ruamel.yaml import YAML
 
 from scripts.chart_values_table import README, VALUES, problems, render, rows, table
-from tests.chart.rendering import CHART
+from tests.chart.rendering import CHART, Chart
 from tests.helpers import ROOT
+
+pytestmark = pytest.mark.chart
 
 TUTORIAL = ROOT / "docs" / "tutorial"
 
@@ -67,3 +70,15 @@ def test_every_command_is_the_tutorials() -> None:
 def test_the_command_extractor_joins_continuations() -> None:
     text = "```console\n$ a \\\n    b\nout\n$ c\n```\n"
     assert commands(text) == ["a b", "c"]
+
+
+def deployed_kinds() -> set[str]:
+    """The kinds in the README's "What it deploys" table (first column, first word of each)."""
+    section = README.read_text().split("## What it deploys\n", 1)[1].split("\n## ", 1)[0]
+    cells = [line.split("|")[1].strip() for line in section.splitlines() if line.startswith("| ")]
+    return {kind.split()[0] for cell in cells[2:] for kind in cell.split(", ")}
+
+
+def test_every_rendered_kind_is_described(chart: Chart) -> None:
+    rendered = {kind for r in chart.render_all() for kind in r.kinds()}
+    assert rendered <= deployed_kinds(), rendered - deployed_kinds()
