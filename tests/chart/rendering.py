@@ -2,9 +2,9 @@
 
 Each combination is a values file of the chart plus the feature switches a
 test needs (HPA, local secret mode, digest, key rotation, revoked tokens,
-Managed Prometheus scraping). values-gke.yaml is rendered the way a learner
-deploys it: after replacing its PROJECT_ID placeholder with a project id,
-exactly as docs/tutorial/06 tells them to.
+Managed Prometheus scraping, documents of your own). values-gke.yaml is
+rendered the way a learner deploys it: after replacing its PROJECT_ID
+placeholder with a project id, exactly as docs/tutorial/06 tells them to.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ FAKE_KEY = "fake-provider-test-key-0123456789abcdef"
 FAKE_PREVIOUS_KEY = "fake-provider-previous-key-0123456789abcdef"
 JWKS_URL = "https://issuer.example.test/.well-known/jwks.json"
 # Two revoked token ids: one with the comment that says why, one bare.
+# Documents that replace the image's (public, confidential), multi-line as markdown is.
+DOCUMENTS = ("# Our public page\n\nHello.\n", "# Our secrets\n\n- none | really\n")
 REVOKED = (("5f0c8e2ab4d14f7e9a61c3b2d0e7f4a1", "laptop lost: INC-1234"), ("0b9d7e3c1a", ""))
 
 # GKE's regular release channel (2026), with the minor before it that a
@@ -90,6 +92,13 @@ COMBOS: dict[str, Combo] = {
             ),
         ),
         Combo("single-replica", ("values-dev.yaml",), ("replicaCount=1",)),
+        # Documents of your own instead of the image's: a ConfigMap and its mount.
+        Combo(
+            "dev-documents",
+            ("values-dev.yaml",),
+            (),
+            (f"documents.public={DOCUMENTS[0]}", f"documents.confidential={DOCUMENTS[1]}"),
+        ),
         # Revoked tokens in the deny-list ConfigMap, and GMP scraping off on GKE.
         Combo(
             "gke-revoked",

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import tomllib
+from pathlib import Path
 from typing import Any
 
 import pytest
 from ruamel.yaml import YAML
 
-from tests.chart.rendering import COMBOS, DIGEST, JWKS_URL, PROJECT_ID, Chart
+from app.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER
+from tests.chart.rendering import CHART, COMBOS, DIGEST, DOCUMENTS, JWKS_URL, PROJECT_ID, Chart
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.chart
@@ -19,6 +21,12 @@ GKE = [name for name in COMBOS if name.startswith("gke")]
 ESO = [*GKE, "dev-fake", "dev-fake-rotation"]
 ROTATION = ["gke-rotation", "dev-fake-rotation"]
 SELECTOR = {"app.kubernetes.io/name": "mcp-server", "app.kubernetes.io/instance": "mcp-server"}
+# Where the port and the pod's identity are defined, once.
+VALUES: dict[str, Any] = YAML(typ="safe").load((CHART / "values.yaml").read_text())
+PORT = VALUES["containerPort"]
+IDENTITY = VALUES["securityContext"]
+# Combinations whose values replace the image's documents.
+OWN_DOCUMENTS = [name for name in COMBOS if "documents" in " ".join(COMBOS[name].set_files)]
 
 
 def container(chart: Chart, name: str) -> dict[str, Any]:
@@ -79,7 +87,8 @@ def test_replicas_and_spread(chart: Chart, name: str) -> None:
 @pytest.mark.parametrize("name", ALL)
 def test_probes_and_their_paths(chart: Chart, name: str) -> None:
     c = container(chart, name)
-    assert c["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    assert c["ports"] == [{"name": "http", "containerPort": PORT, "protocol": "TCP"}]
+    assert env(chart, name)["MCP_PORT"] == str(PORT)
     assert c["startupProbe"]["httpGet"] == {"path": "/health", "port": "http"}
     assert c["livenessProbe"]["httpGet"] == {"path": "/health", "port": "http"}
     assert c["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
@@ -92,7 +101,9 @@ def test_restricted_security_context(chart: Chart, name: str) -> None:
     pod = chart.render(name).pod_spec()
     assert pod["automountServiceAccountToken"] is False
     assert pod["securityContext"]["runAsNonRoot"] is True
-    assert pod["securityContext"]["runAsUser"] == 10001
+    assert pod["securityContext"]["runAsUser"] == IDENTITY["runAsUser"]
+    assert pod["securityContext"]["runAsGroup"] == IDENTITY["runAsGroup"]
+    assert pod["securityContext"]["fsGroup"] == IDENTITY["runAsGroup"]
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     assert not any(pod.get(k) for k in ("hostNetwork", "hostPID", "hostIPC"))
     for c in pod["containers"] + pod.get("initContainers", []):
@@ -243,26 +254,55 @@ def test_default_tag_is_the_chart_app_version(chart: Chart) -> None:
     assert container(chart, "default")["image"] == f"mcp-server:{meta['appVersion']}"
 
 
-@pytest.mark.parametrize("name", ALL)
+def test_one_combination_overrides_the_documents() -> None:
+    assert OWN_DOCUMENTS == ["dev-documents"]
+
+
+@pytest.mark.parametrize("name", OWN_DOCUMENTS)
 def test_documents_config_map_and_checksum(chart: Chart, name: str) -> None:
     rendered = chart.render(name)
     cm = config_map(chart, name, "mcp-server-documents")
-    assert set(cm["data"]) == {"public.md", "confidential.md"}
+    assert cm["data"] == {"public.md": DOCUMENTS[0], "confidential.md": DOCUMENTS[1]}
     pod = rendered.pod_spec()
     volume = next(v for v in pod["volumes"] if v["name"] == "documents")
     assert volume["configMap"]["name"] == cm["metadata"]["name"]
-    assert env(chart, name)["MCP_DOCUMENTS_DIR"] == "/etc/mcp/documents"
+    mount = next(m for m in container(chart, name)["volumeMounts"] if m["name"] == "documents")
+    assert mount["readOnly"] is True
+    assert env(chart, name)["MCP_DOCUMENTS_DIR"] == mount["mountPath"] == "/etc/mcp/documents"
     annotations = rendered.one("Deployment")["spec"]["template"]["metadata"]["annotations"]
     assert len(annotations["checksum/documents"]) == 64
 
 
-def test_editing_a_document_changes_the_checksum(chart: Chart) -> None:
-    base = chart.render("dev").one("Deployment")
+@pytest.mark.parametrize("name", [n for n in ALL if n not in OWN_DOCUMENTS])
+def test_the_image_documents_serve_unless_overridden(chart: Chart, name: str) -> None:
+    """No ConfigMap, volume, mount, variable or checksum: the server reads its bundled files."""
+    rendered = chart.render(name)
+    names = [c["metadata"]["name"] for c in rendered.all("ConfigMap")]
+    assert "mcp-server-documents" not in names
+    assert "documents" not in {v["name"] for v in rendered.pod_spec()["volumes"]}
+    assert "documents" not in {m["name"] for m in container(chart, name)["volumeMounts"]}
+    assert "MCP_DOCUMENTS_DIR" not in env(chart, name)
+    metadata = rendered.one("Deployment")["spec"]["template"]["metadata"]
+    assert "checksum/documents" not in metadata.get("annotations", {})
+
+
+def test_half_a_documents_override_is_refused(chart: Chart) -> None:
+    """The server needs both files in MCP_DOCUMENTS_DIR, so one alone cannot render."""
+    result = chart.template(["--set", "documents.public=only this"])
+    assert result.returncode != 0
+    assert "properties 'confidential' required, if 'public' exists" in result.stderr
+
+
+def test_editing_a_document_changes_the_checksum(chart: Chart, tmp_path: Path) -> None:
+    base = chart.render("dev-documents").one("Deployment")
+    edited = tmp_path / "public.md"
+    edited.write_text(DOCUMENTS[0] + "One more line.\n")
     result = chart.template(
         [
-            *chart.args(COMBOS["dev"]),
-            "--set",
-            "documents.public=changed",
+            # The last --set-file of a key wins over the combination's.
+            *chart.args(COMBOS["dev-documents"]),
+            "--set-file",
+            f"documents.public={edited}",
             "--show-only",
             "templates/deployment.yaml",
         ]
@@ -328,27 +368,27 @@ def test_network_policy_admits_only_the_listed_peers(chart: Chart) -> None:
 
 
 @pytest.mark.parametrize("name", ALL)
-def test_service_is_cluster_ip_8080(chart: Chart, name: str) -> None:
+def test_service_is_cluster_ip_to_the_named_port(chart: Chart, name: str) -> None:
     spec = chart.render(name).one("Service")["spec"]
     assert spec["type"] == "ClusterIP"
     assert spec["ports"] == [
-        {"name": "http", "port": 8080, "targetPort": "http", "protocol": "TCP"}
+        {"name": "http", "port": VALUES["service"]["port"], "targetPort": "http", "protocol": "TCP"}
     ]
 
 
 @pytest.mark.parametrize("name", ALL)
 def test_server_environment(chart: Chart, name: str) -> None:
     variables = env(chart, name)
-    assert variables["MCP_HOST"] == "0.0.0.0"  # noqa: S104 (the pod listens on its own IP)
-    assert variables["MCP_PORT"] == "8080"
-    assert variables["MCP_JWT_ISSUER"] == "secure-mcp-server"
-    assert variables["MCP_JWT_AUDIENCE"] == "mcp-server"
-    assert variables["FASTMCP_LOG_ENABLED"] == "false"
+    # Each variable has one owner: the image sets MCP_HOST, app/__main__.py
+    # FASTMCP_LOG_ENABLED; the chart sets neither (test_one_source.py).
+    assert "MCP_HOST" not in variables
+    assert "FASTMCP_LOG_ENABLED" not in variables
+    assert variables["MCP_PORT"] == str(PORT)
+    assert variables["MCP_JWT_ISSUER"] == DEFAULT_ISSUER
+    assert variables["MCP_JWT_AUDIENCE"] == DEFAULT_AUDIENCE
     assert variables["MCP_PUBLIC_URL"] == "http://127.0.0.1:18080"  # the port-forward's port
     # On GKE the trace link names the project the pods (and the key) live in.
-    assert variables.get("MCP_GCP_PROJECT_ID") == (
-        PROJECT_ID if name.startswith("gke") else None
-    )
+    assert variables.get("MCP_GCP_PROJECT_ID") == (PROJECT_ID if name.startswith("gke") else None)
     assert variables["MCP_LOG_FORMAT"] == (
         "console" if name.startswith(("dev", "single")) else "json"
     )

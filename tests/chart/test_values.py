@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
+from scripts.chart_values_table import problems
 from tests.chart.rendering import CHART, COMBOS, NAMESPACE, RELEASE, Chart
 
 pytestmark = pytest.mark.chart
@@ -51,60 +52,28 @@ def test_environment_values_only_set_keys_that_exist(values_file: str) -> None:
     assert overrides <= defaults, overrides - defaults
 
 
-KEY = re.compile(r"^( *)([A-Za-z][A-Za-z0-9]*):(.*)$")
+def test_every_value_has_a_description() -> None:
+    """Each leaf has a `# --` comment above it or above its map: the README's table."""
+    assert problems((CHART / "values.yaml").read_text()) == []
 
 
-def undocumented_values(text: str) -> list[str]:
-    """Leaf keys of a values file with no comment above them.
-
-    A run of sibling keys may share one comment (e.g. minReplicas/maxReplicas),
-    and a commented section covers the keys of its block (resources.requests.cpu);
-    a blank line ends the search. Block-scalar text is skipped.
-    """
-    lines = text.splitlines()
-    missing: list[str] = []
-    block_indent: int | None = None
-    for i, line in enumerate(lines):
-        indent = len(line) - len(line.lstrip())
-        if block_indent is not None:
-            if not line.strip() or indent > block_indent:
-                continue
-            block_indent = None
-        match = KEY.match(line)
-        if not match:
-            continue
-        rest = match.group(3).split(" #", 1)[0].strip()
-        if rest in {"|", ">", "|-", ">-"}:
-            block_indent = indent
-        elif not rest:
-            continue  # a section header
-        j = i - 1
-        while j >= 0:
-            above = lines[j].strip()
-            if above.startswith("#"):
-                break
-            key = KEY.match(lines[j])
-            if not above or not key:  # deeper keys belong to a sibling's block
-                j = -1
-                break
-            depth = len(key.group(1))
-            if depth < indent and not key.group(3).strip():
-                indent = depth  # the section's comment covers its whole block
-            elif depth < indent:
-                j = -1
-                break
-            j -= 1
-        if j < 0:
-            missing.append(match.group(2))
-    return missing
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("a:\n  # -- why\n  b: 1\n\n  c: 2\n", "a.c: no `# --` description"),
+        # A plain comment is a note for the reader, not a description.
+        ("# the reason\nd: 1\n", "d: no `# --` description"),
+        # A blank line between the comment and its key detaches it.
+        ("# -- why\n\ne: 1\n", "e: no `# --` description"),
+        ("# -- the map\nf:\n  # -- and its key\n  g: 1\n", "f.g: described, and so is its map f"),
+    ],
+)
+def test_the_description_check_finds_a_bare_value(text: str, problem: str) -> None:
+    assert any(p.startswith(problem) for p in problems(text)), problems(text)
 
 
-def test_every_value_is_documented_where_defined() -> None:
-    assert undocumented_values((CHART / "values.yaml").read_text()) == []
-
-
-def test_the_documentation_check_finds_a_bare_value() -> None:
-    assert undocumented_values("a:\n  # -- why\n  b: 1\n\n  c: 2\n") == ["c"]
+def test_a_described_map_covers_its_keys() -> None:
+    assert problems("# -- the map\nf:\n  g: 1\n  h: 2\n") == []
 
 
 def test_gke_values_keep_the_bump_lines_plain() -> None:

@@ -126,3 +126,42 @@ volumes, the mounts and the MCP_* variables alike.
 {{- define "mcp-server.keyDir" -}}/var/run/secrets/mcp{{- end }}
 {{- define "mcp-server.denylistDir" -}}/etc/mcp/denylist{{- end }}
 {{- define "mcp-server.denylistKey" -}}revoked-token-ids{{- end }}
+{{- define "mcp-server.documentsDir" -}}/etc/mcp/documents{{- end }}
+
+{{/*
+"true" when values override the documents (the schema makes public and
+confidential come together); otherwise the server reads the ones bundled in
+the image and the chart renders no ConfigMap, mount or MCP_DOCUMENTS_DIR.
+*/}}
+{{- define "mcp-server.customDocuments" -}}
+{{- if .Values.documents.public }}true{{ end }}
+{{- end }}
+
+{{/*
+The restricted Pod Security profile, written once around the two ids in
+values.yaml (securityContext). The pod level sets who the process is and the
+group that may read the mounted files; the container level removes what a
+compromised process could use to escalate. Nothing here is a value: weakening
+the profile needs a change to the chart, not an override.
+*/}}
+{{- define "mcp-server.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .Values.securityContext.runAsUser }}
+runAsGroup: {{ .Values.securityContext.runAsGroup }}
+# Mounted Secret and ConfigMap files are group-readable (0440) by this gid.
+fsGroup: {{ .Values.securityContext.runAsGroup }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{- define "mcp-server.containerSecurityContext" -}}
+runAsNonRoot: true
+allowPrivilegeEscalation: false
+privileged: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop:
+    - ALL
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
