@@ -42,8 +42,7 @@ def table() -> str:
     rows = ["| variable | default | allowed | meaning |", "| --- | --- | --- | --- |"]
     for name, field in Settings.model_fields.items():
         rows.append(
-            f"| `MCP_{name.upper()}` | {_default(field)} | {_bounds(field)} | "
-            f"{field.description} |"
+            f"| `MCP_{name.upper()}` | {_default(field)} | {_bounds(field)} | {field.description} |"
         )
     return "\n".join(rows)
 
