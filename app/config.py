@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER, MIN_KEY_BYTES
+
+if TYPE_CHECKING:
+    from app.signin import SignIn
 
 BUNDLED_DOCUMENTS = Path(__file__).parent / "documents"
 DOCUMENTS = ("public.md", "confidential.md")
@@ -106,6 +109,59 @@ class Settings(BaseSettings):
         host = f"[{self.host}]" if ":" in self.host else self.host
         return self.public_url or f"http://{host}:{self.port}"
 
+    # Sign-in mode (tutorial phase 10), off unless MCP_OIDC_CONFIG_URL is set: the
+    # server becomes an OAuth authorization server for MCP clients, backed by this
+    # upstream OpenID Connect provider (see app/signin.py).
+    oidc_config_url: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_client_secret_file: Path | None = None
+    scope_policy_file: Path | None = None
+    # A URL may carry a password (redis://:password@host), so it is kept secret too.
+    oauth_storage_url: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _signin_complete(self) -> Settings:
+        if self.oidc_config_url is None:
+            stray = [
+                f"MCP_{name.upper()}"
+                for name in ("oidc_client_id", "oidc_client_secret", "oidc_client_secret_file")
+                if getattr(self, name) is not None
+            ]
+            if stray:
+                raise ValueError(
+                    f"{', '.join(stray)} set without MCP_OIDC_CONFIG_URL; set it to the "
+                    "provider's /.well-known/openid-configuration URL, or unset them"
+                )
+            return self
+        try:
+            _check_url(self.oidc_config_url)
+        except ValueError as exc:
+            raise ValueError(f"MCP_OIDC_CONFIG_URL: {exc}") from None
+        if not self.oidc_client_id:
+            raise ValueError(
+                "sign-in mode (MCP_OIDC_CONFIG_URL) needs MCP_OIDC_CLIENT_ID, the client id "
+                "of this server's OAuth client at the provider"
+            )
+        if (self.oidc_client_secret is None) == (self.oidc_client_secret_file is None):
+            raise ValueError(
+                "sign-in mode needs exactly one of MCP_OIDC_CLIENT_SECRET and "
+                "MCP_OIDC_CLIENT_SECRET_FILE (the OAuth client's secret)"
+            )
+        if self.scope_policy_file is None:
+            raise ValueError(
+                "sign-in mode needs MCP_SCOPE_POLICY_FILE, the file saying which identities "
+                "get which scopes (nobody gets any without it)"
+            )
+        if self.oauth_storage_url is not None:
+            scheme = urlsplit(self.oauth_storage_url.get_secret_value()).scheme
+            if scheme not in {"redis", "rediss"}:
+                raise ValueError(
+                    "MCP_OAUTH_STORAGE_URL must be a redis:// or rediss:// URL "
+                    "such as redis://10.0.0.3:6379/0"
+                )
+        return self
+
 
 @dataclass(frozen=True)
 class Config:
@@ -114,6 +170,7 @@ class Config:
     settings: Settings
     hs_keys: tuple[bytes, ...]  # current key first, then the previous one
     documents: dict[str, str]  # file name (from DOCUMENTS) -> markdown
+    signin: SignIn | None = None  # sign-in mode's secret and policy, when it is on
 
 
 def _read_key(label: str, value: SecretStr | None, path: Path | None) -> bytes | None:
@@ -182,6 +239,12 @@ def load() -> Config:
             f"(or MCP_JWT_JWKS_URL for an OIDC issuer); {KEY_HINT}"
         )
     keys = tuple(key for key in (current, previous) if key is not None)
+    # Imported here: app.signin needs ConfigError from this module.
+    from app.signin import load_signin
+
     return Config(
-        settings=settings, hs_keys=keys, documents=_read_documents(settings.documents_dir)
+        settings=settings,
+        hs_keys=keys,
+        documents=_read_documents(settings.documents_dir),
+        signin=load_signin(settings),
     )

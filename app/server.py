@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastmcp.server.auth import RemoteAuthProvider
+from fastmcp.server.auth import AuthProvider, RemoteAuthProvider
 from mcp.server.auth.routes import build_resource_metadata_url
 from pydantic import AnyHttpUrl
 from starlette.middleware import Middleware
@@ -30,7 +30,7 @@ MCP_PATH = "/mcp"
 WELL_KNOWN = "/.well-known/oauth-protected-resource"
 
 
-def _auth_provider(config: Config) -> RemoteAuthProvider:
+def _auth_provider(config: Config) -> AuthProvider:
     settings = config.settings
     verifier = JWTVerifier(
         hs_keys=config.hs_keys,
@@ -39,6 +39,11 @@ def _auth_provider(config: Config) -> RemoteAuthProvider:
         leeway_seconds=settings.jwt_leeway_seconds,
         jwks_url=settings.jwt_jwks_url,
     )
+    if config.signin is not None:
+        # Sign-in mode: the server is the authorization server (static tokens still work).
+        from app.signin import build_signin_provider
+
+        return build_signin_provider(config, verifier)
     # RFC 9728 needs at least one authorization server URL. Tokens here are
     # minted by the project's CLI with the shared key, so unless one is named
     # (or the issuer is a URL, as with OIDC) the server names itself.
