@@ -90,6 +90,42 @@ class Browser:
         )
 
 
+class Balancer:
+    """A round-robin load balancer in front of replicas, played on the client side.
+
+    Every request to the public address goes to the next replica in turn, so a
+    sign-in flow (registration, authorization, consent, callback, token, MCP
+    calls) hops between replicas at every step, as behind a real balancer.
+    """
+
+    def __init__(self, public_url: str, replica_ports: list[int]) -> None:
+        self.public = urlsplit(public_url).netloc
+        self.ports = replica_ports
+        self.sent: list[int] = []
+
+    def _next(self) -> int:
+        port = self.ports[len(self.sent) % len(self.ports)]
+        self.sent.append(port)
+        return port
+
+    def route(self, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.netloc != self.public:
+            return url
+        return parts._replace(netloc=f"{parts.hostname}:{self._next()}").geturl()
+
+    def transport(self) -> httpx2.AsyncBaseTransport:
+        balancer = self
+
+        class Transport(httpx2.AsyncHTTPTransport):
+            async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+                if request.url.netloc.decode() == balancer.public:
+                    request.url = request.url.copy_with(port=balancer._next())
+                return await super().handle_async_request(request)
+
+        return Transport()
+
+
 class MemoryTokens:
     """The client's token storage (the SDK asks for one; a real client would use a keychain)."""
 
@@ -139,10 +175,12 @@ def oauth_client(
     )
 
 
-async def list_tools(server_url: str, auth: httpx2.Auth) -> list[str]:
+async def list_tools(
+    server_url: str, auth: httpx2.Auth, transport: httpx2.AsyncBaseTransport | None = None
+) -> list[str]:
     """Connect with the SDK's client (initialize handshake), and list the tool names."""
     async with (
-        httpx2.AsyncClient(auth=auth, timeout=15) as http,
+        httpx2.AsyncClient(auth=auth, timeout=15, transport=transport) as http,
         streamable_http_client(server_url, http_client=http) as streams,
         ClientSession(streams[0], streams[1]) as session,
     ):
