@@ -24,6 +24,7 @@ from app.probes import Lifecycle, probe_routes
 from app.rate_limit import RateLimit
 from app.scope_gate import ScopeGate
 from app.scopes import ALL_SCOPES
+from app.shared_key import SharedKeyAuthProvider
 from app.tools import build_mcp
 
 MCP_PATH = "/mcp"
@@ -44,13 +45,16 @@ def _auth_provider(config: Config) -> AuthProvider:
         from app.signin import build_signin_provider
 
         return build_signin_provider(config, verifier)
-    # RFC 9728 needs at least one authorization server URL. Tokens here are
-    # minted by the project's CLI with the shared key, so unless one is named
-    # (or the issuer is a URL, as with OIDC) the server names itself.
+    # Advertise an authorization server only when one exists: a named one, or the
+    # issuer of OIDC tokens. Shared-key tokens come from `make token`, so the
+    # metadata names none and OAuth attempts are told what to do instead
+    # (app/shared_key.py says what each real client does otherwise).
     issuer_is_url = settings.jwt_issuer.startswith(("https://", "http://"))
     authorization_server = settings.authorization_server or (
-        settings.jwt_issuer if issuer_is_url else settings.base_url
+        settings.jwt_issuer if issuer_is_url else None
     )
+    if authorization_server is None:
+        return SharedKeyAuthProvider(verifier, settings.base_url, "Secure MCP Server")
     return RemoteAuthProvider(
         token_verifier=verifier,
         authorization_servers=[AnyHttpUrl(authorization_server)],
