@@ -18,31 +18,46 @@ from app.asgi import DECISIONS_KEY
 from app.auth import current_attempt
 from app.metrics import count_decision
 
-MINT_HINT = "mint a new one (make token, or scripts/jwt_key.py token on GKE)"
+MINT_HINT = "mint one (make token, or scripts/jwt_key.py token on GKE)"
+SIGNIN_HINT = "sign in again (your MCP client does so when it sees this answer)"
+# JSON-RPC code for "not authenticated": MCP SDK clients show an error body's
+# `message` only when the body is a JSON-RPC error, so a 401 carries one.
+UNAUTHENTICATED = -32001
 
-# Why a token was refused (app.auth's labels) -> what the person can do about it.
-DESCRIPTIONS = {
-    "missing_token": "this server needs a bearer token: send 'Authorization: Bearer <token>'; "
-    + MINT_HINT.replace("a new one", "one"),
-    "not_bearer": "the Authorization header must read 'Bearer <token>'",
-    "not_yet_valid": "the token is not valid yet (nbf or iat lies ahead); "
-    "check the clock of the machine that minted it",
-    "wrong_issuer": "the token's issuer (iss) is not the one this server expects "
-    "(MCP_JWT_ISSUER); " + MINT_HINT,
-    "wrong_audience": "the token's audience (aud) is not this server (MCP_JWT_AUDIENCE); "
-    + MINT_HINT,
-    "missing_claim": "the token lacks a required claim (exp, sub, iss, aud); " + MINT_HINT,
-    "bad_signature": "the token was not signed with this server's key; "
-    "mint it with the key the server uses",
-    "algorithm_not_allowed": "the token's signing algorithm is not accepted here",
-    "jwks_unavailable": "the issuer's signing keys could not be fetched; try again shortly",
-    "unknown_key": "the token's key id (kid) is not among the issuer's keys",
-    "malformed": "the token is not a well-formed JWT; " + MINT_HINT,
-    "bad_scope_claim": "the token's scope claim must be a space-separated string "
-    "(or a scp/scopes list of strings)",
-    "lifetime_too_long": "the token lives longer than this server accepts "
-    "(MCP_JWT_MAX_TOKEN_LIFETIME_SECONDS); mint one with a shorter --expires-in",
-    "revoked": "the token was revoked; ask for a new one",
+# Why a token was refused (app.auth's labels) -> what went wrong, and whether a
+# new token is the fix (the hint then says how to get one in this mode).
+DESCRIPTIONS: dict[str, tuple[str, bool]] = {
+    "missing_token": (
+        "this server needs a bearer token: send 'Authorization: Bearer <token>'",
+        True,
+    ),
+    "not_bearer": ("the Authorization header must read 'Bearer <token>'", False),
+    "not_yet_valid": (
+        "the token is not valid yet (nbf or iat lies ahead); "
+        "check the clock of the machine that minted it",
+        False,
+    ),
+    "wrong_issuer": ("the token's issuer (iss) is not the one this server expects", True),
+    "wrong_audience": ("the token's audience (aud) is not this server", True),
+    "missing_claim": ("the token lacks a required claim (exp, sub, iss, aud)", True),
+    "bad_signature": ("the token was not signed with this server's key", True),
+    "algorithm_not_allowed": ("the token's signing algorithm is not accepted here", True),
+    "jwks_unavailable": (
+        "the issuer's signing keys could not be fetched; try again shortly",
+        False,
+    ),
+    "unknown_key": ("the token's key id (kid) is not among the issuer's keys", True),
+    "malformed": ("the token is not a well-formed JWT", True),
+    "bad_scope_claim": (
+        "the token's scope claim must be a space-separated string (or a scp/scopes list)",
+        True,
+    ),
+    "lifetime_too_long": (
+        "the token lives longer than this server accepts (MCP_JWT_MAX_TOKEN_LIFETIME_SECONDS); "
+        "use a shorter --expires-in",
+        True,
+    ),
+    "revoked": ("the token was revoked", True),
 }
 
 
@@ -72,23 +87,31 @@ def challenge(
     )
 
 
-def describe_refusal(reason: str, expired_at: int | None) -> str:
+def describe_refusal(reason: str, expired_at: int | None, *, signin: bool = False) -> str:
+    """What went wrong with the token, and how to get a good one in this mode."""
     if reason == "expired":
         when = (
             time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expired_at))
             if expired_at is not None
             else "an earlier time"
         )
-        return f"the token expired at {when}; {MINT_HINT}"
-    return DESCRIPTIONS.get(reason, "the token was refused; " + MINT_HINT)
+        problem, renew = f"the token expired at {when}", True
+    else:
+        problem, renew = DESCRIPTIONS.get(reason, ("the token was refused", True))
+    if not renew:
+        return problem
+    return f"{problem}; {SIGNIN_HINT if signin else MINT_HINT}"
 
 
 class RequireToken:
     """401 with the reason in words for any request that did not authenticate."""
 
-    def __init__(self, app: ASGIApp, resource_metadata_url: str | None) -> None:
+    def __init__(
+        self, app: ASGIApp, resource_metadata_url: str | None, *, signin: bool = False
+    ) -> None:
         self.app = app
         self.resource_metadata_url = resource_metadata_url
+        self.signin = signin
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if isinstance(scope.get("user"), AuthenticatedUser):
@@ -102,10 +125,17 @@ class RequireToken:
             reason = "missing_token" if header is None else "not_bearer"
             count_decision("denied", reason)
         scope[DECISIONS_KEY] = [{"event": "authentication", "decision": "denied", "reason": reason}]
+        description = describe_refusal(reason, attempt.expired_at, signin=self.signin)
+        body = {
+            "jsonrpc": "2.0",
+            "id": None,
+            "error": {
+                "code": UNAUTHENTICATED,
+                "message": f"Unauthorized: {description}",
+                "data": {"error": "invalid_token", "error_description": description},
+            },
+        }
         response = challenge(
-            401,
-            "invalid_token",
-            describe_refusal(reason, attempt.expired_at),
-            self.resource_metadata_url,
+            401, "invalid_token", description, self.resource_metadata_url, body=body
         )
         await response(scope, receive, send)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -16,6 +16,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.key_files import Denylist, KeyRing, check_key, parse_denylist
 from app.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER, MAX_EXPIRES_IN
+
+if TYPE_CHECKING:
+    from app.signin import SignIn
 
 BUNDLED_DOCUMENTS = Path(__file__).parent / "documents"
 DOCUMENTS = ("public.md", "confidential.md")
@@ -169,6 +172,75 @@ class Settings(BaseSettings):
         host = f"[{self.host}]" if ":" in self.host else self.host
         return self.public_url or f"http://{host}:{self.port}"
 
+    # Sign-in mode (tutorial phase 10), off unless MCP_OIDC_CONFIG_URL is set: the
+    # server becomes an OAuth authorization server for MCP clients, backed by this
+    # upstream OpenID Connect provider (see app/signin.py).
+    oidc_config_url: str | None = Field(
+        default=None,
+        description="sign-in mode: the provider's `/.well-known/openid-configuration` URL",
+    )
+    oidc_client_id: str | None = Field(
+        default=None, description="sign-in mode: this server's OAuth client id at the provider"
+    )
+    oidc_client_secret: SecretStr | None = Field(
+        default=None, description="sign-in mode: the OAuth client's secret (or `_FILE`)"
+    )
+    oidc_client_secret_file: Path | None = Field(
+        default=None, description="sign-in mode: file holding the OAuth client's secret"
+    )
+    scope_policy_file: Path | None = Field(
+        default=None,
+        description="sign-in mode: which identities get which scopes (YAML or JSON; default deny)",
+    )
+    # A URL may carry a password (redis://:password@host), so it is kept secret too.
+    oauth_storage_url: SecretStr | None = Field(
+        default=None,
+        description="sign-in mode: `redis://` URL for the OAuth state shared by replicas; "
+        "in memory when unset",
+    )
+
+    @model_validator(mode="after")
+    def _signin_complete(self) -> Settings:
+        if self.oidc_config_url is None:
+            stray = [
+                f"MCP_{name.upper()}"
+                for name in ("oidc_client_id", "oidc_client_secret", "oidc_client_secret_file")
+                if getattr(self, name) is not None
+            ]
+            if stray:
+                raise ValueError(
+                    f"{', '.join(stray)} set without MCP_OIDC_CONFIG_URL; set it to the "
+                    "provider's /.well-known/openid-configuration URL, or unset them"
+                )
+            return self
+        try:
+            _check_url(self.oidc_config_url)
+        except ValueError as exc:
+            raise ValueError(f"MCP_OIDC_CONFIG_URL: {exc}") from None
+        if not self.oidc_client_id:
+            raise ValueError(
+                "sign-in mode (MCP_OIDC_CONFIG_URL) needs MCP_OIDC_CLIENT_ID, the client id "
+                "of this server's OAuth client at the provider"
+            )
+        if (self.oidc_client_secret is None) == (self.oidc_client_secret_file is None):
+            raise ValueError(
+                "sign-in mode needs exactly one of MCP_OIDC_CLIENT_SECRET and "
+                "MCP_OIDC_CLIENT_SECRET_FILE (the OAuth client's secret)"
+            )
+        if self.scope_policy_file is None:
+            raise ValueError(
+                "sign-in mode needs MCP_SCOPE_POLICY_FILE, the file saying which identities "
+                "get which scopes (nobody gets any without it)"
+            )
+        if self.oauth_storage_url is not None:
+            scheme = urlsplit(self.oauth_storage_url.get_secret_value()).scheme
+            if scheme not in {"redis", "rediss"}:
+                raise ValueError(
+                    "MCP_OAUTH_STORAGE_URL must be a redis:// or rediss:// URL "
+                    "such as redis://10.0.0.3:6379/0"
+                )
+        return self
+
 
 @dataclass(frozen=True)
 class Config:
@@ -178,6 +250,7 @@ class Config:
     keys: KeyRing  # the HS256 keys, current first; follows their files
     documents: dict[str, str]  # file name (from DOCUMENTS) -> markdown
     denylist: Denylist  # revoked token ids (jti); follows its file
+    signin: SignIn | None = None  # sign-in mode's secret and policy, when it is on
 
 
 def _read_key(
@@ -261,6 +334,9 @@ def load() -> Config:
             "MCP_JWT_SECRET_KEY: no signing key; set MCP_JWT_SECRET_KEY or MCP_JWT_SECRET_FILE "
             f"(or MCP_JWT_JWKS_URL for an OIDC issuer); {KEY_HINT}"
         )
+    # Imported here: app.signin needs ConfigError from this module.
+    from app.signin import load_signin
+
     return Config(
         settings=settings,
         keys=KeyRing(
@@ -268,4 +344,5 @@ def load() -> Config:
         ),
         documents=_read_documents(settings.documents_dir),
         denylist=Denylist(settings.jwt_denylist_file, _read_denylist(settings.jwt_denylist_file)),
+        signin=load_signin(settings),
     )

@@ -127,13 +127,13 @@ class ScopeGate:
         await self.app(scope, replay(canonical(value), receive), send)
 
     def _deny(self, request_id: Any, tool: str, needed: str) -> JSONResponse:
-        description = f"the call to '{tool}' needs the scope {needed}; mint a token that has it"
+        description = f"the call needs the scope {needed}"
         body = {
             "jsonrpc": "2.0",
             "id": request_id,
             "error": {
                 "code": PERMISSION_DENIED,
-                "message": f"Permission denied: {description}",
+                "message": f"Permission denied: the call to '{tool}' needs the scope {needed}",
                 "data": {"tool": tool, "required_scope": needed},
             },
         }

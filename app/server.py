@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from fastmcp.server.auth import RemoteAuthProvider
+from fastmcp.server.auth import AuthProvider, RemoteAuthProvider
 from mcp.server.auth.routes import build_resource_metadata_url
 from pydantic import AnyHttpUrl
 from starlette.routing import Route
@@ -30,13 +30,14 @@ from app.probes import Lifecycle, probe_routes
 from app.rate_limit import RateLimit
 from app.scope_gate import ScopeGate
 from app.scopes import ALL_SCOPES
+from app.shared_key import SharedKeyAuthProvider
 from app.tools import build_mcp
 
 MCP_PATH = "/mcp"
 WELL_KNOWN = "/.well-known/oauth-protected-resource"
 
 
-def _auth_provider(config: Config) -> RemoteAuthProvider:
+def _auth_provider(config: Config) -> AuthProvider:
     settings = config.settings
     verifier = JWTVerifier(
         issuer=settings.jwt_issuer,
@@ -47,13 +48,21 @@ def _auth_provider(config: Config) -> RemoteAuthProvider:
         key_ring=config.keys,
         denylist=config.denylist,
     )
-    # RFC 9728 needs at least one authorization server URL. Tokens here are
-    # minted by the project's CLI with the shared key, so unless one is named
-    # (or the issuer is a URL, as with OIDC) the server names itself.
+    if config.signin is not None:
+        # Sign-in mode: the server is the authorization server (static tokens still work).
+        from app.signin import build_signin_provider
+
+        return build_signin_provider(config, verifier)
+    # Advertise an authorization server only when one exists: a named one, or the
+    # issuer of OIDC tokens. Shared-key tokens come from `make token`, so the
+    # metadata names none and OAuth attempts are told what to do instead
+    # (app/shared_key.py says what each real client does otherwise).
     issuer_is_url = settings.jwt_issuer.startswith(("https://", "http://"))
     authorization_server = settings.authorization_server or (
-        settings.jwt_issuer if issuer_is_url else settings.base_url
+        settings.jwt_issuer if issuer_is_url else None
     )
+    if authorization_server is None:
+        return SharedKeyAuthProvider(verifier, settings.base_url, "Secure MCP Server")
     return RemoteAuthProvider(
         token_verifier=verifier,
         authorization_servers=[AnyHttpUrl(authorization_server)],
@@ -96,7 +105,7 @@ def build_app(config: Config, lifecycle: Lifecycle, *, auth_enabled: bool = True
         def guards(app: ASGIApp) -> ASGIApp:
             app = ScopeGate(app, metadata_url)
             app = RateLimit(app, settings.rate_limit_per_minute)
-            app = RequireToken(app, metadata_url)
+            app = RequireToken(app, metadata_url, signin=config.signin is not None)
             return OriginGuard(app, settings.allowed_origins)
 
         _bind_to_route(routes, MCP_PATH, guards)

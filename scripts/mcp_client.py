@@ -5,6 +5,9 @@ Does the real MCP handshake (initialize, then notifications/initialized) and
 then lists the tools the token may see, or calls one and prints its text.
 Standard library only, so it runs with any Python 3.11.
 
+Exit codes: 0 when the server answered (a token whose scopes grant no tool
+lists nothing, says so on stderr, and still exits 0); 1 on any refusal or error.
+
 Examples:
   scripts/mcp_client.py http://127.0.0.1:8080/mcp --token "$TOKEN" list
   scripts/mcp_client.py http://127.0.0.1:8080/mcp --token "$TOKEN" call get_public_info
@@ -22,6 +25,10 @@ from typing import Any
 
 PROTOCOL_VERSION = "2025-11-25"
 CLIENT_INFO = {"name": "mcp_client.py", "version": "1.0"}
+NO_TOOLS = (
+    "note: this token sees no tools: its scopes grant none. Mint one with a tool's scope, "
+    "e.g. make token SCOPES=public:read"
+)
 
 
 class McpError(Exception):
@@ -39,11 +46,13 @@ def _challenge_field(challenge: str, field: str) -> str | None:
 
 def _describe_refusal(error: urllib.error.HTTPError) -> str:
     challenge = error.headers.get("WWW-Authenticate", "")
+    # The server says why in the challenge (RFC 6750 error_description); show its words.
+    reason = _challenge_field(challenge, "error_description")
     if error.code == 401:
-        return "401 Unauthorized: the token is missing, invalid or expired"
+        return f"401 Unauthorized: {reason or 'the token is missing, invalid or expired'}"
     if error.code == 403 and "insufficient_scope" in challenge:
-        needed = _challenge_field(challenge, "scope")
-        return f"403 Forbidden: insufficient_scope, the call needs the scope {needed}"
+        reason = reason or f"the call needs the scope {_challenge_field(challenge, 'scope')}"
+        return f"403 Forbidden: insufficient_scope, {reason}"
     if error.code == 429:
         return f"429 Too Many Requests: retry after {error.headers.get('Retry-After')} s"
     body = error.read().decode(errors="replace")[:200]
@@ -150,8 +159,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "call":
             print(client.call_tool(args.tool))
         else:
-            for tool in client.list_tools():
+            tools = client.list_tools()
+            for tool in tools:
                 print(tool["name"])
+            if not tools:
+                # Not an error (the server answered), but an empty list reads as one.
+                print(NO_TOOLS, file=sys.stderr)
     except McpError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

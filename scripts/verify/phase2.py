@@ -8,6 +8,7 @@ from app.scopes import TOOL_SCOPES
 
 from .framework import CheckFailed, Context, check, declare_phase, last_lines
 from .process import (
+    EXPIRED,
     FORBIDDEN,
     UNAUTHORIZED,
     client,
@@ -81,7 +82,7 @@ def expired_token_refused(ctx: Context) -> None:
     token = mint(ctx, server.key, "public:read", expires_in=1)
     time.sleep(2.5)  # the verifier's server has no leeway
     expect_error(
-        client(ctx, f"{server.url}/mcp", token, "list"), UNAUTHORIZED, "list with an expired token"
+        client(ctx, f"{server.url}/mcp", token, "list"), EXPIRED, "list with an expired token"
     )
 
 

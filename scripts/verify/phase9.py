@@ -18,7 +18,7 @@ from .framework import CheckFailed, Context, check, declare_phase, repeat
 from .phase2 import expired_token_refused, public_token_refused_confidential
 from .phase6 import live_pods_on_two_nodes
 from .phase7 import bump_cannot_trigger_build
-from .process import FORBIDDEN, UNAUTHORIZED, client, expect_error, expect_output
+from .process import EXPIRED, FORBIDDEN, client, expect_error, expect_output
 
 declare_phase(9, "09-end-to-end.md")
 
@@ -91,7 +91,7 @@ def live_expired_token_refused(ctx: Context) -> None:
     expired = deployed_token(ctx, "public:read", expires_in=1, sub="verify-expired")
     time.sleep(32)  # past the server's 30-second clock-skew leeway
     with port_forward(ctx) as url:
-        expect_error(client(ctx, url, expired, "list"), UNAUTHORIZED, "list with an expired token")
+        expect_error(client(ctx, url, expired, "list"), EXPIRED, "list with an expired token")
 
 
 @check(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import secrets
 import signal
 import socket
@@ -16,7 +17,15 @@ from pathlib import Path
 from .framework import CheckFailed, Context, base_env, last_lines
 
 # What scripts/mcp_client.py prints for a refused token and a missing scope.
-UNAUTHORIZED = "error: 401 Unauthorized: the token is missing, invalid or expired"
+UNAUTHORIZED = (
+    "error: 401 Unauthorized: this server needs a bearer token: send 'Authorization: Bearer "
+    "<token>'; mint one (make token, or scripts/jwt_key.py token on GKE)"
+)
+# The time in it is the token's own exp, so the line is matched, not compared.
+EXPIRED = re.compile(
+    r"error: 401 Unauthorized: the token expired at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ; "
+    r"mint one \(make token, or scripts/jwt_key\.py token on GKE\)"
+)
 FORBIDDEN = "error: 403 Forbidden: insufficient_scope, the call needs the scope {scope}"
 
 
@@ -158,8 +167,12 @@ def expect_output(result: subprocess.CompletedProcess[str], lines: list[str], wh
         )
 
 
-def expect_error(result: subprocess.CompletedProcess[str], line: str, what: str) -> None:
-    if result.returncode != 1 or result.stderr.strip() != line:
+def expect_error(
+    result: subprocess.CompletedProcess[str], line: str | re.Pattern[str], what: str
+) -> None:
+    said = result.stderr.strip()
+    matches = line.fullmatch(said) if isinstance(line, re.Pattern) else said == line
+    if result.returncode != 1 or not matches:
         raise CheckFailed(
             f"{what}: expected exit 1 and {line!r}, got exit {result.returncode} and "
             f"{last_lines(result.stderr or result.stdout)!r}"

@@ -130,7 +130,10 @@ def test_client_lists_and_calls_through_the_scopes(server: ServerProcess, key_fi
     )
     anonymous = run("scripts/mcp_client.py", server.url, "list")
     assert anonymous.returncode == 1
-    assert anonymous.stderr == "error: 401 Unauthorized: the token is missing, invalid or expired\n"
+    assert anonymous.stderr == (
+        "error: 401 Unauthorized: this server needs a bearer token: send 'Authorization: "
+        "Bearer <token>'; mint one (make token, or scripts/jwt_key.py token on GKE)\n"
+    )
 
 
 def test_client_reports_an_unreachable_server() -> None:

@@ -277,7 +277,7 @@ def test_an_expired_token_is_401_saying_when_it_expired(
     response = send(server, call("get_public_info"), token)
     assert response.status_code == 401
     expired_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 300))
-    assert f"the token expired at {expired_at}" in response.json()["error_description"]
+    assert f"the token expired at {expired_at}" in response.json()["error"]["message"]
     assert f"the token expired at {expired_at}" in response.headers["www-authenticate"]
 
 
@@ -289,7 +289,7 @@ def test_tokens_living_longer_than_the_cap_are_refused(
     token = signed(signing_key, exp=int(time.time()) + ahead)
     response = send(server, call("get_public_info"), token)
     assert response.status_code == 401
-    assert "MCP_JWT_MAX_TOKEN_LIFETIME_SECONDS" in response.json()["error_description"]
+    assert "MCP_JWT_MAX_TOKEN_LIFETIME_SECONDS" in response.json()["error"]["message"]
     metrics = httpx.get(f"{server.base_url}/metrics").text
     assert 'mcp_auth_decisions_total{outcome="denied",reason="lifetime_too_long"} 1.0' in metrics
 

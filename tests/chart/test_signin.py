@@ -1,0 +1,232 @@
+"""Sign-in mode in the chart: its objects per values combination, and the settings it refuses.
+
+The combinations are listed here (not in rendering.COMBOS) so the shared
+object-count table stays as it is; each one is rendered, linted and validated
+the same way: helm lint --strict, kubernetes-validate --strict for GKE's
+versions, and the ExternalSecret CRD schema.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.chart.rendering import K8S_VERSIONS, Chart, Combo, parse_all
+from tests.chart.test_validators import CRD_GROUPS, run_crd_validator
+from tests.helpers import tool
+
+pytestmark = pytest.mark.chart
+
+POLICY = (
+    "signin.policy.rules[0].domains[0]=example.com",
+    "signin.policy.rules[0].scopes[0]=public:read",
+)
+SIGNIN = ("signin.enabled=true", "signin.clientId=123-abc.apps.googleusercontent.com", *POLICY)
+REDIS = "signin.storageUrl=redis://10.0.0.3:6379/0"
+INGRESS = (
+    "signin.ingress.enabled=true",
+    "signin.ingress.host=mcp.example.com",
+    "server.publicUrl=https://mcp.example.com",
+)
+
+COMBOS = {
+    c.name: c
+    for c in (
+        # One local replica: no shared storage needed, the Secret made with kubectl.
+        Combo("signin-dev", ("values-dev.yaml",), ("replicaCount=1", *SIGNIN)),
+        # GKE: two replicas sharing Memorystore, the client secret from Secret
+        # Manager, an Ingress with a Google-managed certificate.
+        Combo("signin-gke", ("values-gke.yaml",), (*SIGNIN, REDIS, *INGRESS)),
+        # GKE with the HPA and a TLS Secret of one's own instead.
+        Combo(
+            "signin-gke-hpa-tls",
+            ("values-gke.yaml",),
+            (
+                *SIGNIN,
+                REDIS,
+                *INGRESS,
+                "autoscaling.enabled=true",
+                "signin.ingress.managedCertificate=false",
+                "signin.ingress.tlsSecretName=mcp-tls",
+            ),
+        ),
+    )
+}
+EXPECTED_EXTRA_KINDS = {
+    "signin-dev": ["ConfigMap"],
+    "signin-gke": ["ConfigMap", "ExternalSecret", "Ingress", "ManagedCertificate"],
+    "signin-gke-hpa-tls": ["ConfigMap", "ExternalSecret", "Ingress"],
+}
+BASE = {"signin-dev": "single-replica", "signin-gke": "gke", "signin-gke-hpa-tls": "gke-hpa"}
+
+
+def _render(chart: Chart, name: str) -> list[dict[str, Any]]:
+    result = chart.template(chart.args(COMBOS[name]))
+    assert result.returncode == 0, result.stderr
+    return parse_all(result.stdout)
+
+
+def _one(objects: list[dict[str, Any]], kind: str, suffix: str = "") -> dict[str, Any]:
+    found = [o for o in objects if o["kind"] == kind and o["metadata"]["name"].endswith(suffix)]
+    assert len(found) == 1, f"expected one {kind} *{suffix}, got {len(found)}"
+    return found[0]
+
+
+@pytest.mark.parametrize("name", list(COMBOS))
+def test_sign_in_adds_exactly_its_objects(chart: Chart, name: str) -> None:
+    base = sorted(o["kind"] for o in chart.render(BASE[name]).objects)
+    kinds = sorted(o["kind"] for o in _render(chart, name))
+    assert kinds == sorted(base + EXPECTED_EXTRA_KINDS[name])
+
+
+def test_sign_in_is_off_by_default(chart: Chart) -> None:
+    env = chart.render("gke").pod_spec()["containers"][0]["env"]
+    assert not [e for e in env if e["name"].startswith(("MCP_OIDC", "MCP_SCOPE", "MCP_OAUTH"))]
+
+
+@pytest.mark.parametrize("name", list(COMBOS))
+def test_the_server_gets_the_sign_in_settings_as_files(chart: Chart, name: str) -> None:
+    objects = _render(chart, name)
+    pod = _one(objects, "Deployment")["spec"]["template"]["spec"]
+    env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+    assert env["MCP_OIDC_CONFIG_URL"] == (
+        "https://accounts.google.com/.well-known/openid-configuration"
+    )
+    assert env["MCP_OIDC_CLIENT_ID"] == "123-abc.apps.googleusercontent.com"
+    # The secret is a mounted file, never an environment value.
+    assert "MCP_OIDC_CLIENT_SECRET" not in env
+    assert env["MCP_OIDC_CLIENT_SECRET_FILE"] == "/var/run/secrets/mcp-oauth/client-secret"
+    assert env["MCP_SCOPE_POLICY_FILE"] == "/etc/mcp/policy/policy.yaml"
+    assert env.get("MCP_OAUTH_STORAGE_URL") == (
+        None if name == "signin-dev" else "redis://10.0.0.3:6379/0"
+    )
+    mounts = {m["mountPath"]: m for m in pod["containers"][0]["volumeMounts"]}
+    assert mounts["/var/run/secrets/mcp-oauth"]["readOnly"] is True
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["oauth-client-secret"]["secret"]["secretName"] == "mcp-oauth-client-secret"
+    policy = _one(objects, "ConfigMap", "-scope-policy")
+    assert volumes["scope-policy"]["configMap"]["name"] == policy["metadata"]["name"]
+
+
+def test_the_policy_reaches_the_server_as_written(chart: Chart) -> None:
+    from ruamel.yaml import YAML
+
+    policy = _one(_render(chart, "signin-dev"), "ConfigMap", "-scope-policy")
+    assert YAML(typ="safe").load(policy["data"]["policy.yaml"]) == {
+        "rules": [{"domains": ["example.com"], "scopes": ["public:read"]}]
+    }
+
+
+def test_the_client_secret_comes_from_secret_manager_on_gke(chart: Chart) -> None:
+    objects = _render(chart, "signin-gke")
+    external = _one(objects, "ExternalSecret", "-oauth-client")
+    assert external["spec"]["target"]["name"] == "mcp-oauth-client-secret"
+    assert external["spec"]["data"][0]["secretKey"] == "client-secret"
+    assert external["spec"]["data"][0]["remoteRef"]["key"] == "mcp-oauth-client-secret"
+    store = _one(objects, "SecretStore")
+    assert external["spec"]["secretStoreRef"]["name"] == store["metadata"]["name"]
+
+
+def test_the_ingress_serves_https_for_the_public_url(chart: Chart) -> None:
+    objects = _render(chart, "signin-gke")
+    ingress = _one(objects, "Ingress")
+    annotations = ingress["metadata"]["annotations"]
+    assert annotations["kubernetes.io/ingress.allow-http"] == "false"
+    certificate = _one(objects, "ManagedCertificate")
+    assert annotations["networking.gke.io/managed-certificates"] == certificate["metadata"]["name"]
+    assert certificate["spec"]["domains"] == ["mcp.example.com"]
+    rule = ingress["spec"]["rules"][0]
+    assert rule["host"] == "mcp.example.com"
+    assert rule["http"]["paths"][0]["backend"]["service"]["port"] == {"name": "http"}
+    tls = _one(_render(chart, "signin-gke-hpa-tls"), "Ingress")["spec"]["tls"]
+    assert tls == [{"hosts": ["mcp.example.com"], "secretName": "mcp-tls"}]
+
+
+@pytest.mark.parametrize(
+    ("values", "sets", "message"),
+    [
+        pytest.param(
+            ("values-dev.yaml",),
+            SIGNIN,
+            "signin.enabled with 2 replicas needs signin.storageUrl",
+            id="two replicas, no storage",
+        ),
+        pytest.param(
+            ("values-gke.yaml",),
+            (*SIGNIN, "replicaCount=1", "autoscaling.enabled=true"),
+            "signin.enabled with 2 replicas needs signin.storageUrl",
+            id="autoscaling, no storage",
+        ),
+        pytest.param(
+            ("values-dev.yaml",),
+            ("signin.enabled=true", "replicaCount=1"),
+            "signin.clientId is required",
+            id="no client id",
+        ),
+        pytest.param(
+            ("values-gke.yaml",),
+            (*SIGNIN, REDIS, "signin.ingress.enabled=true", "signin.ingress.host=mcp.example.com"),
+            "server.publicUrl must be https://mcp.example.com",
+            id="ingress without the public url",
+        ),
+        pytest.param(
+            ("values-dev.yaml",),
+            (*SIGNIN, "signin.storageUrl=memcached://10.0.0.3:11211"),
+            "at '/signin/storageUrl'",
+            id="storage not redis",
+        ),
+        pytest.param(
+            ("values-dev.yaml",),
+            ("replicaCount=1", *SIGNIN, "signin.policy.rules[0].scopes[1]=admin"),
+            "at '/signin/policy/rules/0/scopes/1'",
+            id="policy with an unknown scope",
+        ),
+    ],
+)
+def test_the_chart_refuses_sign_in_that_cannot_work(
+    chart: Chart, values: tuple[str, ...], sets: tuple[str, ...], message: str
+) -> None:
+    result = chart.template(chart.args(Combo("refused", values, sets)))
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+@pytest.mark.parametrize("name", list(COMBOS))
+def test_helm_lint_strict(chart: Chart, name: str) -> None:
+    result = chart.helm_run("lint", "--strict", *chart.args(COMBOS[name]))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("version", K8S_VERSIONS[-1:])
+def test_kubernetes_validate_strict(chart: Chart, version: str, tmp_path: Path) -> None:
+    files = []
+    for name in COMBOS:
+        builtin = [
+            o
+            for o in _render(chart, name)
+            if "." not in o["apiVersion"].split("/")[0]
+            or o["apiVersion"].startswith(
+                ("networking.k8s.io/", "apps/", "policy/", "autoscaling/")
+            )
+        ]
+        path = tmp_path / f"{name}.json"
+        path.write_text("\n---\n".join(json.dumps(o) for o in builtin))
+        files.append(str(path))
+    result = subprocess.run(
+        [tool("kubernetes-validate"), "--strict", "--quiet", "-k", version, *files],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_external_secret_passes_its_crd_schema(chart: Chart) -> None:
+    objects = [o for o in _render(chart, "signin-gke") if o["apiVersion"].startswith(CRD_GROUPS)]
+    result = run_crd_validator(objects)
+    assert result.returncode == 0, result.stdout + result.stderr
