@@ -133,7 +133,7 @@ class ScopeGate:
             "id": request_id,
             "error": {
                 "code": PERMISSION_DENIED,
-                "message": f"Permission denied: the call to '{tool}' needs the scope {needed}",
+                "message": f"Permission denied: {description} (tool '{tool}')",
                 "data": {"tool": tool, "required_scope": needed},
             },
         }

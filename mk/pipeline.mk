@@ -25,5 +25,5 @@ lint-workflows: tools ## Lint .github/ (actionlint, zizmor --offline, JSON schem
 lint: lint-workflows
 
 verify: install tools ## Check a tutorial phase: make verify PHASE=N [LIVE=1]
-	@test -n "$(PHASE)" || { echo "usage: make verify PHASE=N [LIVE=1]  (N = 0..9)" >&2; exit 2; }
+	@test -n "$(PHASE)" || { echo "usage: make verify PHASE=N [LIVE=1]  (N = 0..10)" >&2; exit 2; }
 	$(BIN)/python scripts/verify_phase.py $(PHASE) $(if $(LIVE),--live)

@@ -26,13 +26,38 @@ import tempfile
 from pathlib import Path
 
 # Importing the phase modules registers their checks, in the order they define them.
-from . import phase0, phase1, phase2, phase3, phase4, phase5, phase6, phase7, phase8, phase9
+from . import (
+    phase0,
+    phase1,
+    phase2,
+    phase3,
+    phase4,
+    phase5,
+    phase6,
+    phase7,
+    phase8,
+    phase9,
+    phase10,
+)
 from .framework import CHECKS, PHASES, ROOT, Check, Context, Outcome, Phase, home_phase, verify
 
-PHASE_MODULES = (phase0, phase1, phase2, phase3, phase4, phase5, phase6, phase7, phase8, phase9)
+PHASE_MODULES = (
+    phase0,
+    phase1,
+    phase2,
+    phase3,
+    phase4,
+    phase5,
+    phase6,
+    phase7,
+    phase8,
+    phase9,
+    phase10,
+)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    last = max(PHASES)
     parser = argparse.ArgumentParser(
         prog="verify_phase.py",
         description=__doc__,
@@ -41,7 +66,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "phase",
         nargs="?",
-        help="the phase number, 0 to 9, or `all` (optional with --list and --check)",
+        help=f"the phase number, 0 to {last}, or `all` (optional with --list and --check)",
     )
     parser.add_argument(
         "--live", action="store_true", help="also run the checks that need the cloud"
@@ -62,9 +87,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.phase is None:
         if not (args.list or args.check):
-            parser.error("phase must be 0 to 9 or `all` (or use --list, or --check NAME)")
+            parser.error(f"phase must be 0 to {last} or `all` (or use --list, or --check NAME)")
     elif args.phase != "all" and not (args.phase.isdigit() and int(args.phase) in PHASES):
-        parser.error(f"phase must be 0 to 9 or `all`, not {args.phase!r}")
+        parser.error(f"phase must be 0 to {last} or `all`, not {args.phase!r}")
     if args.check is not None:
         if args.check not in CHECKS:
             close = difflib.get_close_matches(args.check, CHECKS, n=3)

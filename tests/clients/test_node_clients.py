@@ -251,5 +251,7 @@ def test_mcp_remote_lists_with_a_token(
     finally:
         process.kill()
         process.wait()
+        process.stdin.close()
+        process.stdout.close()
     tools = answers[2]["result"]["tools"]  # type: ignore[index]
     assert [tool["name"] for tool in tools] == ["get_public_info"]  # type: ignore[index]
