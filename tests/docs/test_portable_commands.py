@@ -11,14 +11,12 @@ file:line for each GNU-only form, with the portable replacement.
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 from typing import NamedTuple
 
 import pytest
 
-from tests.helpers import ROOT, require
+from tests.helpers import ROOT
 
 # Fence languages whose lines are shell: console shows `$ ` prompts and output.
 SHELL_FENCES = {"bash", "sh", "shell", "zsh"}
@@ -193,25 +191,3 @@ def test_make_recipes_and_shell_calls_are_scanned() -> None:
     )
     hits = {(h.line, h.form) for n, t in make_commands(makefile) for h in scan_line("m", n, t)}
     assert hits == {(1, "sha256sum"), (4, "xargs -r"), (5, "sed -i without a suffix")}
-
-
-def test_old_make_is_refused_with_the_gmake_fix() -> None:
-    """macOS's make 3.81 ignores .SHELLFLAGS: the Makefile stops and names gmake."""
-    make = shutil.which("make")
-    require(make is not None, "make not on PATH")
-    assert make is not None
-    old = subprocess.run(
-        [make, "-C", str(ROOT), "-n", "help", "MAKE_VERSION=3.81"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert old.returncode != 0
-    assert (
-        "GNU make 3.81 is too old (3.82+ needed): run gmake instead (macOS: brew install make)"
-        in (old.stderr)
-    )
-    current = subprocess.run(
-        [make, "-C", str(ROOT), "-n", "help"], capture_output=True, text=True, check=False
-    )
-    assert current.returncode == 0, current.stderr
