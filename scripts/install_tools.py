@@ -267,6 +267,12 @@ def install_helm(
     """Link .tools/bin/helm to a PATH helm, else the pinned one, else stop with the fix."""
     if system is None or machine is None:
         system, machine = this_platform()
+    linked = BIN / "helm"
+    # A link left by a copy of .tools/ from another machine would make the tests
+    # fail with "exec format error"; without it they skip or fail with the fix.
+    if linked.exists() and foreign_binary(linked.resolve(), system, machine) is not None:
+        log(f"Removing {linked}: {foreign_binary(linked.resolve(), system, machine)}")
+        linked.unlink()
     helm, why = path_helm(system, machine, path_env)
     if helm is not None:
         log(f"Using {why}")

@@ -288,6 +288,19 @@ def test_wrong_architecture_helm_on_linux_x86_64_falls_back_to_the_pin(
     assert started == []
 
 
+def test_a_foreign_helm_left_in_tools_bin_is_removed(
+    installer: ModuleType, tmp_path: Path, started: list[list[str]]
+) -> None:
+    """A .tools/ copied from an x86-64 Linux box must not stay linked on a Mac."""
+    stale = fake_elf(tmp_path / "tools-helm" / "3.19.0" / "helm", "x86_64")
+    installer.link(stale, "helm")
+    with pytest.raises(installer.ToolError, match="brew install helm"):
+        installer.install_helm("Darwin", "aarch64", path_env=str(tmp_path / "empty"))
+    assert not (installer.BIN / "helm").is_symlink()
+    assert stale.exists()  # only the link goes
+    assert started == []
+
+
 def test_tools_bin_on_path_is_not_taken_for_a_path_helm(
     installer: ModuleType, tmp_path: Path
 ) -> None:
