@@ -99,7 +99,7 @@ if [[ ! -x "$ROOTFS/usr/bin/make" ]]; then
 fi
 
 log "inside the root"
-in_root 'uname -m; python3 --version; make --version | head -n 1'
+in_root 'uname -m; python3 --version; make --version | sed -n 1p'
 in_root 'python3 -c "import platform; print(platform.system(), platform.machine())"'
 
 log "copy the repository (tracked files and local changes, no .venv or .tools)"
