@@ -28,9 +28,11 @@ $(TOOLS_DIR)/.node-installed: requirements/node-tools/package.json scripts/insta
 
 tools: $(TOOLS_DIR)/.helm-installed $(TOOLS_DIR)/.venv-installed $(TOOLS_DIR)/.node-installed ## Install the pinned validators (helm, checkov, linters) into .tools/
 
+# --python-version 3.11: pins that install on every 3.11, not only on the patch
+# release of the machine that locks (Debian 12's python3 is 3.11.2).
 lock-tools: | $(UV) ## Re-pin requirements/tools.txt (hashed, no index URLs)
 	$(UV_PIP) compile requirements/tools.in --generate-hashes --no-header --quiet \
-	  -o requirements/tools.txt
+	  --python-version 3.11 -o requirements/tools.txt
 
 lock: lock-tools
 
