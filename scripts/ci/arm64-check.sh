@@ -131,6 +131,11 @@ sed -n '1,40p' "$ROOTFS.run.log"
 echo "ready: GET /ready answered 200"
 
 log "make token + a scoped listing (inside, arm64)"
+# The first request's imports can take longer than the client's 10 s under
+# emulation on a busy host: one unauthenticated request warms the server up.
+in_root "/repo/.venv/bin/python -c \"import urllib.request as u
+try: u.urlopen(u.Request('http://127.0.0.1:$port/mcp', data=b'{}'), timeout=120)
+except Exception as exc: print('warm-up request:', exc)\""
 in_root "cd /repo && TOKEN=\$(make -s token SCOPES=public:read) \
   && echo \"token: \${TOKEN:0:12}... (\${#TOKEN} chars)\" \
   && echo '\$ mcp_client.py ... list' \
