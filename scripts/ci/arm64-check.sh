@@ -164,6 +164,7 @@ in_root 'cd /repo && python3 scripts/install_tools.py helm && ls -l .tools/bin/h
 rm -f "$ROOTFS/usr/local/bin/helm"
 
 log "install_tools.py venv, no shellcheck on PATH: must name the pin without an arm64 wheel"
+in_root 'if [ -x /usr/bin/shellcheck ]; then dpkg --purge shellcheck >/dev/null; fi'
 in_root 'cd /repo && { python3 scripts/install_tools.py venv || echo "(exit $?)"; }'
 
 if [[ "${ARM64_TOOLS:-}" == 1 ]]; then
