@@ -5,6 +5,14 @@
 # Targets of the later phases (image, synth, chart, pipeline) live in mk/*.mk,
 # one file per part, included at the bottom.
 
+# macOS ships GNU make 3.81, which ignores .SHELLFLAGS (added in 3.82): its
+# recipes would run without -e -o pipefail, so a failing step could pass.
+ifneq ($(MAKE_VERSION),3.82)
+ifeq ($(firstword $(sort $(MAKE_VERSION) 3.82)),$(MAKE_VERSION))
+$(error GNU make $(MAKE_VERSION) is too old (3.82+ needed): run gmake instead (macOS: brew install make))
+endif
+endif
+
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -89,10 +97,14 @@ lock: | $(UV) ## Re-pin every requirements file (hashed, no index URLs)
 
 # wrk measures the server, not itself (a Python load generator tops out first).
 bench: install ## Measure tools/call throughput with auth on vs off (loopback, ~1 min)
-	@command -v wrk >/dev/null || { echo "Installing wrk (Debian package)" >&2; \
+	@command -v wrk >/dev/null || if [ "$$(uname -s)" = Darwin ] && command -v brew >/dev/null; then \
+	  echo "Installing wrk (Homebrew)" >&2; brew install wrk; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  echo "Installing wrk (Debian package)" >&2; \
 	  apt-get install -y -qq wrk >/dev/null 2>&1 || \
-	  { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } || \
-	  { echo "error: install wrk with your package manager" >&2; exit 1; }; }
+	  { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }; \
+	else echo "error: wrk not found: brew install wrk (macOS), sudo apt-get install wrk" \
+	  "(Debian, Ubuntu), or your package manager's wrk" >&2; exit 1; fi
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean: ## Remove the venv, tools and build output (keeps .dev/)

@@ -16,16 +16,23 @@ IMAGE_SOURCE ?= $(shell git remote get-url origin 2>/dev/null | \
 # Host networking lets the build reach the package index on engines without a bridge.
 IMAGE_BUILD_NETWORK ?= host
 DOCKER ?= docker
+# The image's platform: empty (the default) builds for this machine, so phase 4
+# runs natively on an arm64 laptop; the image pushed for GKE's x86-64 nodes is
+# built with PLATFORM=linux/amd64 (Docker Desktop emulates the other CPU). The
+# build machines' engine is the legacy builder (no BuildKit): there --platform
+# only selects the base image's variant, and RUN steps of another CPU need
+# qemu-user-static registered with binfmt_misc.
+PLATFORM ?=
 HADOLINT := .tools/bin/hadolint
 SHELLCHECK := .tools/bin/shellcheck
 
 .PHONY: image lint-image lock-image
 
-image: ## Build the image mcp-server:<version> (needs a Docker engine)
+image: ## Build the image mcp-server:<version> [PLATFORM=linux/amd64] (needs a Docker engine)
 	@$(DOCKER) info >/dev/null 2>&1 || { \
 	  echo 'No Docker engine reachable. Start one with:' >&2; \
 	  echo '  eval "$$(scripts/ci/docker-engine.sh start)"' >&2; exit 1; }
-	$(DOCKER) build --network $(IMAGE_BUILD_NETWORK) \
+	$(DOCKER) build $(if $(PLATFORM),--platform $(PLATFORM)) --network $(IMAGE_BUILD_NETWORK) \
 	  --build-arg VERSION=$(IMAGE_VERSION) \
 	  --build-arg REVISION=$(IMAGE_REVISION) \
 	  --build-arg SOURCE=$(or $(IMAGE_SOURCE),unknown) \

@@ -96,7 +96,7 @@ def triggers_build(paths: list[str], changed: str) -> bool:
 
 
 def test_workflow_files_exist() -> None:
-    assert {path.name for path in WORKFLOW_FILES} == {"ci.yml", "image.yml"}
+    assert {path.name for path in WORKFLOW_FILES} == {"ci.yml", "image.yml", "laptops.yml"}
     assert (GITHUB / "dependabot.yml").is_file()
 
 
@@ -229,7 +229,7 @@ def test_checkout_drops_credentials_except_in_the_bump_job() -> None:
                 assert persist is True
             else:
                 assert persist is False, f"{path.name}: {job_id}"
-    assert checkouts == 3
+    assert checkouts == 4
 
 
 @pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)
