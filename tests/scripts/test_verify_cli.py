@@ -6,9 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from scripts.verify import framework
+from scripts.verify import cli, framework
 from tests.helpers import ROOT
 
+assert cli.PHASE_MODULES  # importing cli registers every phase's checks, run alone too
 SCRIPT = ROOT / "scripts" / "verify_phase.py"
 
 
