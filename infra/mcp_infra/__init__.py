@@ -5,3 +5,10 @@ settings, `rules.py` what they may hold, `config.py` loads and validates them
 and `settings_doc.py` renders their documentation: none of these four imports
 anything from CDK Terrain.
 """
+
+import os
+
+# Node 20 prints an end-of-life banner at every jsii start; it changes nothing here.
+# Set once, here, because every import of a construct (make synth, the tests, the
+# verifier) passes through this package before jsii starts.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
