@@ -258,3 +258,23 @@ def test_each_setting_refuses_a_bad_value_naming_itself(name: str, value: Any) -
     with pytest.raises(ConfigError) as caught:
         from_mapping(with_settings(**{name: value}), source="config.toml")
     assert str(caught.value).startswith(f"config.toml: {name}"), str(caught.value)
+
+
+def test_config_modules_import_nothing_from_cdk_terrain() -> None:
+    """What make synth needs to refuse a bad config loads no jsii, so it fails in a blink."""
+    probe = (
+        "import sys\n"
+        "import mcp_infra.config, mcp_infra.settings_doc\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'cdktn', 'cdktn_provider_google', 'constructs', 'jsii'})\n"
+        "print(heavy)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT / "infra",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.strip() == "[]"
