@@ -13,6 +13,7 @@ This module imports nothing from CDK Terrain, so it is cheap to test.
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from collections.abc import Mapping
@@ -68,13 +69,15 @@ def load_config(path: Path | None = None) -> InfraConfig:
 
 def from_mapping(data: Mapping[str, Any], source: str = "config") -> InfraConfig:
     """Build an InfraConfig from plain values (a parsed TOML table) and validate it."""
-    known = {spec.name for spec in SETTINGS}
-    unknown = sorted(set(data) - known)
+    known = [spec.name for spec in SETTINGS]
+    unknown = sorted(set(data) - set(known))
     if unknown:
-        raise ConfigError(f"{source}: unknown setting {unknown[0]!r} (check the spelling)")
+        close = difflib.get_close_matches(unknown[0], known, n=1)
+        fix = f"did you mean {close[0]}?" if close else f"see {EXAMPLE_CONFIG.name}"
+        raise ConfigError(f"{source}: unknown setting {unknown[0]!r} (check the spelling: {fix})")
     for spec in SETTINGS:
         if is_required(spec) and spec.name not in data:
-            raise ConfigError(f"{source}: {spec.name} is required")
+            raise ConfigError(f"{source}: {spec.name} is required: {spec.metadata['description']}")
 
     values = dict(data)
     raw_networks = values["authorized_networks"]

@@ -116,7 +116,11 @@ def test_state_bucket_name(bucket: str) -> None:
 def test_required_and_unknown_settings() -> None:
     rejects("project_id is required", project_id=None)
     rejects("github_repository_id is required", github_repository_id=None)
-    rejects("unknown setting 'projectid'", projectid="x")
+    rejects(
+        "unknown setting 'projectid' (check the spelling: did you mean project_id?)", projectid="x"
+    )
+    rejects("unknown setting 'colour' (check the spelling: see config.example.toml)", colour="x")
+    rejects("project_id is required: Your Google Cloud project: `gcloud config", project_id=None)
 
 
 @pytest.mark.parametrize(
