@@ -107,6 +107,7 @@ class Cluster(Construct):
                 member=node_member,
             )
         # Nodes pull the app image: read access to this one repository, not all of them.
+        # https://cloud.google.com/kubernetes-engine/docs/how-to/hardening-your-cluster#use_least_privilege_sa
         ArtifactRegistryRepositoryIamMember(
             self,
             "node-registry-reader",
