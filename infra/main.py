@@ -22,8 +22,6 @@ def main() -> int:
         os.environ[CONFIG_ENV] = str(Path(os.environ[CONFIG_ENV]).resolve())
     # cdktf.out/ is written next to this file, whatever the caller's directory.
     os.chdir(HERE)
-    # Node 20 prints an end-of-life banner at every jsii start; it changes nothing here.
-    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     try:
         config = load_config()
     except ConfigError as exc:

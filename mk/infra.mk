@@ -7,8 +7,6 @@
 # or the file named by MCP_INFRA_CONFIG; see infra/README.md.
 
 INFRA_STAMP := $(VENV)/.infra-installed
-# Node 20 prints an end-of-life banner on every jsii start; it says nothing we act on.
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: synth infra-install checkov-infra
 

@@ -66,8 +66,9 @@ class GithubFederation(Construct):
             workload_identity_pool_provider_id=cfg.wif_provider_id,
             display_name="GitHub OIDC",
             attribute_mapping=ATTRIBUTE_MAPPING,
-            # Without a condition any GitHub repository could exchange tokens here.
-            # Numeric ids, unlike names, are never reused after a rename or deletion.
+            # Without a condition any GitHub repository could exchange tokens here; numeric ids,
+            # unlike names, are never reused after a rename or deletion.
+            # https://cloud.google.com/iam/docs/best-practices-for-using-workload-identity-federation
             attribute_condition=cfg.wif_attribute_condition,
             oidc={"issuer_uri": GITHUB_ISSUER},
         )
@@ -90,6 +91,7 @@ class GithubFederation(Construct):
             member=f"serviceAccount:{self.service_account.email}",
         )
         # Only identities from this repository (by id) may impersonate the CI account.
+        # https://cloud.google.com/iam/docs/workload-identity-federation#conditions
         ServiceAccountIamMember(
             self,
             "wif-user",

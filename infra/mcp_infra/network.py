@@ -37,6 +37,7 @@ class Network(Construct):
             "vpc",
             name=cfg.network_name,
             # Custom mode: no auto-created subnets in every region, only the one we declare.
+            # https://cloud.google.com/vpc/docs/vpc#auto-mode-considerations
             auto_create_subnetworks=False,
             routing_mode="REGIONAL",
             depends_on=depends_on,
@@ -57,18 +58,20 @@ class Network(Construct):
                     range_name=SERVICES_RANGE, ip_cidr_range=cfg.services_cidr
                 ),
             ],
-            # Private nodes reach Google APIs (Artifact Registry, Secret Manager)
-            # without public IPs.
+            # Private nodes reach Google APIs (Artifact Registry, Secret Manager) with no public IP.
+            # https://cloud.google.com/vpc/docs/private-google-access
             private_ip_google_access=True,
-            # Flow logs: a record of who talked to the nodes, for incident review.
+            # A record of who talked to the nodes, for incident review.
+            # https://cloud.google.com/vpc/docs/flow-logs
             log_config={
                 "aggregation_interval": "INTERVAL_10_MIN",
                 "flow_sampling": 0.5,
                 "metadata": "INCLUDE_ALL_METADATA",
             },
         )
-        # Explicit, logged default-deny for ingress at the lowest priority. GKE adds the
-        # narrow allow rules it needs (control plane to kubelets) above it.
+        # VPC's implied deny is not logged; this one is. GKE adds the narrow allow rules it
+        # needs (control plane to kubelets) above it, at higher priority.
+        # https://cloud.google.com/firewall/docs/firewalls#default_firewall_rules
         self.deny_ingress = ComputeFirewall(
             self,
             "deny-all-ingress",
@@ -93,8 +96,8 @@ class Network(Construct):
             name=f"{cfg.network_name}-nat",
             router=self.router.name,
             region=cfg.region,
-            # Private nodes have no public IP: NAT lets them pull public images
-            # (External Secrets, ArgoCD) while nothing can connect in.
+            # Private nodes pull public images (External Secrets, ArgoCD); nothing connects in.
+            # https://cloud.google.com/nat/docs/overview
             nat_ip_allocate_option="AUTO_ONLY",
             source_subnetwork_ip_ranges_to_nat="LIST_OF_SUBNETWORKS",
             subnetwork=[

@@ -36,8 +36,10 @@ class Registry(Construct):
             labels=dict(cfg.labels),
             # A tag, once pushed, always names the same image: ArgoCD deploys what was
             # reviewed, and a stolen CI token cannot swap the image behind a tag.
+            # https://cloud.google.com/artifact-registry/docs/docker/immutable-image-tags
             docker_config={"immutable_tags": True},
-            # Policies really delete (no dry run).
+            # Policies really delete (no dry run), so old images do not pile up.
+            # https://cloud.google.com/artifact-registry/docs/repositories/cleanup-policy
             cleanup_policy_dry_run=False,
             cleanup_policies=[
                 # Keep the most recent versions so a rollback is always possible.

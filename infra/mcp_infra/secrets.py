@@ -20,6 +20,7 @@ def replication(cfg: InfraConfig) -> dict[str, Any]:
         # `gcloud secrets create`: replication cannot change without replacing it.
         return {"auto": {}}
     # Stored only in the cluster's region: the key stays where it is used.
+    # https://cloud.google.com/secret-manager/docs/choosing-replication
     return {
         "user_managed": {
             "replicas": [SecretManagerSecretReplicationUserManagedReplicas(location=cfg.region)]

@@ -48,7 +48,8 @@ class AppIdentity(Construct):
             role="roles/secretmanager.secretAccessor",
             member=f"serviceAccount:{self.service_account.email}",
         )
-        # Only the chart's KSA in its namespace may act as this GSA (Workload Identity).
+        # Only the chart's KSA in its namespace may act as this GSA, not every pod.
+        # https://cloud.google.com/kubernetes-engine/docs/how-to/hardening-your-cluster#workload_identity
         ServiceAccountIamMember(
             self,
             "workload-identity-user",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +20,6 @@ import pytest
 from infra.mcp_infra.config import InfraConfig, from_mapping
 from tests.helpers import require
 from tests.infra.example import EXAMPLE_SETTINGS
-
-# Node 20 prints an end-of-life banner on each jsii start; silence it for the tests.
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ from infra.mcp_infra.config import (
     from_mapping,
     load_config,
 )
+from infra.mcp_infra.settings import SETTINGS
 from tests.infra.example import with_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,7 +116,11 @@ def test_state_bucket_name(bucket: str) -> None:
 def test_required_and_unknown_settings() -> None:
     rejects("project_id is required", project_id=None)
     rejects("github_repository_id is required", github_repository_id=None)
-    rejects("unknown setting 'projectid'", projectid="x")
+    rejects(
+        "unknown setting 'projectid' (check the spelling: did you mean project_id?)", projectid="x"
+    )
+    rejects("unknown setting 'colour' (check the spelling: see config.example.toml)", colour="x")
+    rejects("project_id is required: Your Google Cloud project: `gcloud config", project_id=None)
 
 
 @pytest.mark.parametrize(
@@ -201,3 +206,79 @@ def test_synth_entrypoint_fails_fast_with_one_clear_message(tmp_path: Path) -> N
         "(like us-central1-a)"
     )
     assert "importing CDK Terrain" not in result.stdout
+
+
+# One refused value per setting. The key set must be every declared setting, so a
+# new setting cannot be added without a test that one of its rules can fail.
+BAD_VALUES: dict[str, Any] = {
+    "project_id": "my-google-project",
+    "region": "central",
+    "zone": "us-east1-b",
+    "state_bucket": "goog-state",
+    "state_prefix": "/absolute/path",
+    "stack_name": "Stack_Name",
+    "github_owner": "owner/repo",
+    "github_repository": "..",
+    "github_repository_id": -1,
+    "github_owner_id": 0,
+    "github_branch": "feature/../main",
+    "authorized_networks": [{"cidr": "16.0.0.0/4", "name": "too wide"}],
+    "cluster_name": "Cluster",
+    "node_count": 11,
+    "machine_type": "large",
+    "disk_size_gb": 10,
+    "release_channel": "EXTENDED",
+    "deletion_protection": "yes",
+    "network_name": "-vpc",
+    "subnet_cidr": "10.10.0.1/20",
+    "pods_cidr": "8.8.0.0/16",
+    "services_cidr": "10.20.0.0/20",
+    "master_cidr": "10.10.0.0/28",
+    "registry_id": "a" * 41,
+    "registry_keep_versions": 0,
+    "registry_untagged_days": 366,
+    "import_existing_registry": 1,
+    "secret_id": "key.v1",
+    "signing_key_replication": "regional",
+    "import_existing_secret": "false",
+    "k8s_namespace": "-ns",
+    "k8s_service_account": "a" * 64,
+    "app_service_account_id": "app",
+    "ci_service_account_id": "ci_pusher",
+    "node_service_account_id": "Nodes-account",
+    "wif_pool_id": "gha",
+    "wif_provider_id": "p" * 33,
+    "alert_email": "Oncall <oncall@example.com>",
+    "labels": {},
+}
+
+
+def test_every_setting_has_a_refused_value() -> None:
+    assert set(BAD_VALUES) == {spec.name for spec in SETTINGS}
+
+
+@pytest.mark.parametrize(("name", "value"), BAD_VALUES.items())
+def test_each_setting_refuses_a_bad_value_naming_itself(name: str, value: Any) -> None:
+    with pytest.raises(ConfigError) as caught:
+        from_mapping(with_settings(**{name: value}), source="config.toml")
+    assert str(caught.value).startswith(f"config.toml: {name}"), str(caught.value)
+
+
+def test_config_modules_import_nothing_from_cdk_terrain() -> None:
+    """What make synth needs to refuse a bad config loads no jsii, so it fails in a blink."""
+    probe = (
+        "import sys\n"
+        "import mcp_infra.config, mcp_infra.settings_doc\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'cdktn', 'cdktn_provider_google', 'constructs', 'jsii'})\n"
+        "print(heavy)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT / "infra",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.strip() == "[]"

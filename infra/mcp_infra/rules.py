@@ -1,0 +1,222 @@
+"""The rules a setting of config.py can declare: what is allowed, and the check.
+
+Each rule carries `allowed`, the short text the README's settings table shows,
+and a check that raises `Invalid` with the rest of the one-line message
+(`config.py` puts the source and the setting's name in front of it). Checks
+get the whole config too, so a rule such as "in the region" or "does not
+overlap the subnet" is declared on the setting it guards.
+
+Like config.py, this module imports nothing from CDK Terrain.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+class Invalid(ValueError):
+    """A value breaks a rule; `setting` overrides the name put in front of the message."""
+
+    def __init__(self, message: str, setting: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.setting = setting
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One constraint on a setting: `check(value, config)` raises Invalid when broken.
+
+    A `choice` (a range or a list of values) is also shown next to the setting
+    in config.example.toml, where the learner picks a value.
+    """
+
+    allowed: str
+    check: Callable[[Any, Any], None]
+    choice: bool = False
+
+
+def matches(
+    pattern: str, problem: str, allowed: str, forbid: Callable[[str], bool] | None = None
+) -> Rule:
+    """The whole value matches `pattern` (and `forbid` is false); else "'value' <problem>"."""
+    compiled = re.compile(pattern)
+
+    def check(value: str, _cfg: Any) -> None:
+        if not compiled.fullmatch(value) or (forbid is not None and forbid(value)):
+            raise Invalid(f"{value!r} {problem}")
+
+    return Rule(allowed, check)
+
+
+def between(low: int, high: int) -> Rule:
+    def check(value: int, _cfg: Any) -> None:
+        if not low <= value <= high:
+            raise Invalid(f"must be between {low} and {high}, got {value}")
+
+    return Rule(f"{low}-{high}", check, choice=True)
+
+
+def one_of(*choices: str) -> Rule:
+    spelled = f"{', '.join(choices[:-1])} or {choices[-1]}"
+
+    def check(value: str, _cfg: Any) -> None:
+        if value not in choices:
+            raise Invalid(f"must be {spelled}, got {value!r}")
+
+    return Rule(spelled, check, choice=True)
+
+
+def positive(hint: str) -> Rule:
+    def check(value: int, _cfg: Any) -> None:
+        if value <= 0:
+            raise Invalid(f"must be {hint}")
+
+    return Rule("> 0", check)
+
+
+# Names of GCP resources (cluster, repository, network, pools): RFC 1035 labels.
+def resource_name(low: int = 1, high: int = 40) -> Rule:
+    return matches(
+        rf"[a-z](?:[a-z0-9-]{{{max(low - 2, 0)},{high - 2}}}[a-z0-9])?",
+        f"must be lowercase letters, digits and hyphens, {low}-{high} long",
+        f"a-z, 0-9, '-'; {low}-{high} long; starts with a letter",
+        forbid=lambda value: len(value) < low,
+    )
+
+
+SERVICE_ACCOUNT_ID = matches(
+    r"[a-z][a-z0-9-]{4,28}[a-z0-9]",
+    "is not a service account id (6-30 lowercase, digits, '-')",
+    "6-30 of a-z, 0-9, '-'",
+)
+DNS_LABEL = matches(
+    r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?",
+    "must be a DNS label (lowercase letters, digits, '-')",
+    "DNS label: a-z, 0-9, '-'",
+)
+
+
+def in_region() -> Rule:
+    """A zone of the configured region: `<region>-<letter>`."""
+
+    def check(value: str, cfg: Any) -> None:
+        prefix = f"{cfg.region}-"
+        if not value.startswith(prefix) or not re.fullmatch(r"[a-z]", value[len(prefix) :]):
+            raise Invalid(f"{value!r} is not in region {cfg.region!r} (like {cfg.region}-a)")
+
+    return Rule("a zone of `region`", check)
+
+
+def bucket_name() -> Rule:
+    # https://cloud.google.com/storage/docs/buckets#naming (names without dots).
+    def check(value: str, _cfg: Any) -> None:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]", value):
+            raise Invalid(
+                f"{value!r} is not a Cloud Storage bucket name (3-63 characters: lowercase "
+                "letters, digits, '-' and '_', starting and ending with a letter or digit)"
+            )
+        if value.startswith("goog") or "google" in value:
+            raise Invalid(f"{value!r} may not start with 'goog' or contain 'google'")
+
+    return Rule("a bucket name without dots", check)
+
+
+def email_or_empty() -> Rule:
+    # One plain address (no display name, no list): what a Monitoring e-mail channel takes.
+    pattern = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+
+    def check(value: str, _cfg: Any) -> None:
+        if value and not pattern.fullmatch(value):
+            raise Invalid(
+                f"{value!r} is not one e-mail address (like oncall@example.com); "
+                "leave it empty for no notification channel"
+            )
+
+    return Rule("one address, or empty", check)
+
+
+def labels() -> Rule:
+    key_pattern = re.compile(r"[a-z][a-z0-9_-]{0,62}")
+    value_pattern = re.compile(r"[a-z0-9_-]{0,63}")
+
+    def check(value: Mapping[str, Any], _cfg: Any) -> None:
+        if not value:
+            raise Invalid("must hold at least one label (GKE resources are found by them)")
+        for key, item in value.items():
+            if (
+                not key_pattern.fullmatch(key)
+                or not isinstance(item, str)
+                or not value_pattern.fullmatch(item)
+            ):
+                raise Invalid(
+                    f"entry {key!r} = {item!r} is not a valid label (lowercase letters, "
+                    "digits, '_' and '-', key starting with a letter)"
+                )
+
+    return Rule("at least one; a-z, 0-9, '_', '-'", check)
+
+
+def authorized_networks() -> Rule:
+    """At least one IPv4 CIDR, none wider than /8: the control plane's allow-list."""
+
+    def check(value: tuple[Any, ...], _cfg: Any) -> None:
+        if not value:
+            raise Invalid(
+                "must list at least one CIDR allowed to reach the control plane (your address/32)"
+            )
+        for i, net in enumerate(value):
+            setting = f"authorized_networks[{i}].cidr"
+            try:
+                parsed = ipaddress.ip_network(net.cidr, strict=True)
+            except ValueError as exc:
+                raise Invalid(f"{net.cidr!r} is not a valid CIDR ({exc})", setting) from exc
+            if parsed.version != 4:
+                raise Invalid(
+                    f"{net.cidr!r}: GKE authorized networks take IPv4 CIDRs only", setting
+                )
+            if parsed.prefixlen == 0:
+                raise Invalid(
+                    f"{net.cidr!r} would open the control plane to the whole internet", setting
+                )
+            if parsed.prefixlen < 8:
+                raise Invalid(
+                    f"{net.cidr!r} is far too wide for an allow-list (use /8 or narrower)", setting
+                )
+            if not net.name or len(net.name) > 100:
+                raise Invalid(
+                    "must be a short description (1-100 characters)",
+                    f"authorized_networks[{i}].name",
+                )
+
+    return Rule("1 or more IPv4 CIDRs, /8 or narrower", check)
+
+
+def private_range(*disjoint_from: str, prefixlen: int | None = None, why: str = "") -> Rule:
+    """A private IPv4 CIDR that overlaps none of the settings named in `disjoint_from`.
+
+    Those settings are declared (and so validated) before this one.
+    """
+    allowed = "private IPv4 CIDR" + (f", /{prefixlen}" if prefixlen else "")
+    if disjoint_from:
+        allowed += ", disjoint from " + ", ".join(f"`{name}`" for name in disjoint_from)
+
+    def check(value: str, cfg: Any) -> None:
+        try:
+            net = ipaddress.ip_network(value, strict=True)
+        except ValueError as exc:
+            raise Invalid(f"{value!r} is not a valid CIDR ({exc})") from exc
+        if not isinstance(net, ipaddress.IPv4Network) or not net.is_private:
+            raise Invalid(f"{value!r} must be a private (RFC 1918) IPv4 range")
+        if prefixlen is not None and net.prefixlen != prefixlen:
+            raise Invalid(f"must be a /{prefixlen} ({why})")
+        for name in disjoint_from:
+            other = ipaddress.ip_network(getattr(cfg, name))
+            if net.overlaps(other):
+                raise Invalid(f"{net} overlaps {name} {other}")
+
+    return Rule(allowed, check)

@@ -1,0 +1,139 @@
+"""Render config.example.toml and infra/README.md's settings table from settings.py.
+
+Both list every setting with its description, default and rules, as declared
+once in settings.py; tests/infra fails when the checked-in files differ from
+what this prints. After changing a setting, in infra/:
+
+    ../.venv/bin/python -m mcp_infra.settings_doc --write
+
+`--example` and `--table` print the file and the table instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import textwrap
+from collections.abc import Mapping
+from dataclasses import Field
+from pathlib import Path
+from typing import Any
+
+from .settings import SETTINGS, default_of, is_required
+
+INFRA_DIR = Path(__file__).resolve().parent.parent
+EXAMPLE = INFRA_DIR / "config.example.toml"
+README = INFRA_DIR / "README.md"
+START, END = "<!-- settings:start -->", "<!-- settings:end -->"
+BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+EXAMPLE_HEADER = """\
+# Settings for the Google Cloud stack (tutorial phase 5). Generated from
+# infra/mcp_infra/settings.py (python -m mcp_infra.settings_doc --write): edit there.
+#
+#   cp infra/config.example.toml infra/config.toml   # then edit config.toml
+#
+# `make synth` reads infra/config.toml (or the file named by MCP_INFRA_CONFIG) and
+# refuses to synthesize while any value below is still an example, naming it.
+# Set the uncommented (required) settings; each commented one shows its default.
+# Nothing here is secret: the JWT signing key never goes into this file,
+# the synthesized JSON or the Terraform state (scripts/jwt_key.py adds it).
+"""
+
+
+def toml_value(value: Any) -> str:
+    """`value` as TOML: strings, whole numbers, booleans, inline tables and arrays."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string of these characters is a TOML basic string
+    if isinstance(value, Mapping):
+        items = []
+        for key, item in value.items():
+            name = key if BARE_KEY.fullmatch(key) else json.dumps(key)
+            items.append(f"{name} = {toml_value(item)}")
+        return "{ " + ", ".join(items) + " }"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
+    raise TypeError(f"no TOML spelling for {value!r}")
+
+
+def _comment(text: str) -> list[str]:
+    """`text` as comment lines, never breaking a `quoted command` (it stays copyable)."""
+    glued = re.sub(r"`[^`]+`", lambda m: m.group(0).replace(" ", "\0"), text)
+    lines = textwrap.wrap(
+        glued, width=86, initial_indent="# ", subsequent_indent="# ", break_on_hyphens=False
+    )
+    return [line.replace("\0", " ") for line in lines]
+
+
+def example_toml() -> str:
+    """The whole config.example.toml: required settings set to placeholders, the rest
+    commented out at their defaults, each under its description."""
+    lines = [EXAMPLE_HEADER.rstrip("\n")]
+    for spec in SETTINGS:
+        group = spec.metadata["group"]
+        if group:
+            lines += ["", f"# ---- {group} ".ljust(78, "-")]
+        lines.append("")
+        allowed = _allowed(spec)
+        lines += _comment(
+            spec.metadata["description"] + (f" Allowed: {allowed}." if allowed else "")
+        )
+        if is_required(spec):
+            lines.append(f"{spec.name} = {toml_value(spec.metadata['example'])}")
+        else:
+            line = f"# {spec.name} = {toml_value(default_of(spec))}"
+            choices = [rule.allowed for rule in spec.metadata["rules"] if rule.choice]
+            lines.append(f"{line.ljust(40)}  # {'; '.join(choices)}" if choices else line)
+    return "\n".join(lines) + "\n"
+
+
+def _allowed(spec: Field[Any]) -> str:
+    """What the setting's rules admit, in words."""
+    return "; ".join(rule.allowed for rule in spec.metadata["rules"])
+
+
+def settings_table() -> str:
+    """The README's table: one row per setting, in declaration order."""
+    rows = ["| setting | default | allowed | meaning |", "| --- | --- | --- | --- |"]
+    for spec in SETTINGS:
+        default = "required" if is_required(spec) else f"`{toml_value(default_of(spec))}`"
+        rows.append(
+            f"| `{spec.name}` | {default} | {_allowed(spec) or 'true, false'} | "
+            f"{spec.metadata['description']} |"
+        )
+    return "\n".join(rows)
+
+
+def render_readme(page: str) -> str:
+    """`page` with the text between the settings markers replaced by the current table."""
+    head, rest = page.split(START, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{START}\n{settings_table()}\n{END}{tail}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--example", action="store_true", help="print config.example.toml")
+    what.add_argument("--table", action="store_true", help="print the README's settings table")
+    what.add_argument("--write", action="store_true", help="update both files in place")
+    args = parser.parse_args(argv)
+    if args.example:
+        sys.stdout.write(example_toml())
+    elif args.table:
+        print(settings_table())
+    else:
+        EXAMPLE.write_text(example_toml(), encoding="utf-8")
+        README.write_text(render_readme(README.read_text(encoding="utf-8")), encoding="utf-8")
+        print(f"wrote {EXAMPLE.name} and the settings table of {README.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
