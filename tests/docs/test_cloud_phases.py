@@ -467,9 +467,7 @@ def test_import_addresses_are_the_stacks_resources(tmp_path: Path) -> None:
     """The logical ids in the doc are those of a synthesized stack (they change with a rename)."""
     require(cdktn_available(), "cdktn / cdktn-provider-google or node missing; run `make synth`")
     import json
-    import os
 
-    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     from infra.mcp_infra.config import from_mapping
     from infra.mcp_infra.stack import build_app
     from tests.infra.example import EXAMPLE_SETTINGS
