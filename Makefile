@@ -88,12 +88,15 @@ lint: install ## Lint and type-check everything
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# --python-version 3.11 keeps the pins that only older 3.11 patch releases need
+# (redis wants async-timeout below 3.11.3; the image's base may be such a one).
+# Existing pins are kept; `uv pip compile --upgrade` moves them.
+LOCK := $(UV_PIP) compile --generate-hashes --no-header --quiet --python-version 3.11
+
 lock: | $(UV) ## Re-pin every requirements file (hashed, no index URLs)
-	$(UV_PIP) compile pyproject.toml --generate-hashes --no-header --quiet -o requirements/main.txt
-	$(UV_PIP) compile pyproject.toml --group dev --generate-hashes --no-header --quiet \
-	  -o requirements/dev.txt
-	$(UV_PIP) compile --group infra -c requirements/dev.txt --generate-hashes --no-header \
-	  --quiet -o requirements/infra.txt
+	$(LOCK) pyproject.toml -o requirements/main.txt
+	$(LOCK) pyproject.toml --group dev -o requirements/dev.txt
+	$(LOCK) --group infra -c requirements/dev.txt -o requirements/infra.txt
 
 # wrk measures the server, not itself (a Python load generator tops out first).
 bench: install ## Measure tools/call throughput with auth on vs off (loopback, ~1 min)

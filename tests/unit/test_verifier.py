@@ -10,7 +10,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -70,26 +70,28 @@ async def test_valid_token_gives_subject_and_scopes() -> None:
 
 
 @pytest.mark.parametrize(
-    ("reason", "token_claims"),
+    ("reason", "make_claims"),
     [
-        ("expired", claims(exp=int(time.time()) - 60, iat=int(time.time()) - 120)),
-        ("wrong_issuer", claims(iss="someone-else")),
-        ("wrong_audience", claims(aud="another-api")),
-        ("missing_claim", claims(exp=None)),
-        ("missing_claim", claims(sub=None)),
-        ("missing_claim", claims(iss=None)),
-        ("missing_claim", claims(aud=None)),
-        ("missing_claim", claims(sub="")),
-        ("not_yet_valid", claims(nbf=int(time.time()) + 600)),
-        ("bad_scope_claim", claims(scope=["public:read"])),
-        ("bad_scope_claim", claims(scope=None, scp="public:read")),
-        ("bad_scope_claim", claims(scope=None, scopes=["public:read", 7])),
+        ("expired", lambda: claims(exp=int(time.time()) - 60, iat=int(time.time()) - 120)),
+        ("wrong_issuer", lambda: claims(iss="someone-else")),
+        ("wrong_audience", lambda: claims(aud="another-api")),
+        ("missing_claim", lambda: claims(exp=None)),
+        ("missing_claim", lambda: claims(sub=None)),
+        ("missing_claim", lambda: claims(iss=None)),
+        ("missing_claim", lambda: claims(aud=None)),
+        ("missing_claim", lambda: claims(sub="")),
+        ("not_yet_valid", lambda: claims(nbf=int(time.time()) + 600)),
+        ("bad_scope_claim", lambda: claims(scope=["public:read"])),
+        ("bad_scope_claim", lambda: claims(scope=None, scp="public:read")),
+        ("bad_scope_claim", lambda: claims(scope=None, scopes=["public:read", 7])),
     ],
 )
 async def test_rejects_with_reason(
-    reason: str, token_claims: dict[str, Any], caplog: pytest.LogCaptureFixture
+    reason: str, make_claims: Callable[[], dict[str, Any]], caplog: pytest.LogCaptureFixture
 ) -> None:
-    token = hs256(token_claims)
+    # Claims are built when the test runs, not at collection: a suite longer
+    # than their five-minute lifetime would otherwise see them all expired.
+    token = hs256(make_claims())
     with caplog.at_level(logging.WARNING, logger="app.auth"):
         assert await verifier().verify_token(token) is None
     assert [r.reason for r in caplog.records] == [reason]  # type: ignore[attr-defined]
