@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.catalog import DOCUMENTS
 from app.key_files import Denylist, KeyRing, check_key, parse_denylist
 from app.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER, MAX_EXPIRES_IN
 
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
     from app.signin import SignIn
 
 BUNDLED_DOCUMENTS = Path(__file__).parent / "documents"
-DOCUMENTS = ("public.md", "confidential.md")
 KEY_HINT = "generate one with: python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
 
 

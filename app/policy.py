@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from app.scopes import ALL_SCOPES
+from app.catalog import ALL_SCOPES
 
 DEFAULT_GROUPS_CLAIM = "groups"
 _MATCHERS = ("emails", "domains", "groups")

@@ -25,10 +25,10 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.asgi import DECISIONS_KEY, read_body, replay
+from app.catalog import TOOL_SCOPES
 from app.challenges import challenge
 from app.jsonrpc_body import MAX_BODY_BYTES, BodyError, canonical, parse
 from app.metrics import count_decision
-from app.scopes import TOOL_SCOPES
 
 # JSON-RPC has no standard "forbidden" code; -32003 is the one MCP servers commonly use.
 PERMISSION_DENIED = -32003

@@ -20,6 +20,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from app.auth import JWTVerifier
+from app.catalog import ALL_SCOPES
 from app.challenges import RequireToken
 from app.config import Config
 from app.failure_limit import AuthFailureLimit
@@ -29,7 +30,6 @@ from app.paths import RefuseControlCharacters
 from app.probes import Lifecycle, probe_routes
 from app.rate_limit import RateLimit
 from app.scope_gate import ScopeGate
-from app.scopes import ALL_SCOPES
 from app.shared_key import SharedKeyAuthProvider
 from app.tools import build_mcp
 

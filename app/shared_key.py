@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from app.scopes import ALL_SCOPES
+from app.catalog import ALL_SCOPES
 
 FALLBACK_PATHS = ("/register", "/authorize", "/token")
 

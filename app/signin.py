@@ -37,10 +37,10 @@ from mcp.server.auth.provider import AuthorizationCode, RefreshToken, TokenError
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 from pydantic import AnyHttpUrl
 
+from app.catalog import ALL_SCOPES
 from app.config import ConfigError, Settings
 from app.metrics import count_decision
 from app.policy import Identity, PolicyError, ScopePolicy, load_policy
-from app.scopes import ALL_SCOPES
 
 if TYPE_CHECKING:
     from app.config import Config

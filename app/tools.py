@@ -1,8 +1,8 @@
-"""The MCP server and its two tools; each tool is visible only to tokens with its scope."""
+"""The MCP server and its tools, one per app/catalog.py entry, each visible only with its scope."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from fastmcp import FastMCP
@@ -11,13 +11,8 @@ from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
 from fastmcp.tools import ToolResult
 from mcp import types as mt
 
+from app.catalog import INSTRUCTIONS, TOOL_SCOPES, TOOLS, Tool
 from app.metrics import TOOL_CALLS
-from app.scopes import TOOL_SCOPES
-
-INSTRUCTIONS = (
-    "Reads the project's documents. get_public_info needs the public:read scope; "
-    "get_confidential_info needs confidential:read."
-)
 
 
 class ToolCallMetrics(Middleware):
@@ -38,28 +33,25 @@ class ToolCallMetrics(Middleware):
         return result
 
 
+def _reader(text: str) -> Callable[[], Awaitable[str]]:
+    # async: a plain def would hop to a worker thread on every call for a
+    # function that only returns a string already in memory.
+    async def read() -> str:
+        return text
+
+    return read
+
+
 def build_mcp(documents: Mapping[str, str], auth: AuthProvider | None) -> FastMCP[Any]:
-    """Create the FastMCP server; `auth=None` only for the benchmark's no-auth baseline."""
+    """Create the FastMCP server with one tool per catalog entry, each behind its scope."""
     mcp: FastMCP[Any] = FastMCP("secure-mcp-server", instructions=INSTRUCTIONS, auth=auth)
     mcp.add_middleware(ToolCallMetrics())
-
-    def guard(tool: str) -> Any:
-        return require_scopes(TOOL_SCOPES[tool]) if auth is not None else None
-
-    @mcp.tool(
-        name="get_public_info",
-        description="Return the project's public information document (markdown).",
-        auth=guard("get_public_info"),
-    )
-    def get_public_info() -> str:
-        return documents["public.md"]
-
-    @mcp.tool(
-        name="get_confidential_info",
-        description="Return the project's confidential document (markdown).",
-        auth=guard("get_confidential_info"),
-    )
-    def get_confidential_info() -> str:
-        return documents["confidential.md"]
-
+    tool: Tool
+    for tool in TOOLS:
+        mcp.tool(
+            _reader(documents[tool.document]),
+            name=tool.name,
+            description=tool.description,
+            auth=require_scopes(tool.scope) if auth is not None else None,
+        )
     return mcp

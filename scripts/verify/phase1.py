@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from app.scopes import TOOL_SCOPES
+from app.catalog import TOOL_SCOPES
 
 from .framework import CheckFailed, Context, check, declare_phase, last_lines
 from .process import free_port, http_get, http_post, local_server, stop_process

@@ -6,7 +6,7 @@ import json
 import re
 import time
 
-from app.scopes import TOOL_SCOPES
+from app.catalog import TOOL_SCOPES
 
 from .docker import IMAGE_NAME, IMAGE_TAG, docker_host, running_container
 from .framework import CheckFailed, Context, check, declare_phase

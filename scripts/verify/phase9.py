@@ -10,7 +10,7 @@ import json
 import re
 import time
 
-from app.scopes import TOOL_SCOPES
+from app.catalog import TOOL_SCOPES
 
 from .chart import deployment_of, render_chart, values_image, workload
 from .cloud import deployed_token, kubectl, port_forward

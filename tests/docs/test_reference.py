@@ -7,9 +7,9 @@ import re
 import httpx
 import pytest
 
+from app.catalog import TOOL_SCOPES, TOOLS
 from app.config import Settings
 from app.probes import Lifecycle
-from app.scopes import TOOL_SCOPES
 from scripts.settings_table import PAGE, render
 from tests.helpers import ROOT
 
@@ -35,6 +35,15 @@ def test_env_example_lists_every_setting_and_no_other() -> None:
 def test_tools_table_is_the_tool_to_scope_table() -> None:
     rows = re.findall(r"^\| `(\w+)` \| `([\w:]+)` \|$", _section("Tools and scopes"), re.M)
     assert dict(rows) == dict(TOOL_SCOPES)
+
+
+TOOL_ROW = re.compile(r"^\| `(\w+)` \| `([\w:]+)` \| `(?:app/documents/)?([\w.]+)` \|$", re.M)
+
+
+@pytest.mark.parametrize("page", ["README.md", "docs/tutorial/01-server.md"])
+def test_tool_tables_are_the_catalog(page: str) -> None:
+    rows = TOOL_ROW.findall((ROOT / page).read_text())
+    assert rows == [(t.name, t.scope, t.document) for t in TOOLS]
 
 
 @pytest.mark.parametrize(

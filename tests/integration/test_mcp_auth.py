@@ -11,8 +11,8 @@ import httpx
 import jwt
 import pytest
 
+from app.catalog import ALL_SCOPES
 from app.config import BUNDLED_DOCUMENTS
-from app.scopes import ALL_SCOPES
 from app.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER, mint_token
 from tests.server_process import ServerProcess
 
