@@ -37,7 +37,7 @@ RUN pip wheel --no-deps --no-build-isolation --wheel-dir /tmp/dist /src \
 
 # Bytecode for exactly what the server imports at start: the read-only
 # container cannot cache it, and compiling the whole venv would add ~40 MB.
-RUN /opt/venv/bin/python -c "import app.__main__, app.serve"
+RUN /opt/venv/bin/python -c "import app.__main__, app.uvicorn_server"
 
 
 FROM python:3.11-slim
@@ -67,14 +67,13 @@ COPY --from=builder /opt/venv /opt/venv
 # PYTHONSAFEPATH: never import from the working directory, so nothing dropped
 # into a writable directory can shadow a module.
 # MCP_HOST: listen on all interfaces, as the container's port is the boundary.
-# FASTMCP_LOG_ENABLED: our JSON logs own stdout, not FastMCP's Rich console.
+# The port is the app's default (8080, EXPOSEd below); `python -m app` itself
+# switches FastMCP's console logging off, so neither is set here.
 ENV PATH="/opt/venv/bin:${PATH}" \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PYTHONSAFEPATH=1 \
-    MCP_HOST=0.0.0.0 \
-    MCP_PORT=8080 \
-    FASTMCP_LOG_ENABLED=false
+    MCP_HOST=0.0.0.0
 
 USER 10001:10001
 EXPOSE 8080

@@ -20,7 +20,7 @@ def main() -> int:
         return 2
     logs.configure(loaded.settings.log_level, loaded.settings.log_format)
 
-    from app.serve import serve  # imports FastMCP; after the env var above
+    from app.uvicorn_server import serve  # imports FastMCP; after the env var above
 
     serve(loaded)
     return 0

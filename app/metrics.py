@@ -1,20 +1,16 @@
-"""Prometheus metrics, and the ASGI middleware that times every HTTP request."""
+"""Prometheus metrics, and the ASGI middleware that counts, times and logs every request."""
 
 from __future__ import annotations
 
 import functools
-import logging
-import re
 import time
-from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
-from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.asgi import DECISIONS_KEY
+from app.access_log import log_request
 
 REQUESTS = Counter(
     "mcp_http_requests_total", "HTTP requests answered", ["method", "route", "status"]
@@ -32,13 +28,8 @@ AUTH_DECISIONS = Counter(
 )
 TOOL_CALLS = Counter("mcp_tool_calls_total", "Tool calls by tool and result", ["tool", "result"])
 
-# Routes that answer machines, not people: counted and timed, never logged.
-QUIET_ROUTES = frozenset({"/health", "/ready", "/metrics"})
-
 # Clients choose the method; unknown ones share one label so series stay bounded.
 METHODS = frozenset({"GET", "POST", "DELETE", "OPTIONS", "HEAD"})
-
-log = logging.getLogger("app.http")
 
 
 # Label sets are few and fixed, so each bound child is looked up once and kept:
@@ -98,36 +89,4 @@ class RequestMetrics:
             elapsed = time.perf_counter() - start
             _requests(method, route, status).inc()
             _latency(method, route).observe(elapsed)
-            if route not in QUIET_ROUTES:
-                _log_request(scope, status, elapsed, self.gcp_project_id)
-
-
-# W3C trace context: version-traceid-spanid-flags, lowercase hex.
-_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
-
-
-def _log_request(scope: Scope, status: int, elapsed: float, project: str | None) -> None:
-    """One line per request; a tools/call's authorization decision rides on it."""
-    headers = Headers(scope=scope)
-    fields: dict[str, Any] = {
-        "method": scope["method"],
-        "path": scope["path"],
-        "status": status,
-        "duration_ms": round(elapsed * 1000, 2),
-        # Cloud Logging's HttpRequest: the path without the query, which may hold secrets.
-        "httpRequest": {
-            "requestMethod": scope["method"],
-            "requestUrl": scope["path"],
-            "status": status,
-            "latency": f"{elapsed:.3f}s",
-            "userAgent": headers.get("user-agent", "")[:200],
-        },
-    }
-    trace = _TRACEPARENT.match(headers.get("traceparent", ""))
-    if trace is not None and project is not None:
-        fields["logging.googleapis.com/trace"] = f"projects/{project}/traces/{trace.group(1)}"
-        fields["logging.googleapis.com/spanId"] = trace.group(2)
-    decisions = scope.get(DECISIONS_KEY) or [{}]
-    log.info("request", extra={**fields, **decisions[0]})
-    for extra in decisions[1:]:  # a JSON-RPC batch with several calls
-        log.info("authorization decision", extra={**fields, **extra})
+            log_request(scope, route, status, elapsed, self.gcp_project_id)

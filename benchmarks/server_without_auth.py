@@ -20,9 +20,10 @@ def main() -> int:
         print("error: the no-auth baseline only binds to loopback", file=sys.stderr)
         return 2
     logs.configure(loaded.settings.log_level, loaded.settings.log_format)
-    from app.serve import serve
+    from app.http_app import assemble
+    from app.uvicorn_server import serve
 
-    serve(loaded, auth_enabled=False)
+    serve(loaded, lambda config, lifecycle: assemble(config, lifecycle, provider=None))
     return 0
 
 

@@ -16,7 +16,8 @@ import os
 import sys
 from pathlib import Path
 
-from app.tokens import add_claim_arguments, mint_from_arguments, token_id
+from app.token_options import add_claim_arguments, mint_from_arguments
+from app.tokens import token_id
 
 DEV_KEY = Path(__file__).resolve().parent.parent / ".dev" / "jwt-secret"
 

@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app.tokens import add_claim_arguments, mint_from_arguments, token_id
+from app.token_options import add_claim_arguments, mint_from_arguments
+from app.tokens import token_id
 
 DEFAULT_SECRET_ID = "mcp-jwt-signing-key"  # noqa: S105 (a name, not a key)
 KEY_BYTES = 64

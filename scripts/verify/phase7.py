@@ -114,7 +114,7 @@ def bump_cannot_trigger_build(ctx: Context) -> None:
         raise CheckFailed("image.yml has no paths filter on push")
     if matches_paths(paths, str(VALUES_GKE)):
         raise CheckFailed(f"a change to {VALUES_GKE} starts image.yml: the bump would loop")
-    if not matches_paths(paths, "app/server.py"):
+    if not matches_paths(paths, "app/http_app.py"):
         raise CheckFailed("a change under app/ does not start image.yml")
 
 

@@ -11,7 +11,6 @@ chain's error_description.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -28,8 +27,6 @@ from tests.clients.conftest import (
     all_messages,
 )
 from tests.server_process import ServerProcess
-
-os.environ.setdefault("FASTMCP_LOG_ENABLED", "false")
 
 
 async def _sdk(

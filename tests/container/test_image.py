@@ -10,6 +10,7 @@ import docker
 import pytest
 from docker.models.images import Image
 
+from app.config import Settings
 from tests.container.conftest import BASE_IMAGE, BUILD_ARGS, IMAGE_TAG
 from tests.helpers import ROOT
 
@@ -23,11 +24,13 @@ def test_image_config(image: Image) -> None:
     config = image.attrs["Config"]
     assert config["User"] == "10001:10001"
     assert config["Entrypoint"] == ["/opt/venv/bin/python", "-m", "app"]
-    assert "8080/tcp" in config["ExposedPorts"]
+    # The app's default port is the one the image exposes; neither it nor
+    # FASTMCP_LOG_ENABLED (app/__main__.py owns that) is set a second time.
+    assert f"{Settings.model_fields['port'].default}/tcp" in config["ExposedPorts"]
     env = dict(item.split("=", 1) for item in config["Env"])
     assert env["MCP_HOST"] == "0.0.0.0"  # noqa: S104 (the container's port is the boundary)
-    assert env["MCP_PORT"] == "8080"
-    assert env["FASTMCP_LOG_ENABLED"] == "false"
+    assert "MCP_PORT" not in env
+    assert "FASTMCP_LOG_ENABLED" not in env
     assert env["PYTHONDONTWRITEBYTECODE"] == "1"
     assert env["PATH"].startswith("/opt/venv/bin:")
     # No secret may be baked into the image.

@@ -53,7 +53,7 @@ async def test_every_endpoint_is_served(
     row: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from app import config
-    from app.server import build_app
+    from app.http_app import build_app
 
     monkeypatch.setenv("MCP_JWT_SECRET_KEY", "k" * 40)
     app = build_app(config.load(), Lifecycle())

@@ -333,7 +333,7 @@ def test_the_bump_commit_cannot_trigger_a_build() -> None:
     assert not triggers_build(paths, "helm/mcp-server/values.yaml")
     assert not triggers_build(paths, "docs/tutorial/07-pipeline.md")
     # ... while a change to the server does.
-    assert triggers_build(paths, "app/server.py")
+    assert triggers_build(paths, "app/http_app.py")
     assert triggers_build(paths, "app/documents/public.md")
     assert triggers_build(paths, "Dockerfile")
     assert triggers_build(paths, "requirements/main.txt")

@@ -13,15 +13,16 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from app.config import Config
+from app.http_app import build_app
 from app.probes import Lifecycle
-from app.server import build_app
 
-log = logging.getLogger("app.serve")
+log = logging.getLogger("app.uvicorn_server")
 
 
 class DrainingServer(uvicorn.Server):
@@ -61,12 +62,12 @@ class DrainingServer(uvicorn.Server):
         self.should_exit = True
 
 
-def serve(config: Config, *, auth_enabled: bool = True) -> None:
-    """Serve until SIGTERM/SIGINT; `auth_enabled=False` only for the benchmark baseline."""
+def serve(config: Config, build: Callable[[Config, Lifecycle], ASGIApp] = build_app) -> None:
+    """Serve the app `build` makes until SIGTERM/SIGINT (benchmarks/ pass their own)."""
     settings = config.settings
     lifecycle = Lifecycle()
     uv_config = uvicorn.Config(
-        build_app(config, lifecycle, auth_enabled=auth_enabled),
+        build(config, lifecycle),
         host=settings.host,
         port=settings.port,
         log_config=None,  # app.logs owns the handlers

@@ -78,10 +78,14 @@ def _bind_to_route(routes: list[Any], path: str, guard: Callable[[ASGIApp], ASGI
     route.app = guard(route.app)
 
 
-def build_app(config: Config, lifecycle: Lifecycle, *, auth_enabled: bool = True) -> ASGIApp:
-    """The ASGI app; `auth_enabled=False` exists only for the benchmark baseline."""
+def build_app(config: Config, lifecycle: Lifecycle) -> ASGIApp:
+    """The server's ASGI app, every guard in place."""
+    return assemble(config, lifecycle, _auth_provider(config))
+
+
+def assemble(config: Config, lifecycle: Lifecycle, provider: AuthProvider | None) -> ASGIApp:
+    """The app around `provider`; None (no auth at all) is only for benchmarks/."""
     settings = config.settings
-    provider = _auth_provider(config) if auth_enabled else None
     mcp = build_mcp(config.documents, provider)
 
     for path, endpoint in {**probe_routes(lifecycle), "/metrics": metrics_endpoint}.items():
