@@ -15,6 +15,7 @@ from .config import InfraConfig
 from .github_wif import GithubFederation
 from .monitoring import Monitoring
 from .network import Network
+from .outputs import REPOSITORY_VARIABLES
 from .registry import Registry
 from .secrets import SigningKeySecret
 from .services import ProjectServices
@@ -59,14 +60,14 @@ class McpStack(TerraformStack):
         monitoring = Monitoring(self, "monitoring", config=cfg, depends_on=apis)
 
         outputs = {
-            "project_id": (cfg.project_id, "GCP_PROJECT_ID, values-gke.yaml projectID"),
-            "region": (cfg.region, "GCP_REGION"),
+            "project_id": (cfg.project_id, "values-gke.yaml projectID"),
+            "region": (cfg.region, "the registry's host name"),
             "registry_url": (
                 f"{cfg.region}-docker.pkg.dev/{cfg.project_id}/{registry.repository.repository_id}",
-                "GCP_REGISTRY; values-gke.yaml image.repository is this + /mcp-server",
+                "values-gke.yaml image.repository is this + /mcp-server",
             ),
-            "wif_provider": (github.provider.name, "GCP_WIF_PROVIDER (google-github-actions/auth)"),
-            "ci_service_account": (github.service_account.email, "GCP_CI_SERVICE_ACCOUNT"),
+            "wif_provider": (github.provider.name, "google-github-actions/auth"),
+            "ci_service_account": (github.service_account.email, "the image workflow's identity"),
             "app_service_account": (
                 app_identity.service_account.email,
                 "values-gke.yaml: iam.gke.io/gcp-service-account annotation of the KSA",
@@ -78,7 +79,10 @@ class McpStack(TerraformStack):
             "workload_identity_pool": (cfg.workload_pool, "the cluster's Workload Identity pool"),
             "dashboard_id": (monitoring.dashboard.id, "docs/operations.md: Read the dashboard"),
         }
+        variable = {output: name for name, output in REPOSITORY_VARIABLES.items()}
         for name, (value, used_by) in outputs.items():
+            if name in variable:
+                used_by = f"repository variable {variable[name]}; {used_by}"
             TerraformOutput(self, name, value=value, description=f"Used by: {used_by}")
 
 

@@ -8,6 +8,7 @@ directory, the outputs) are read from here, whose owners are infra/'s config
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 import sys
 import tomllib
@@ -21,6 +22,21 @@ DEMO_PROJECT = "verify-demo-project"
 STACK_SOURCE = Path("infra/mcp_infra/stack.py")
 
 
+def infra_module(ctx: Context, name: str) -> Any:
+    """A module of infra/mcp_infra that imports nothing from CDK Terrain (config, outputs)."""
+    sys.path.insert(0, str(ctx.path("infra")))
+    try:
+        return importlib.import_module(f"mcp_infra.{name}")
+    finally:
+        sys.path.pop(0)
+
+
+def repository_variables(ctx: Context) -> dict[str, str]:
+    """GitHub repository variable -> the stack output it is set from (mcp_infra/outputs.py)."""
+    variables: dict[str, str] = infra_module(ctx, "outputs").REPOSITORY_VARIABLES
+    return variables
+
+
 def infra_config(ctx: Context) -> Any:
     """The learner's infra config (infra/config.toml), or a demo one built from the example.
 
@@ -29,11 +45,7 @@ def infra_config(ctx: Context) -> Any:
     """
     if "infra_config" in ctx.cache:
         return ctx.cache["infra_config"]
-    sys.path.insert(0, str(ctx.path("infra")))
-    try:
-        from mcp_infra import config as infra  # cheap: imports nothing from CDK Terrain
-    finally:
-        sys.path.pop(0)
+    infra = infra_module(ctx, "config")
     path = infra.config_path()  # infra/config.toml, or $MCP_INFRA_CONFIG
     if path.is_file():
         try:

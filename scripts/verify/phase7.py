@@ -10,18 +10,10 @@ from typing import Any
 from .chart import VALUES_GKE, gke_values, values_image
 from .files import load_yaml
 from .framework import CheckFailed, Context, check, declare_phase
-from .infra import infra_config, terraform_output
+from .infra import infra_config, repository_variables, terraform_output
 
 declare_phase(7, "07-pipeline.md")
 
-# The repository variables image.yml reads, and the stack output each is set from.
-REPOSITORY_VARIABLES = {
-    "GCP_PROJECT_ID": "project_id",
-    "GCP_REGION": "region",
-    "GCP_WIF_PROVIDER": "wif_provider",
-    "GCP_CI_SERVICE_ACCOUNT": "ci_service_account",
-    "GCP_REGISTRY": "registry_url",
-}
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
 
 
@@ -126,10 +118,9 @@ def bump_cannot_trigger_build(ctx: Context) -> None:
 def workflow_wiring(ctx: Context) -> None:
     text = ctx.path(".github/workflows/image.yml").read_text()
     used = set(re.findall(r"vars\.(\w+)", text))
-    if used != set(REPOSITORY_VARIABLES):
-        raise CheckFailed(
-            f"image.yml uses vars {sorted(used)}, expected {sorted(REPOSITORY_VARIABLES)}"
-        )
+    expected = set(repository_variables(ctx))
+    if used != expected:
+        raise CheckFailed(f"image.yml uses vars {sorted(used)}, expected {sorted(expected)}")
     env = workflow(ctx, "image.yml")["jobs"]["build"].get("env", {})
     if env.get("IMAGE") != "${{ vars.GCP_REGISTRY }}/mcp-server":
         raise CheckFailed(f"the pushed image is {env.get('IMAGE')!r}, not GCP_REGISTRY/mcp-server")
@@ -152,7 +143,7 @@ def live_repository_variables(ctx: Context) -> None:
     listed = json.loads(ctx.run("gh", "variable", "list", "--json", "name,value").stdout)
     values = {item["name"]: item["value"] for item in listed}
     wrong = []
-    for variable, output in REPOSITORY_VARIABLES.items():
+    for variable, output in repository_variables(ctx).items():
         want = terraform_output(ctx, output)
         if values.get(variable) != want:
             wrong.append(

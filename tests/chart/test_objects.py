@@ -127,8 +127,10 @@ def test_grace_period_fits_the_drain(chart: Chart, name: str) -> None:
     variables = env(chart, name)
     drain = int(variables["MCP_SHUTDOWN_DRAIN_SECONDS"])
     timeout = int(variables["MCP_SHUTDOWN_TIMEOUT_SECONDS"])
-    assert (drain, timeout) == (5, 15)
-    assert pod["terminationGracePeriodSeconds"] == 30 > drain + timeout
+    # What matters is the relation: the kubelet must not kill the pod before
+    # it has drained and let in-flight requests finish.
+    assert drain > 0
+    assert pod["terminationGracePeriodSeconds"] > drain + timeout
 
 
 @pytest.mark.parametrize("name", ALL)

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
+from infra.mcp_infra.outputs import REPOSITORY_VARIABLES
 from tests.helpers import ROOT, tool
 
 GITHUB = ROOT / ".github"
@@ -28,14 +29,6 @@ CI = WORKFLOWS / "ci.yml"
 IMAGE = WORKFLOWS / "image.yml"
 VALUES_GKE = "helm/mcp-server/values-gke.yaml"
 
-# The repository variables and the infra (terraform) outputs they are copied from.
-REPOSITORY_VARIABLES = {
-    "GCP_PROJECT_ID": "project_id",
-    "GCP_REGION": "region",
-    "GCP_WIF_PROVIDER": "wif_provider",
-    "GCP_CI_SERVICE_ACCOUNT": "ci_service_account",
-    "GCP_REGISTRY": "registry_url",
-}
 
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts.verify import chart, cli, files, framework, infra, phase7
+from infra.mcp_infra.outputs import REPOSITORY_VARIABLES
+from scripts.verify import chart, cli, files, framework, infra
 from tests.helpers import ROOT, tool
 
 VERIFY = ROOT / "scripts" / "verify"
@@ -110,7 +111,7 @@ def test_stack_output_names_are_read_from_the_stack() -> None:
     for name in names:
         assert f'"{name}": (' in stack
     # The workflow's repository variables are set from stack outputs.
-    assert set(phase7.REPOSITORY_VARIABLES.values()) <= set(names)
+    assert set(REPOSITORY_VARIABLES.values()) <= set(names)
 
 
 def test_a_stack_without_an_outputs_dict_is_named(tmp_path: Path) -> None:
