@@ -87,6 +87,8 @@ lint: install ## Lint and type-check everything
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	@# tests/ apart: they import infra as infra.mcp_infra, the stack as mcp_infra.
+	$(BIN)/mypy tests
 
 # --python-version 3.11 keeps the pins that only older 3.11 patch releases need
 # (redis wants async-timeout below 3.11.3; the image's base may be such a one).

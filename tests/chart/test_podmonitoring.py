@@ -53,14 +53,16 @@ def strict(node: Any) -> Any:
 FORMATS = jsonschema.FormatChecker()
 
 
-@FORMATS.checks("duration", raises=ValueError)
 def _is_duration(value: object) -> bool:
     return not isinstance(value, str) or seconds(value) >= 0
 
 
-@FORMATS.checks("int64")
 def _is_int64(value: object) -> bool:
     return not isinstance(value, int) or -(2**63) <= value < 2**63
+
+
+FORMATS.checks("duration", raises=ValueError)(_is_duration)
+FORMATS.checks("int64")(_is_int64)
 
 
 @pytest.fixture(scope="module")

@@ -254,4 +254,4 @@ def test_mcp_remote_lists_with_a_token(
         process.stdin.close()
         process.stdout.close()
     tools = answers[2]["result"]["tools"]  # type: ignore[index]
-    assert [tool["name"] for tool in tools] == ["get_public_info"]  # type: ignore[index]
+    assert [tool["name"] for tool in tools] == ["get_public_info"]

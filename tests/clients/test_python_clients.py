@@ -121,7 +121,7 @@ async def test_fastmcp_client_lists_and_calls_with_a_token(
         names = sorted(tool.name for tool in await client.list_tools())
         assert names == ["get_confidential_info", "get_public_info"]
         result = await client.call_tool("get_confidential_info", {})
-        assert result.content[0].text.startswith("# ")  # type: ignore[union-attr]
+        assert result.content[0].text.startswith("# ")
 
 
 async def test_fastmcp_client_shows_why_a_call_is_forbidden(

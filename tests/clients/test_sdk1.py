@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -90,7 +91,7 @@ def _sdk1_python() -> Path:
     return python
 
 
-def _probe(server: ServerProcess, token: str | None, *calls: str) -> list[dict[str, str]]:
+def _probe(server: ServerProcess, token: str | None, *calls: str) -> list[dict[str, Any]]:
     result = subprocess.run(
         [str(_sdk1_python()), "-c", PROBE, server.url, token or "-", *calls],
         capture_output=True,

@@ -145,7 +145,8 @@ class FakeSecretManager:
         with self._lock:
             self.calls.append("DisableSecretVersion")
             version = self._version(request.name, context)
-            version.state = resources.SecretVersion.State.DISABLED
+            # proto-plus accepts the enum member; its stubs type the field as int.
+            version.state = resources.SecretVersion.State.DISABLED  # type: ignore[assignment]
             return version
 
     def access_secret_version(

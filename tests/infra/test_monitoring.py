@@ -61,7 +61,7 @@ def selectors(promql: str) -> list[tuple[str, dict[str, str]]]:
     promql_parser.walk(promql_parser.parse(promql), pre_visit=nodes.append)
     return [
         (
-            node.name,
+            str(node.name),
             {m.name: m.value for m in node.matchers.matchers if str(m.op).endswith("Equal")},
         )
         for node in nodes

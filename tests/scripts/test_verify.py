@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts.verify import cli, framework, phase7
+from infra.mcp_infra.outputs import REPOSITORY_VARIABLES
+from scripts.verify import cli, framework
 from tests.helpers import ROOT, tool
 
 SCRIPT = ROOT / "scripts" / "verify_phase.py"
@@ -318,7 +319,7 @@ def live_copy(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     fake_cli(bin_dir, "terraform", f"print(json.dumps({outputs!r}))")
     variables = [
         {"name": name, "value": FAKE_OUTPUTS[output]}
-        for name, output in phase7.REPOSITORY_VARIABLES.items()
+        for name, output in REPOSITORY_VARIABLES.items()
     ]
     fake_cli(
         bin_dir,
