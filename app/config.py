@@ -57,8 +57,8 @@ class Settings(BaseSettings):
     )
     authorization_server: str | None = Field(
         default=None,
-        description="authorization server named in the metadata; "
-        "default: the issuer if it is a URL, else the public URL",
+        description="authorization server named in the metadata; default: the issuer "
+        "if it is a URL, else none (shared-key tokens come from `make token`)",
     )
 
     jwt_secret_key: SecretStr | None = Field(

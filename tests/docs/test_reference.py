@@ -10,6 +10,7 @@ import pytest
 from app.catalog import TOOL_SCOPES, TOOLS
 from app.config import Settings
 from app.probes import Lifecycle
+from app.shared_key import FALLBACK_PATHS
 from scripts.settings_table import PAGE, render
 from tests.helpers import ROOT
 
@@ -60,5 +61,9 @@ async def test_every_endpoint_is_served(
     method, path = row
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         response = await c.request(method, path)
-    # Served means routed: POST /mcp without a token is refused (401), the rest answer 200.
-    assert response.status_code == (401 if path == "/mcp" else 200), (method, path)
+    # Served means routed: POST /mcp without a token is refused (401), the OAuth
+    # fallbacks of shared-key mode answer 400 saying what to do, the rest 200.
+    expected = 401 if path == "/mcp" else 400 if path in FALLBACK_PATHS else 200
+    assert response.status_code == expected, (method, path)
+    if path in FALLBACK_PATHS:
+        assert "make token" in response.json()["error_description"]
