@@ -10,14 +10,19 @@ is plain: the `$ ` lines of the ```console blocks, in document order.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import re
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 
+from infra.mcp_infra.outputs import REPOSITORY_VARIABLES
+from infra.mcp_infra.settings import InfraConfig
 from tests.helpers import ROOT, require
 
 TUTORIAL = ROOT / "docs" / "tutorial"
@@ -498,3 +503,38 @@ def test_infra_readme_points_at_real_tutorial_headings() -> None:
     assert len(links) >= 2
     for doc, anchor in links:
         assert anchor in {slug(title) for *_, title in headings(doc)}, f"{doc}#{anchor}"
+
+
+def test_phase_7_reads_the_tag_the_bot_wrote_to_values_gke() -> None:
+    """The TAG= line, run as written, gives values-gke.yaml's image tag (not a commit's)."""
+    line = next(c.text for c in commands("07-pipeline.md") if c.text.startswith("TAG="))
+    assert "values-gke.yaml" in line
+    assert "cut -f" not in line
+    result = subprocess.run(
+        ["bash", "-c", f'{line}; printf %s "$TAG"'],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    values = YAML(typ="safe").load((ROOT / "helm/mcp-server/values-gke.yaml").read_text())
+    assert result.stdout == str(values["image"]["tag"])
+
+
+def test_cleanup_removes_what_the_earlier_phases_left_behind() -> None:
+    """Phase 9's clean-up undoes phase 7's variables, phase 8's deploy key and the logins."""
+    cleanup = [c.text for c in commands("09-end-to-end.md")]
+    loop = re.search(r"for v in ([\w ]+); do gh variable delete", " ".join(cleanup))
+    assert loop is not None
+    assert set(loop.group(1).split()) == set(REPOSITORY_VARIABLES)
+    added = re.search(r"gh repo deploy-key add \S+ --title (\S+)", read("08-argocd.md"))
+    assert added is not None
+    title = added.group(1)
+    assert any("deploy-key delete" in t and f'"{title}"' in t for t in cleanup)
+    assert any(t.strip() == "gh cache delete --all" for t in cleanup)
+    kubeconfig = next(t for t in cleanup if "kubectl config delete-context" in t)
+    for entry in ("delete-context", "delete-cluster", "delete-user"):
+        assert f"kubectl config {entry}" in kubeconfig
+    # The registry host the Docker helper entry was made for (the default region).
+    region = next(f.default for f in dataclasses.fields(InfraConfig) if f.name == "region")
+    assert any("credHelpers" in t and f'"{region}-docker.pkg.dev"' in t for t in cleanup)
