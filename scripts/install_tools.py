@@ -18,6 +18,8 @@ Three independent parts, each idempotent and each runnable on its own:
          file records download URLs, which this repository never commits).
 
 Every executable is linked into .tools/bin/, which tests/helpers.tool() searches.
+The file is long because it must run with nothing but the standard library
+(it installs what the rest needs), so the three parts share their helpers here.
 
 Usage: scripts/install_tools.py [--uv PATH] {helm,venv,node,all}
 """

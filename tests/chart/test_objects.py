@@ -1,4 +1,8 @@
-"""Assertions on the rendered objects: what a careful operator would check by eye."""
+"""Assertions on the rendered objects: what a careful operator would check by eye.
+
+The file is long because it walks every object of every values combination
+(tests/chart/rendering.py) once; the narrower concerns have their own files.
+"""
 
 from __future__ import annotations
 

@@ -6,6 +6,9 @@ got stuck on a real project (the tool installed before its first use, a push
 after the commit the pipeline builds on, one local port per server, the run
 of *this* commit, the teardown that a re-apply can follow, ...). The parsing
 is plain: the `$ ` lines of the ```console blocks, in document order.
+
+The file is long because it holds one test per way a learner got stuck, each
+with the story in its docstring; they share the one console-block parser.
 """
 
 from __future__ import annotations
