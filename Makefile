@@ -97,9 +97,15 @@ lock: | $(UV) ## Re-pin every requirements file (hashed, no index URLs)
 	$(LOCK) pyproject.toml -o requirements/main.txt
 	$(LOCK) pyproject.toml --group dev -o requirements/dev.txt
 	$(LOCK) --group infra -c requirements/dev.txt -o requirements/infra.txt
+	$(LOCK) --group bench -c requirements/dev.txt -o requirements/bench.txt
 
 # wrk measures the server, not itself (a Python load generator tops out first).
-bench: install ## Measure tools/call throughput with auth on vs off (loopback, ~1 min)
+# matplotlib (requirements/bench.txt) draws the picture; only this target needs it.
+$(VENV)/.bench-installed: requirements/bench.txt $(VENV)/.dev-installed
+	$(UV_INSTALL) -r requirements/bench.txt
+	@touch $@
+
+bench: install $(VENV)/.bench-installed ## Throughput vs stock FastMCP and auth off; writes docs/benchmarks.md (~1.5 min)
 	@command -v wrk >/dev/null || if [ "$$(uname -s)" = Darwin ] && command -v brew >/dev/null; then \
 	  echo "Installing wrk (Homebrew)" >&2; brew install wrk; \
 	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
@@ -108,7 +114,7 @@ bench: install ## Measure tools/call throughput with auth on vs off (loopback, ~
 	  { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }; \
 	else echo "error: wrk not found: brew install wrk (macOS), sudo apt-get install wrk" \
 	  "(Debian, Ubuntu), or your package manager's wrk" >&2; exit 1; fi
-	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.run --write $(BENCH_ARGS)
 
 clean: ## Remove the venv, tools and build output (keeps .dev/)
 	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache infra/cdktf.out
