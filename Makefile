@@ -33,7 +33,7 @@ EXPIRES_IN ?= 3600
 
 export FASTMCP_LOG_ENABLED := false
 
-.PHONY: help install install-main run token test test-deps lint lock bench clean
+.PHONY: help install install-main run token test test-deps lint lock bench bench-memory bench-start clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
@@ -115,6 +115,12 @@ bench: install $(VENV)/.bench-installed ## Throughput vs stock FastMCP and auth 
 	else echo "error: wrk not found: brew install wrk (macOS), sudo apt-get install wrk" \
 	  "(Debian, Ubuntu), or your package manager's wrk" >&2; exit 1; fi
 	$(BIN)/python -m benchmarks.run --write $(BENCH_ARGS)
+
+bench-memory: install ## RSS of the server before and after 10,000 calls over 1,000 distinct tokens
+	$(BIN)/python -m benchmarks.memory $(BENCH_ARGS)
+
+bench-start: install ## Container start to ready, median of 5 (needs a Docker engine and make image)
+	$(BIN)/python -m benchmarks.container_start --image $(IMAGE):$(IMAGE_TAG) $(BENCH_ARGS)
 
 clean: ## Remove the venv, tools and build output (keeps .dev/)
 	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache infra/cdktf.out

@@ -73,6 +73,7 @@ def serve(config: Config, build: Callable[[Config, Lifecycle], ASGIApp] = build_
         # costing a quarter of the throughput (docs/benchmarks.md).
         loop="uvloop",
         http="httptools",
+        ws="none",  # MCP here is JSON over POST: no WebSocket library to import at start
         host=settings.host,
         port=settings.port,
         log_config=None,  # app.logs owns the handlers
