@@ -54,8 +54,8 @@ RUN pip wheel --no-deps --no-build-isolation --wheel-dir /tmp/dist /src \
 
 # Bytecode for what the server imports at start, in either mode (shared keys;
 # sign-in, with its Redis store), and for what uvicorn loads by name: the
-# read-only container cannot cache it. Compiling every module the server could
-# ever import (scripts/ci/import_closure.py) would add 11 MB, the whole venv ~40.
+# read-only container cannot cache it. That is 13 MB; compiling every module
+# the server could ever import (scripts/ci/import_closure.py) would add 11 MB.
 RUN /opt/venv/bin/python -c "import app.__main__, app.uvicorn_server, app.signin, \
 key_value.aio.stores.redis, uvicorn.loops.uvloop, uvicorn.protocols.http.httptools_impl, \
 uvicorn.lifespan.on"

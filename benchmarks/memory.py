@@ -101,8 +101,9 @@ def main(argv: list[str] | None = None) -> int:
                     raise SystemExit(f"error: the server did not become ready; see {log}") from None
                 time.sleep(0.05)
         print(f"ready: RSS {rss_mb(server.pid):.1f} MB")
-        asyncio.run(churn(f"{base}/mcp", tokens[:1], 200))
-        print(f"after 200 requests with one token: RSS {rss_mb(server.pid):.1f} MB")
+        # Warm-up: every code path runs once, with few tokens (each under its rate limit).
+        asyncio.run(churn(f"{base}/mcp", tokens[:20], 200))
+        print(f"after 200 requests over 20 tokens: RSS {rss_mb(server.pid):.1f} MB")
         for number in range(1, args.passes + 1):
             started = time.monotonic()
             asyncio.run(churn(f"{base}/mcp", tokens, args.requests))

@@ -174,9 +174,7 @@ def report(servers: list[Server], rss: dict[str, float], argv: list[str]) -> str
         f"{os.cpu_count()} cores, {platform.system()} {platform.release()}, "
         f"Python {platform.python_version()}, FastMCP {version('fastmcp')}, "
         f"uvicorn {version('uvicorn')}, one process per server, "
-        f"{datetime.now(UTC):%Y-%m-%d}. "
-        f"`benchmarks/run.py {' '.join(argv)}`".rstrip()
-        + ":",
+        f"{datetime.now(UTC):%Y-%m-%d}. `{' '.join(['python -m benchmarks.run', *argv])}`:",
         "",
         "| server | req/s | p50 ms | p99 ms | server CPU per request "
         "| start to ready | RSS after load |",
