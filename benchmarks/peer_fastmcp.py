@@ -4,7 +4,9 @@ The same tool (name, description, body: an async function returning the
 public document, already in memory), served statelessly with JSON answers
 the way FastMCP documents it: `mcp.run(transport="http", ...)`. No auth, no
 rate limit, no metrics; FastMCP's defaults otherwise (its banner, its
-logging, uvicorn's access log, its Host/Origin guard for loopback).
+logging, uvicorn's access log, its Host/Origin guard for loopback;
+benchmarks/run.py switches off only the banner's update check, a request
+to PyPI at every start).
 
 `--stock` keeps uvicorn on the h11 parser, which is what `pip install
 fastmcp` brings (it depends on plain uvicorn, not uvicorn[standard]). This

@@ -98,6 +98,9 @@ def start(variant: Variant, key: str, log: Path) -> Server:
     env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
     if variant.stock_env:
         variant_command = [*variant.command, "--port", str(port)]
+        # The one default changed: the banner's update check would ask PyPI at
+        # every start, making the peer's start a network measurement.
+        env["FASTMCP_CHECK_FOR_UPDATES"] = "off"
     else:
         variant_command = variant.command
         env.update(
@@ -190,6 +193,7 @@ def report(servers: list[Server], rss: dict[str, float], argv: list[str]) -> str
         )
     on = medians["auth on"]
     lines.append("")
+    ready = {s.variant.name: s.ready_seconds for s in servers}
     for other in ("auth off", "peer", "peer httptools"):
         o = medians[other]
         throughput = on.requests_per_second / o.requests_per_second
@@ -197,6 +201,8 @@ def report(servers: list[Server], rss: dict[str, float], argv: list[str]) -> str
             f"- **auth on / {other}**: throughput {throughput:.3f}"
             f", CPU per request {on.cpu_us_per_request / o.cpu_us_per_request:.3f}"
             f", p99 {on.p99_ms / o.p99_ms:.3f}"
+            f", start to ready {ready['auth on'] / ready[other]:.2f}"
+            f", RSS {rss['auth on'] / rss[other]:.2f}"
         )
     return "\n".join(lines) + "\n"
 
