@@ -13,7 +13,7 @@ FASTMCP_DEFAULTS = {
     # Its Rich console logging would interleave with our JSON lines.
     "FASTMCP_LOG_ENABLED": "false",
     # Its OpenTelemetry spans: only the API is installed, so they reach no
-    # exporter, yet cost ~7% of a tools/call's CPU (docs/benchmarks.md).
+    # exporter, yet make ~4% of a tools/call's Python calls (docs/benchmarks.md).
     # `native` turns them on for a deployment that adds an SDK.
     "FASTMCP_TELEMETRY_MODE": "off",
 }

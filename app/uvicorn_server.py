@@ -70,7 +70,7 @@ def serve(config: Config, build: Callable[[Config, Lifecycle], ASGIApp] = build_
     uv_config = uvicorn.Config(
         build(config, lifecycle),
         # Named, not "auto": a missing one fails at start instead of silently
-        # costing a quarter of the throughput (docs/benchmarks.md).
+        # falling back to the pure-Python loop and parser (docs/benchmarks.md).
         loop="uvloop",
         http="httptools",
         ws="none",  # MCP here is JSON over POST: no WebSocket library to import at start
