@@ -33,7 +33,7 @@ EXPIRES_IN ?= 3600
 
 export FASTMCP_LOG_ENABLED := false
 
-.PHONY: help install install-main run token test test-deps lint lock bench clean
+.PHONY: help install install-main run token test test-deps lint lock bench bench-memory bench-start clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
@@ -99,9 +99,15 @@ lock: | $(UV) ## Re-pin every requirements file (hashed, no index URLs)
 	$(LOCK) pyproject.toml -o requirements/main.txt
 	$(LOCK) pyproject.toml --group dev -o requirements/dev.txt
 	$(LOCK) --group infra -c requirements/dev.txt -o requirements/infra.txt
+	$(LOCK) --group bench -c requirements/dev.txt -o requirements/bench.txt
 
 # wrk measures the server, not itself (a Python load generator tops out first).
-bench: install ## Measure tools/call throughput with auth on vs off (loopback, ~1 min)
+# matplotlib (requirements/bench.txt) draws the picture; only this target needs it.
+$(VENV)/.bench-installed: requirements/bench.txt $(VENV)/.dev-installed
+	$(UV_INSTALL) -r requirements/bench.txt
+	@touch $@
+
+bench: install $(VENV)/.bench-installed ## Throughput vs stock FastMCP and auth off; writes docs/benchmarks.md (~1.5 min)
 	@command -v wrk >/dev/null || if [ "$$(uname -s)" = Darwin ] && command -v brew >/dev/null; then \
 	  echo "Installing wrk (Homebrew)" >&2; brew install wrk; \
 	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
@@ -110,7 +116,13 @@ bench: install ## Measure tools/call throughput with auth on vs off (loopback, ~
 	  { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }; \
 	else echo "error: wrk not found: brew install wrk (macOS), sudo apt-get install wrk" \
 	  "(Debian, Ubuntu), or your package manager's wrk" >&2; exit 1; fi
-	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.run --write $(BENCH_ARGS)
+
+bench-memory: install ## RSS of the server before and after 10,000 calls over 1,000 distinct tokens
+	$(BIN)/python -m benchmarks.memory $(BENCH_ARGS)
+
+bench-start: install ## Container start to ready, median of 5 (needs a Docker engine and make image)
+	$(BIN)/python -m benchmarks.container_start --image $(IMAGE):$(IMAGE_TAG) $(BENCH_ARGS)
 
 clean: ## Remove the venv, tools and build output (keeps .dev/)
 	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache infra/cdktf.out

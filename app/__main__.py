@@ -5,11 +5,20 @@ from __future__ import annotations
 import os
 import sys
 
-# FastMCP's Rich console logging would interleave with our JSON lines; it reads
-# this at import time, so set it before anything imports fastmcp.
-os.environ.setdefault("FASTMCP_LOG_ENABLED", "false")
+from app import config, logs  # neither imports fastmcp
 
-from app import config, logs
+# FastMCP reads its settings at import time, so these are set before anything
+# imports fastmcp; an operator's own value wins.
+FASTMCP_DEFAULTS = {
+    # Its Rich console logging would interleave with our JSON lines.
+    "FASTMCP_LOG_ENABLED": "false",
+    # Its OpenTelemetry spans: only the API is installed, so they reach no
+    # exporter, yet make ~4% of a tools/call's Python calls (docs/benchmarks.md).
+    # `native` turns them on for a deployment that adds an SDK.
+    "FASTMCP_TELEMETRY_MODE": "off",
+}
+for _name, _value in FASTMCP_DEFAULTS.items():
+    os.environ.setdefault(_name, _value)
 
 
 def main() -> int:

@@ -334,15 +334,16 @@ def load() -> Config:
             "MCP_JWT_SECRET_KEY: no signing key; set MCP_JWT_SECRET_KEY or MCP_JWT_SECRET_FILE "
             f"(or MCP_JWT_JWKS_URL for an OIDC issuer); {KEY_HINT}"
         )
-    # Imported here: app.signin needs ConfigError from this module.
-    from app.signin import load_signin
+    keys = KeyRing(current, previous, settings.jwt_secret_file, settings.jwt_previous_secret_file)
+    documents = _read_documents(settings.documents_dir)
+    denylist = Denylist(settings.jwt_denylist_file, _read_denylist(settings.jwt_denylist_file))
+    signin = None
+    if settings.oidc_config_url is not None:
+        # Imported here: app.signin needs ConfigError from this module, and its
+        # OAuth proxy costs ~0.5 s of a start that shared-key mode never uses.
+        from app.signin import load_signin
 
+        signin = load_signin(settings)
     return Config(
-        settings=settings,
-        keys=KeyRing(
-            current, previous, settings.jwt_secret_file, settings.jwt_previous_secret_file
-        ),
-        documents=_read_documents(settings.documents_dir),
-        denylist=Denylist(settings.jwt_denylist_file, _read_denylist(settings.jwt_denylist_file)),
-        signin=load_signin(settings),
+        settings=settings, keys=keys, documents=documents, denylist=denylist, signin=signin
     )

@@ -105,6 +105,13 @@ def configure(level: str, fmt: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Every record would look up its caller's frame, thread and process, fields
+    # neither formatter writes (_RESERVED); the logging HOWTO's "Optimization"
+    # switches skip that work on each request's line.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "fastmcp", "mcp"):
         named = logging.getLogger(name)
         named.handlers[:] = []

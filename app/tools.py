@@ -44,7 +44,14 @@ def _reader(text: str) -> Callable[[], Awaitable[str]]:
 
 def build_mcp(documents: Mapping[str, str], auth: AuthProvider | None) -> FastMCP[Any]:
     """Create the FastMCP server with one tool per catalog entry, each behind its scope."""
-    mcp: FastMCP[Any] = FastMCP("secure-mcp-server", instructions=INSTRUCTIONS, auth=auth)
+    mcp: FastMCP[Any] = FastMCP(
+        "secure-mcp-server",
+        instructions=INSTRUCTIONS,
+        auth=auth,
+        # Its middleware inlines $ref in listed schemas; ours have none (the
+        # tools take no arguments and return text), yet it sat in every call's chain.
+        dereference_schemas=False,
+    )
     mcp.add_middleware(ToolCallMetrics())
     tool: Tool
     for tool in TOOLS:

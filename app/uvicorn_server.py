@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import Callable, Generator
@@ -68,6 +69,11 @@ def serve(config: Config, build: Callable[[Config, Lifecycle], ASGIApp] = build_
     lifecycle = Lifecycle()
     uv_config = uvicorn.Config(
         build(config, lifecycle),
+        # Named, not "auto": a missing one fails at start instead of silently
+        # falling back to the pure-Python loop and parser (docs/benchmarks.md).
+        loop="uvloop",
+        http="httptools",
+        ws="none",  # MCP here is JSON over POST: no WebSocket library to import at start
         host=settings.host,
         port=settings.port,
         log_config=None,  # app.logs owns the handlers
@@ -78,6 +84,12 @@ def serve(config: Config, build: Callable[[Config, Lifecycle], ASGIApp] = build_
         lifespan="on",
     )
     server = DrainingServer(uv_config, lifecycle, settings.shutdown_drain_seconds)
+    # The ~130,000 objects built so far (modules, schemas, the app) live as long
+    # as the process. Frozen, a full collection under load scans only what
+    # requests allocate: 0.01 ms instead of ~100 ms stalling every request in
+    # flight (measured on the build machine). No collect first: it would add
+    # that 100 ms to the start, to free a little import-time garbage.
+    gc.freeze()
     log.info(
         "starting",
         extra={"url": f"{settings.base_url}/mcp", "jwks": bool(settings.jwt_jwks_url)},

@@ -1,14 +1,23 @@
 #!/usr/bin/env python3
-"""What does auth cost? tools/call throughput and latency, auth on vs off, side by side.
+"""What does the secured server cost, against itself without auth and against stock FastMCP?
 
-Starts two server processes on loopback ports (the real server, and the same
-app with auth switched off, benchmarks/server_without_auth.py), then drives
-both with wrk in alternating rounds so machine noise hits both alike. The
-servers share one CPU core and wrk gets the other, when the machine has two.
-Bounded: rounds x duration seconds of load per server, loopback only.
+Starts one process per variant on loopback ports and drives them with wrk in
+alternating rounds, so machine noise hits all alike:
+
+  peer          stock FastMCP (benchmarks/peer_fastmcp.py --stock): the same
+                tool, stateless JSON, no auth, uvicorn as `pip install fastmcp`
+                brings it (h11 parser), asyncio loop
+  peer httptools  the same peer under uvicorn's defaults in this venv, which
+                pick up httptools (as with uvicorn[standard] installed)
+  auth off      this server with no auth provider (benchmarks/server_without_auth.py)
+  auth on       this server, `python -m app`, every guard on
+
+The servers share one CPU core and wrk gets the other, when the machine has
+two. Bounded: rounds x duration seconds of load per variant, loopback only.
+With --write, the results table and the picture go into docs/.
 
 Example:
-  .venv/bin/python benchmarks/run.py --rounds 3 --duration 8
+  .venv/bin/python -m benchmarks.run --rounds 3 --duration 5
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import secrets
 import shutil
 import statistics
@@ -24,15 +34,39 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import version
 from pathlib import Path
 
 import httpx
 
 from app.tokens import mint_token
+from benchmarks.processes import free_port, pinned, rss_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 LUA = ROOT / "benchmarks" / "tools_call.lua"
+DOC = ROOT / "docs" / "benchmarks.md"
+PICTURE = ROOT / "docs" / "benchmarks.png"
 MAX_DURATION = 60
+# docs/benchmarks.md's results live between these two lines; the rest is prose.
+BEGIN = "<!-- results: written by benchmarks/run.py --write; do not edit by hand -->"
+END = "<!-- end of results -->"
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    command: list[str]
+    with_token: bool
+    stock_env: bool  # the peer runs with FastMCP's defaults, not this project's settings
+
+
+VARIANTS = (
+    Variant("peer", ["-m", "benchmarks.peer_fastmcp", "--stock"], False, True),
+    Variant("peer httptools", ["-m", "benchmarks.peer_fastmcp"], False, True),
+    Variant("auth off", ["-m", "benchmarks.server_without_auth"], False, False),
+    Variant("auth on", ["-m", "app"], True, False),
+)
 
 
 @dataclass(frozen=True)
@@ -43,58 +77,62 @@ class Result:
     cpu_us_per_request: float
 
 
+@dataclass
+class Server:
+    variant: Variant
+    process: subprocess.Popen[bytes]
+    url: str
+    ready_seconds: float
+    results: list[Result]
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time the process has used (Linux /proc), so other load cancels out."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def pinned(command: list[str], cpu: int) -> list[str]:
-    """Pin to one core so the load generator does not steal the server's CPU."""
-    if shutil.which("taskset") and (os.cpu_count() or 1) >= 2:
-        return ["taskset", "-c", str(cpu), *command]
-    return command
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def start(module: str, key: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start(variant: Variant, key: str, log: Path) -> Server:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MCP_")}
-    env.update(
-        {
-            "MCP_PORT": str(port),
-            "MCP_JWT_SECRET_KEY": key,
-            # Large enough never to trigger, so the limiter's bookkeeping is still measured.
-            "MCP_RATE_LIMIT_PER_MINUTE": "1000000000",
-            "FASTMCP_LOG_ENABLED": "false",
-        }
-    )
+    drop = ("MCP_", "FASTMCP_") if variant.stock_env else ("MCP_",)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    if variant.stock_env:
+        variant_command = [*variant.command, "--port", str(port)]
+        # The one default changed: the banner's update check would ask PyPI at
+        # every start, making the peer's start a network measurement.
+        env["FASTMCP_CHECK_FOR_UPDATES"] = "off"
+    else:
+        variant_command = variant.command
+        env.update(
+            {
+                "MCP_PORT": str(port),
+                "MCP_JWT_SECRET_KEY": key,
+                # Off for the benchmark: one subject sends every request, so any
+                # real budget would turn the measurement into a count of 429s.
+                "MCP_RATE_LIMIT_PER_MINUTE": "0",
+            }
+        )
+    base = f"http://127.0.0.1:{port}"
+    started = time.monotonic()
     with log.open("wb") as out:
         process = subprocess.Popen(
-            pinned([sys.executable, "-m", module], 0),
+            pinned([sys.executable, *variant_command], 0),
             cwd=ROOT,
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    # Ready = the first HTTP answer of any kind: the peer has no /ready route,
+    # and uvicorn answers nothing before the app's startup has finished.
+    deadline = started + 30
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
-                return process, f"{base}/mcp"
+            httpx.get(f"{base}/ready", timeout=1)
+            return Server(variant, process, f"{base}/mcp", time.monotonic() - started, [])
         except httpx.TransportError:
-            time.sleep(0.1)
+            time.sleep(0.02)
     process.kill()
-    raise SystemExit(f"error: {module} did not become ready; see {log}")
+    raise SystemExit(f"error: {variant.name} did not become ready; see {log}")
 
 
 def wrk(url: str, token: str, seconds: int, connections: int, pid: int) -> Result:
@@ -113,7 +151,7 @@ def wrk(url: str, token: str, seconds: int, connections: int, pid: int) -> Resul
     cpu = cpu_seconds(pid) - cpu_before
     line = next(line for line in output.splitlines() if line.startswith("BENCH "))
     data = json.loads(line.removeprefix("BENCH "))
-    if data["errors"]:
+    if data["errors"] or not data["requests"]:
         raise SystemExit(f"error: {data['errors']} failed requests against {url}:\n{output}")
     return Result(
         data["requests"] / data["seconds"],
@@ -132,15 +170,66 @@ def median(results: list[Result]) -> Result:
     )
 
 
+def report(servers: list[Server], rss: dict[str, float], argv: list[str]) -> str:
+    """The results as markdown: the table, the ratios, and where they were measured."""
+    medians = {s.variant.name: median(s.results) for s in servers}
+    lines = [
+        f"{os.cpu_count()} cores, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, FastMCP {version('fastmcp')}, "
+        f"uvicorn {version('uvicorn')}, one process per server, "
+        f"{datetime.now(UTC):%Y-%m-%d}. `{' '.join(['python -m benchmarks.run', *argv])}`:",
+        "",
+        "| server | req/s | p50 ms | p99 ms | server CPU per request "
+        "| start to ready | RSS after load |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for server in servers:
+        name = server.variant.name
+        r = medians[name]
+        lines.append(
+            f"| {name} | {r.requests_per_second:.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} "
+            f"| {r.cpu_us_per_request:.0f} us | {server.ready_seconds:.2f} s "
+            f"| {rss[name]:.0f} MB |"
+        )
+    on = medians["auth on"]
+    lines.append("")
+    ready = {s.variant.name: s.ready_seconds for s in servers}
+    for other in ("auth off", "peer", "peer httptools"):
+        o = medians[other]
+        throughput = on.requests_per_second / o.requests_per_second
+        lines.append(
+            f"- **auth on / {other}**: throughput {throughput:.3f}"
+            f", CPU per request {on.cpu_us_per_request / o.cpu_us_per_request:.3f}"
+            f", p99 {on.p99_ms / o.p99_ms:.3f}"
+            f", start to ready {ready['auth on'] / ready[other]:.2f}"
+            f", RSS {rss['auth on'] / rss[other]:.2f}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_doc(results: str, picture: Path) -> None:
+    text = DOC.read_text()
+    head, found, rest = text.partition(BEGIN)
+    _, found_end, tail = rest.partition(END)
+    if not found or not found_end:
+        raise SystemExit(f"error: {DOC} lacks the results markers ({BEGIN!r} ... {END!r})")
+    block = f"{BEGIN}\n{results}\n![Throughput and latency per server]({picture.name})\n{END}"
+    DOC.write_text(head + block + tail)
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (default 3)")
     parser.add_argument(
-        "--duration", type=int, default=8, help=f"seconds per run, max {MAX_DURATION} (default 8)"
+        "--duration", type=int, default=5, help=f"seconds per run, max {MAX_DURATION} (default 5)"
     )
     parser.add_argument("--connections", type=int, default=16, help="open connections (16)")
+    parser.add_argument(
+        "--write", action="store_true", help=f"write the results into {DOC.name} and the picture"
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.duration <= MAX_DURATION or not 1 <= args.rounds <= 10:
         parser.error(f"--duration must be 1..{MAX_DURATION} and --rounds 1..10")
@@ -154,44 +243,44 @@ def main(argv: list[str] | None = None) -> int:
     key = secrets.token_urlsafe(48)
     token = mint_token(key, "bench", ["public:read"], expires_in=3600)
     logs = Path(tempfile.mkdtemp(prefix="mcp-bench-"))
-    servers = {
-        "auth off": start("benchmarks.server_without_auth", key, logs / "off.log"),
-        "auth on": start("app", key, logs / "on.log"),
-    }
-    tokens = {"auth off": "", "auth on": token}
-    results: dict[str, list[Result]] = {name: [] for name in servers}
+    servers: list[Server] = []
+    rss: dict[str, float] = {}
     try:
-        for name, (process, url) in servers.items():  # warm up both before measuring
-            wrk(url, tokens[name], 2, args.connections, process.pid)
+        for variant in VARIANTS:  # one at a time, so each starts on a quiet core
+            servers.append(start(variant, key, logs / f"{variant.name.replace(' ', '-')}.log"))
+        for server in servers:  # warm up every server before measuring
+            wrk(server.url, token, 2, args.connections, server.process.pid)
         for round_number in range(args.rounds):
-            order = list(servers) if round_number % 2 == 0 else list(reversed(servers))
-            for name in order:
-                process, url = servers[name]
-                result = wrk(url, tokens[name], args.duration, args.connections, process.pid)
-                results[name].append(result)
+            order = servers if round_number % 2 == 0 else servers[::-1]
+            for server in order:
+                result = wrk(
+                    server.url,
+                    token if server.variant.with_token else "",
+                    args.duration,
+                    args.connections,
+                    server.process.pid,
+                )
+                server.results.append(result)
                 print(
-                    f"round {round_number + 1}/{args.rounds} {name:>8}: "
+                    f"round {round_number + 1}/{args.rounds} {server.variant.name:>14}: "
                     f"{result.requests_per_second:7.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
                     f"p99 {result.p99_ms:6.2f} ms  cpu {result.cpu_us_per_request:5.0f} us/req",
                     file=sys.stderr,
                 )
+        rss = {s.variant.name: rss_mb(s.process.pid) for s in servers}
     finally:
-        for process, _ in servers.values():
-            process.terminate()
-            process.wait(timeout=30)
+        for server in servers:
+            server.process.terminate()
+            server.process.wait(timeout=30)
 
-    off, on = median(results["auth off"]), median(results["auth on"])
-    print("| server | req/s | p50 ms | p99 ms | server CPU per request |")
-    print("| --- | ---: | ---: | ---: | ---: |")
-    for name, r in (("auth off", off), ("auth on", on)):
-        print(
-            f"| {name} | {r.requests_per_second:.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} "
-            f"| {r.cpu_us_per_request:.0f} us |"
-        )
-    ratio = on.requests_per_second / off.requests_per_second
-    cpu_ratio = on.cpu_us_per_request / off.cpu_us_per_request
-    print(f"\nauth on / auth off throughput: {ratio:.3f} (auth costs {100 * (1 - ratio):.1f}%)")
-    print(f"auth on / auth off CPU per request: {cpu_ratio:.3f}")
+    results = report(servers, rss, argv)
+    print(results)
+    if args.write:
+        from benchmarks.chart import draw
+
+        draw({s.variant.name: median(s.results) for s in servers}, PICTURE)
+        write_doc(results, PICTURE)
+        print(f"wrote {DOC.relative_to(ROOT)} and {PICTURE.relative_to(ROOT)}", file=sys.stderr)
     return 0
 
 

@@ -6,11 +6,9 @@ exists only so benchmarks/run.py can measure what auth costs.
 
 from __future__ import annotations
 
-import os
 import sys
 
-os.environ.setdefault("FASTMCP_LOG_ENABLED", "false")
-
+import app.__main__  # noqa: F401  (FastMCP's environment defaults, before fastmcp loads)
 from app import config, logs
 
 

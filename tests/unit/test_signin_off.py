@@ -1,0 +1,39 @@
+"""Shared-key mode: sign-in stays off, and its OAuth proxy is never loaded."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def test_sign_in_is_off_without_its_provider(monkeypatch: pytest.MonkeyPatch) -> None:
+    """load_signin answers None without MCP_OIDC_CONFIG_URL (app.config skips it then too)."""
+    from app.config import Settings
+    from app.signin import load_signin
+
+    monkeypatch.setenv("MCP_JWT_SECRET_KEY", "k" * 40)
+    monkeypatch.delenv("MCP_OIDC_CONFIG_URL", raising=False)
+    assert load_signin(Settings()) is None
+
+
+def test_shared_key_mode_never_imports_the_oauth_proxy() -> None:
+    """~0.5 s of every start (docs/benchmarks.md): only sign-in mode pays for it."""
+    script = (
+        "import sys, app.__main__;"
+        "from app import config, probes, http_app;"
+        "http_app.build_app(config.load(), probes.Lifecycle());"
+        "print(sorted(m for m in sys.modules if 'oauth_proxy' in m or 'oidc_proxy' in m))"
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MCP_", "FASTMCP_"))}
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**clean, "MCP_JWT_SECRET_KEY": "k" * 40},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.strip() == "[]"
