@@ -97,6 +97,7 @@ lock: | $(UV) ## Re-pin every requirements file (hashed, no index URLs)
 	$(LOCK) pyproject.toml -o requirements/main.txt
 	$(LOCK) pyproject.toml --group dev -o requirements/dev.txt
 	$(LOCK) --group infra -c requirements/dev.txt -o requirements/infra.txt
+	$(LOCK) --group mutate -c requirements/dev.txt -o requirements/mutate.txt
 
 # wrk measures the server, not itself (a Python load generator tops out first).
 bench: install ## Measure tools/call throughput with auth on vs off (loopback, ~1 min)
