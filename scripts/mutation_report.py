@@ -8,7 +8,9 @@ module and the diff of each survivor. It exits 1 when a module scores below
 --min-score, or when an equivalents entry no longer matches its mutant (the
 code changed: judge that mutant again).
 
-Timeouts count as killed: a mutant that hangs the tests is noticed.
+Timeouts count as killed: a mutant that hangs the tests is noticed. A test
+process that crashed (a signal) proves nothing either way: it is an error, and
+the run is to be repeated.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from mutmut.stats import status_by_exit_code
 
 ROOT = Path(__file__).resolve().parent.parent
 EQUIVALENTS = ROOT / "tests" / "app" / "equivalent_mutants.toml"
-DETECTED = frozenset({"killed", "timeout", "segfault"})
+DETECTED = frozenset({"killed", "timeout"})
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
                 if name in equivalents:
                     problems.append(f"{name} is listed as equivalent but a test kills it")
                 continue
+            if status == "segfault":
+                problems.append(f"{name}: the test process crashed; run `make mutate` again")
             diff = get_diff_for_mutant(name, path=Path(module))
             if name in equivalents:
                 if equivalents[name].change not in added_lines(diff):
