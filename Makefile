@@ -112,6 +112,6 @@ bench: install ## Measure tools/call throughput with auth on vs off (loopback, ~
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean: ## Remove the venv, tools and build output (keeps .dev/)
-	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache infra/cdktf.out
+	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache infra/cdktf.out mutants
 
 -include mk/*.mk

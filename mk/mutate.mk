@@ -7,7 +7,9 @@
 # surviving mutant that tests/app/equivalent_mutants.toml does not explain, and
 # fails when a module scores below MUTATE_MIN_SCORE percent. Each run starts
 # afresh, so a result never comes from older code or tests. A few minutes on
-# two cores; not part of `make test`. MUTATE_ARGS=--max-children=1 spares a busy machine.
+# two cores; not part of `make test`. MUTATE_ARGS=--max-children=1 spares a busy
+# machine. Each mutant runs in a child forked from mutmut (its fastest mode); a
+# child that crashes proves nothing, so the report names it as an error to rerun.
 
 MUTATE_MIN_SCORE ?= 90
 
