@@ -100,6 +100,7 @@ lock: | $(UV) ## Re-pin every requirements file (hashed, no index URLs)
 	$(LOCK) pyproject.toml --group dev -o requirements/dev.txt
 	$(LOCK) --group infra -c requirements/dev.txt -o requirements/infra.txt
 	$(LOCK) --group bench -c requirements/dev.txt -o requirements/bench.txt
+	$(LOCK) --group mutate -c requirements/dev.txt -o requirements/mutate.txt
 
 # wrk measures the server, not itself (a Python load generator tops out first).
 # matplotlib (requirements/bench.txt) draws the picture; only this target needs it.
@@ -125,6 +126,6 @@ bench-start: install ## Container start to ready, median of 5 (needs a Docker en
 	$(BIN)/python -m benchmarks.container_start --image $(IMAGE):$(IMAGE_TAG) $(BENCH_ARGS)
 
 clean: ## Remove the venv, tools and build output (keeps .dev/)
-	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache infra/cdktf.out
+	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache infra/cdktf.out mutants
 
 -include mk/*.mk

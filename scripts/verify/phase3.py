@@ -11,9 +11,9 @@ declare_phase(3, "03-tests.md")
 PYTEST = ("-m", "pytest", "-q", "-p", "no:cacheprovider")
 
 
-@check(phase=3, title="the unit tests pass", hint="`.venv/bin/pytest tests/unit -q`")
-def unit_tests_pass(ctx: Context) -> None:
-    ctx.run(ctx.python, *PYTEST, "tests/unit", timeout=600)
+@check(phase=3, title="the in-process tests pass", hint="`.venv/bin/pytest tests/app -q`")
+def app_tests_pass(ctx: Context) -> None:
+    ctx.run(ctx.python, *PYTEST, "tests/app", timeout=600)
 
 
 @check(
@@ -25,8 +25,8 @@ def integration_tests_pass(ctx: Context) -> None:
     ctx.run(ctx.python, *PYTEST, "tests/integration", timeout=900)
 
 
-@check(phase=3, title="the alg=none test is there and passes", hint="tests/unit")
+@check(phase=3, title="the alg=none test is there and passes", hint="tests/app/test_auth.py")
 def alg_none_test_passes(ctx: Context) -> None:
-    result = ctx.run(ctx.python, *PYTEST, "tests/unit", "-k", "alg_none")
+    result = ctx.run(ctx.python, *PYTEST, "tests/app", "-k", "alg_none")
     if not re.search(r"^1 passed", result.stdout.strip().splitlines()[-1]):
         raise CheckFailed(f"expected exactly one alg=none test: {last_lines(result.stdout, 1)}")

@@ -51,6 +51,10 @@ class FakeSecretManager:
         self._secrets: dict[str, _Secret] = {}
         self._lock = threading.Lock()
         self.calls: list[str] = []
+        # Faults a test injects: an RPC (by name) that the service refuses with a code,
+        # and version names whose payload arrives with a checksum that does not match.
+        self.failures: dict[str, grpc.StatusCode] = {}
+        self.corrupted: set[str] = set()
         self._server: grpc.Server | None = None
         self.endpoint = ""
 
@@ -162,17 +166,25 @@ class FakeSecretManager:
                 )
             secret_name = request.name.split("/versions/", 1)[0]
             data = self._secrets[secret_name].payloads[request.name]
+            checksum = crc32c(data) ^ (1 if request.name in self.corrupted else 0)
             return service.AccessSecretVersionResponse(
                 name=request.name,
-                payload=resources.SecretPayload(data=data, data_crc32c=crc32c(data)),
+                payload=resources.SecretPayload(data=data, data_crc32c=checksum),
             )
 
     # ---- the server
 
     def _handlers(self) -> grpc.GenericRpcHandler:
         def unary(fn: Any, request_type: Any, response_type: Any) -> grpc.RpcMethodHandler:
+            method = "".join(part.title() for part in fn.__name__.split("_"))
+
+            def handle(request: Any, context: grpc.ServicerContext) -> Any:
+                if method in self.failures:
+                    context.abort(self.failures[method], f"{method} refused by the test")
+                return fn(request, context)
+
             return grpc.unary_unary_rpc_method_handler(
-                fn,
+                handle,
                 request_deserializer=request_type.deserialize,
                 response_serializer=response_type.serialize,
             )

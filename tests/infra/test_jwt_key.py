@@ -14,6 +14,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import grpc
 import jwt
 import pytest
 
@@ -176,6 +177,63 @@ def test_missing_secret_points_at_the_infra_phase(
     assert (code, out) == (1, "")
     assert err.startswith("error: not found: Secret [projects/mcp-example-123456/secrets/")
     assert "docs/tutorial/05-infrastructure.md" in err
+
+
+def test_a_key_whose_checksum_does_not_match_is_not_used(
+    fake: FakeSecretManager, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(fake, capsys, "create")[0] == 0
+    fake.corrupted.add(f"{SECRET}/versions/1")
+    code, out, err = run(fake, capsys, "token", "--sub", "alice")
+    assert (code, out) == (1, "")
+    assert err == "error: version 1: checksum mismatch, key not used\n"
+
+
+def test_permission_denied_says_how_to_log_in(
+    fake: FakeSecretManager, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.failures["GetSecret"] = grpc.StatusCode.PERMISSION_DENIED
+    code, out, err = run(fake, capsys, "create")
+    assert (code, out) == (1, "")
+    assert err == (
+        "error: permission denied: GetSecret refused by the test (are you logged in with "
+        "`gcloud auth application-default login` as a project owner?)\n"
+    )
+
+
+def test_other_service_errors_are_one_line(
+    fake: FakeSecretManager, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.failures["ListSecretVersions"] = grpc.StatusCode.INVALID_ARGUMENT
+    code, out, err = run(fake, capsys, "rotate")
+    assert (code, out) == (1, "")
+    assert err == "error: Secret Manager: ListSecretVersions refused by the test\n"
+
+
+def test_no_google_credentials_says_how_to_get_them(tmp_path: Path) -> None:
+    """Google's own client, no endpoint, and no credentials anywhere it looks."""
+    env = {k: v for k, v in os.environ.items() if k not in {"GOOGLE_APPLICATION_CREDENTIALS"}}
+    env.update(
+        {
+            "CLOUDSDK_CONFIG": str(tmp_path),  # no gcloud application-default file
+            "HOME": str(tmp_path),
+            "NO_GCE_CHECK": "true",  # not on Google Cloud: do not ask a metadata server
+            "GOOGLE_CLOUD_PROJECT": PROJECT,
+        }
+    )
+    env.pop(jwt_key.ENDPOINT_ENV, None)
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "show"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "error: no Google credentials: run `gcloud auth application-default login`\n"
+    )
 
 
 def test_endpoint_must_be_loopback(capsys: pytest.CaptureFixture[str]) -> None:

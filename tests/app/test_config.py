@@ -1,0 +1,293 @@
+"""Configuration from MCP_* variables: every bound at its edge, every refusal by its words."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from app.catalog import DOCUMENTS
+from app.config import BUNDLED_DOCUMENTS, KEY_HINT, ConfigError, Settings, load
+from app.tokens import MAX_EXPIRES_IN
+
+KEY = "k" * 32
+PREVIOUS = "p" * 40
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the variables a test sets: none from the machine running the suite."""
+    for name in list(os.environ):
+        if name.startswith("MCP_"):
+            monkeypatch.delenv(name)
+
+
+def refusal(monkeypatch: pytest.MonkeyPatch, **env: str) -> str:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        load()
+    return str(caught.value)
+
+
+def loads(monkeypatch: pytest.MonkeyPatch, **env: str) -> object:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return load()
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MCP_JWT_SECRET_KEY", KEY)
+    config = load()
+    settings = config.settings
+    assert settings.rate_limit_per_minute == 120  # on unless switched off
+    assert settings.auth_failure_limit_per_minute == 30
+    assert settings.jwt_leeway_seconds == 30
+    assert settings.jwt_max_token_lifetime_seconds == MAX_EXPIRES_IN
+    assert settings.allowed_origins == ["http://localhost", "http://127.0.0.1", "http://[::1]"]
+    assert config.keys.keys == (KEY.encode(),)
+    assert config.denylist.ids() == frozenset()
+    assert config.signin is None
+    assert set(config.documents) == set(DOCUMENTS)
+    assert config.documents["public.md"] == (BUNDLED_DOCUMENTS / "public.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("name", "good", "bad"),
+    [
+        ("MCP_JWT_LEEWAY_SECONDS", ["0", "300"], ["-1", "301"]),
+        ("MCP_JWT_MAX_TOKEN_LIFETIME_SECONDS", ["60", str(MAX_EXPIRES_IN)], ["59", "604801"]),
+        ("MCP_RATE_LIMIT_PER_MINUTE", ["0", "1"], ["-1"]),
+        ("MCP_AUTH_FAILURE_LIMIT_PER_MINUTE", ["0"], ["-1"]),
+        ("MCP_PORT", ["1", "65535"], ["0", "65536"]),
+        ("MCP_SHUTDOWN_DRAIN_SECONDS", ["0", "120"], ["-0.1", "120.1"]),
+        ("MCP_SHUTDOWN_TIMEOUT_SECONDS", ["0.1", "300"], ["0", "300.1"]),
+    ],
+)
+def test_numeric_bounds_at_their_edges(
+    monkeypatch: pytest.MonkeyPatch, name: str, good: list[str], bad: list[str]
+) -> None:
+    monkeypatch.setenv("MCP_JWT_SECRET_KEY", KEY)
+    field = name.removeprefix("MCP_").lower()
+    for value in good:
+        monkeypatch.setenv(name, value)
+        assert float(getattr(load().settings, field)) == float(value)
+    for value in bad:
+        monkeypatch.setenv(name, value)
+        with pytest.raises(ConfigError, match=rf"^{name}: "):
+            load()
+
+
+@pytest.mark.parametrize("length", [16, 31])
+def test_short_keys_are_refused(monkeypatch: pytest.MonkeyPatch, length: int) -> None:
+    assert refusal(monkeypatch, MCP_JWT_SECRET_KEY="k" * length) == (
+        f"MCP_JWT_SECRET_KEY: the key is {length} bytes, it must be at least 32; {KEY_HINT}"
+    )
+
+
+def test_keys_are_stripped_before_counting(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = loads(monkeypatch, MCP_JWT_SECRET_KEY=f"  {KEY}\n")
+    assert config.keys.keys == (KEY.encode(),)  # type: ignore[attr-defined]
+    assert "31 bytes" in refusal(monkeypatch, MCP_JWT_SECRET_KEY=" " + "k" * 31 + " ")
+
+
+def test_key_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    path = tmp_path / "key"
+    path.write_text(KEY + "\n")
+    config = loads(monkeypatch, MCP_JWT_SECRET_FILE=str(path))
+    assert config.keys.keys == (KEY.encode(),)  # type: ignore[attr-defined]
+
+
+def test_short_key_file_names_the_file_setting(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = tmp_path / "key"
+    path.write_text("short\n")
+    assert refusal(monkeypatch, MCP_JWT_SECRET_FILE=str(path)) == (
+        f"MCP_JWT_SECRET_FILE: the key is 5 bytes, it must be at least 32; {KEY_HINT}"
+    )
+
+
+def test_unreadable_key_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    missing = tmp_path / "missing"
+    assert refusal(monkeypatch, MCP_JWT_SECRET_FILE=str(missing)) == (
+        f"MCP_JWT_SECRET_FILE: cannot read {missing}: No such file or directory"
+    )
+
+
+@pytest.mark.parametrize("name", ["MCP_JWT_SECRET", "MCP_JWT_PREVIOUS_SECRET"])
+def test_a_key_given_both_ways_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str
+) -> None:
+    path = tmp_path / "key"
+    path.write_text(PREVIOUS)
+    monkeypatch.setenv("MCP_JWT_SECRET_KEY", KEY)
+    assert refusal(monkeypatch, **{f"{name}_KEY": PREVIOUS, f"{name}_FILE": str(path)}) == (
+        f"configuration: set only one of {name}_KEY and {name}_FILE"
+    )
+
+
+def test_previous_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = loads(monkeypatch, MCP_JWT_SECRET_KEY=KEY, MCP_JWT_PREVIOUS_SECRET_KEY=PREVIOUS)
+    assert config.keys.keys == (KEY.encode(), PREVIOUS.encode())  # type: ignore[attr-defined]
+
+
+def test_previous_key_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    path = tmp_path / "previous"
+    path.write_text(PREVIOUS + "\n")
+    config = loads(monkeypatch, MCP_JWT_SECRET_KEY=KEY, MCP_JWT_PREVIOUS_SECRET_FILE=str(path))
+    assert config.keys.keys == (KEY.encode(), PREVIOUS.encode())  # type: ignore[attr-defined]
+    assert config.keys.refresh(now=time.monotonic() + 5) == (KEY.encode(), PREVIOUS.encode())  # type: ignore[attr-defined]
+
+
+def test_short_previous_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = refusal(monkeypatch, MCP_JWT_SECRET_KEY=KEY, MCP_JWT_PREVIOUS_SECRET_KEY="p" * 31)
+    assert message.startswith("MCP_JWT_PREVIOUS_SECRET_KEY: the key is 31 bytes")
+
+
+def test_key_files_are_followed_after_start(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    current, later = tmp_path / "current", tmp_path / "previous"
+    current.write_text(KEY)
+    config = loads(
+        monkeypatch, MCP_JWT_SECRET_FILE=str(current), MCP_JWT_PREVIOUS_SECRET_FILE=str(later)
+    )
+    assert config.keys.keys == (KEY.encode(),)  # type: ignore[attr-defined]
+    later.write_text(KEY)  # the rotation starts: the previous-key file appears
+    fresh = tmp_path / "fresh"
+    fresh.write_text(PREVIOUS)
+    fresh.replace(current)
+    assert config.keys.refresh(now=time.monotonic() + 5) == (PREVIOUS.encode(), KEY.encode())  # type: ignore[attr-defined]
+
+
+def test_current_key_file_may_not_be_absent(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    message = refusal(monkeypatch, MCP_JWT_SECRET_FILE=str(tmp_path / "absent"))
+    assert message.startswith("MCP_JWT_SECRET_FILE: cannot read ")
+
+
+def test_previous_without_current_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert refusal(
+        monkeypatch,
+        MCP_JWT_PREVIOUS_SECRET_KEY=PREVIOUS,
+        MCP_JWT_JWKS_URL="https://idp.example/jwks",
+    ) == ("MCP_JWT_PREVIOUS_SECRET_KEY is set without MCP_JWT_SECRET_KEY/_FILE")
+
+
+def test_no_key_at_all_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert refusal(monkeypatch) == (
+        "MCP_JWT_SECRET_KEY: no signing key; set MCP_JWT_SECRET_KEY or MCP_JWT_SECRET_FILE "
+        f"(or MCP_JWT_JWKS_URL for an OIDC issuer); {KEY_HINT}"
+    )
+
+
+def test_a_jwks_url_alone_is_enough(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = loads(monkeypatch, MCP_JWT_JWKS_URL="https://idp.example/jwks/")
+    assert config.keys.keys == ()  # type: ignore[attr-defined]
+    assert config.settings.jwt_jwks_url == "https://idp.example/jwks"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("http://localhost:3000, https://app.example.com/", ["http://localhost:3000", "https://app.example.com"]),
+        (" , http://a.example,,", ["http://a.example"]),
+    ],
+)  # fmt: skip
+def test_allowed_origins_from_a_comma_list(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: list[str]
+) -> None:
+    config = loads(monkeypatch, MCP_JWT_SECRET_KEY=KEY, MCP_ALLOWED_ORIGINS=value)
+    assert config.settings.allowed_origins == expected  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("value", ["localhost:3000", "ftp://a.example", "https://"])
+def test_urls_must_be_http(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    assert refusal(monkeypatch, MCP_JWT_SECRET_KEY=KEY, MCP_PUBLIC_URL=value) == (
+        f"MCP_PUBLIC_URL: {value!r} is not an http(s) URL such as https://mcp.example.com"
+    )
+
+
+def test_several_bad_settings_are_named_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert refusal(
+        monkeypatch, MCP_PORT="0", MCP_JWT_LEEWAY_SECONDS="301", MCP_LOG_LEVEL="loud"
+    ) == (
+        "MCP_PORT: Input should be greater than or equal to 1; "
+        "MCP_JWT_LEEWAY_SECONDS: Input should be less than or equal to 300; "
+        "MCP_LOG_LEVEL: Input should be 'DEBUG', 'INFO', 'WARNING' or 'ERROR'"
+    )
+
+
+def test_sign_in_settings_are_read_at_start(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("rules: []\n")
+    missing = tmp_path / "secret"
+    message = refusal(
+        monkeypatch,
+        MCP_JWT_SECRET_KEY=KEY,
+        MCP_OIDC_CONFIG_URL="https://idp.example/.well-known/openid-configuration",
+        MCP_OIDC_CLIENT_ID="mcp",
+        MCP_OIDC_CLIENT_SECRET_FILE=str(missing),
+        MCP_SCOPE_POLICY_FILE=str(policy),
+    )
+    assert message.startswith(f"MCP_OIDC_CLIENT_SECRET_FILE: cannot read {missing}: ")
+
+
+def test_denylist_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    path = tmp_path / "denylist"
+    path.write_text("id-1\n# comment\nid-2\n")
+    config = loads(monkeypatch, MCP_JWT_SECRET_KEY=KEY, MCP_JWT_DENYLIST_FILE=str(path))
+    assert config.denylist.ids() == frozenset({"id-1", "id-2"})  # type: ignore[attr-defined]
+
+
+def test_unreadable_denylist(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    missing, binary = tmp_path / "missing", tmp_path / "binary"
+    binary.write_bytes(b"\xff\xfe")
+    hint = "it holds one token id (jti) per line"
+    monkeypatch.setenv("MCP_JWT_SECRET_KEY", KEY)
+    assert refusal(monkeypatch, MCP_JWT_DENYLIST_FILE=str(missing)) == (
+        f"MCP_JWT_DENYLIST_FILE: cannot read {missing}: No such file or directory; {hint}"
+    )
+    assert refusal(monkeypatch, MCP_JWT_DENYLIST_FILE=str(binary)) == (
+        f"MCP_JWT_DENYLIST_FILE: cannot read {binary}: not UTF-8 text; {hint}"
+    )
+
+
+def test_documents_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "public.md").write_text("# public\n")
+    (tmp_path / "confidential.md").write_text("# secret\n")
+    config = loads(monkeypatch, MCP_JWT_SECRET_KEY=KEY, MCP_DOCUMENTS_DIR=str(tmp_path))
+    assert config.documents == {"public.md": "# public\n", "confidential.md": "# secret\n"}  # type: ignore[attr-defined]
+
+
+def test_unreadable_documents(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "public.md").write_text("# public\n")
+    hint = "the folder must hold public.md and confidential.md"
+    monkeypatch.setenv("MCP_JWT_SECRET_KEY", KEY)
+    missing = tmp_path / "confidential.md"
+    assert refusal(monkeypatch, MCP_DOCUMENTS_DIR=str(tmp_path)) == (
+        f"MCP_DOCUMENTS_DIR: cannot read {missing}: No such file or directory; {hint}"
+    )
+    missing.write_bytes(b"\xff")
+    assert refusal(monkeypatch, MCP_DOCUMENTS_DIR=str(tmp_path)) == (
+        f"MCP_DOCUMENTS_DIR: cannot read {missing}: not UTF-8 text; {hint}"
+    )
+
+
+def test_log_settings_are_case_insensitive(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = Settings(jwt_secret_key=KEY, log_level="debug", log_format="console")  # type: ignore[arg-type]
+    assert (settings.log_level, settings.log_format) == ("DEBUG", "console")
+
+
+def test_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings(host="::1", port=9000).base_url == "http://[::1]:9000"
+    assert Settings(public_url="https://mcp.example.com/").base_url == "https://mcp.example.com"
+    # Only slashes are trimmed: the path keeps every other character.
+    public = Settings(public_url="https://mcp.example.com/MCPX//")
+    assert public.base_url == "https://mcp.example.com/MCPX"

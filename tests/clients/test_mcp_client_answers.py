@@ -1,0 +1,79 @@
+"""scripts/mcp_client.py on the answers besides a plain JSON success: 429 and event streams."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scripts.mcp_client import McpClient, McpError
+from tests.server_process import ServerProcess, run_python
+
+
+def test_a_rate_limited_client_is_told_when_to_retry(
+    tmp_path: Path, signing_key: str, token_for: Callable[..., str]
+) -> None:
+    # One request a minute: initialize passes, the next request of the handshake is 429.
+    server = ServerProcess(
+        tmp_path, {"MCP_JWT_SECRET_KEY": signing_key, "MCP_RATE_LIMIT_PER_MINUTE": "1"}
+    )
+    try:
+        result = run_python(
+            "scripts/mcp_client.py", server.url, "--token", token_for("public:read"), "list"
+        )
+    finally:
+        server.stop()
+    assert result.returncode == 1
+    match = re.fullmatch(r"error: 429 Too Many Requests: retry after (\d+) s\n", result.stderr)
+    assert match, result.stderr
+    assert 1 <= int(match[1]) <= 60
+
+
+# This server answers JSON (json_response=True); other MCP servers answer each POST
+# with an event stream. This loopback stand-in answers as they do.
+STREAMS: dict[str, bytes] = {
+    "/two-events": (
+        b'event: message\ndata: {"jsonrpc": "2.0", "id": 0, "result": {"partial": true}}\n\n'
+        b'event: message\ndata: {"jsonrpc": "2.0", "id": 1, "result": {"tools": []}}\n\n'
+    ),
+    "/no-data": b": keep-alive\n\n",
+}
+
+
+@pytest.fixture(scope="module")
+def streaming_url() -> Iterator[str]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = STREAMS[self.path]
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_an_event_stream_answer_is_its_last_data_line(streaming_url: str) -> None:
+    client = McpClient(f"{streaming_url}/two-events", token=None)
+    assert client.request("tools/list") == {"tools": []}
+
+
+def test_an_event_stream_without_data_is_an_empty_response(streaming_url: str) -> None:
+    client = McpClient(f"{streaming_url}/no-data", token=None)
+    with pytest.raises(McpError, match=r"^tools/list: empty response$"):
+        client.request("tools/list")
