@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
+import threading
 import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from app.catalog import DOCUMENTS
-from app.config import BUNDLED_DOCUMENTS, KEY_HINT, ConfigError, Settings, load
+from app.config import BUNDLED_DOCUMENTS, KEY_HINT, Config, ConfigError, Settings, load
 from app.tokens import MAX_EXPIRES_IN
 
 KEY = "k" * 32
@@ -33,6 +37,10 @@ def refusal(monkeypatch: pytest.MonkeyPatch, **env: str) -> str:
 
 
 def loads(monkeypatch: pytest.MonkeyPatch, **env: str) -> object:
+    return load_with(monkeypatch, **env)
+
+
+def load_with(monkeypatch: pytest.MonkeyPatch, **env: str) -> Config:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return load()
@@ -291,3 +299,60 @@ def test_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
     # Only slashes are trimmed: the path keeps every other character.
     public = Settings(public_url="https://mcp.example.com/MCPX//")
     assert public.base_url == "https://mcp.example.com/MCPX"
+
+
+@pytest.fixture
+def discovery_url() -> Iterator[str]:
+    """A provider's /.well-known/openid-configuration, served on a loopback port."""
+
+    class Discovery(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            base = f"http://127.0.0.1:{self.server.server_address[1]}"
+            body = json.dumps(
+                {
+                    "issuer": base,
+                    "authorization_endpoint": f"{base}/authorize",
+                    "token_endpoint": f"{base}/token",
+                    "jwks_uri": f"{base}/jwks",
+                    "response_types_supported": ["code"],
+                    "subject_types_supported": ["public"],
+                    "id_token_signing_alg_values_supported": ["RS256"],
+                }
+            ).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Discovery)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/.well-known/openid-configuration"
+    server.shutdown()
+    server.server_close()
+
+
+def test_sign_in_mode_loads_its_secret_and_policy(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, discovery_url: str
+) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("rules:\n  - emails: [a@example.com]\n    scopes: [public:read]\n")
+    config = load_with(
+        monkeypatch,
+        MCP_JWT_SECRET_KEY=KEY,
+        MCP_OIDC_CONFIG_URL=discovery_url,
+        MCP_OIDC_CLIENT_ID="mcp-server",
+        MCP_OIDC_CLIENT_SECRET=" the-client-secret\n",
+        MCP_SCOPE_POLICY_FILE=str(policy),
+    )
+    assert config.signin is not None
+    assert config.signin.client_secret == "the-client-secret"
+    assert config.signin.policy.rules
+
+
+def test_shared_key_mode_has_no_sign_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_with(monkeypatch, MCP_JWT_SECRET_KEY=KEY).signin is None
