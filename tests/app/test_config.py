@@ -307,7 +307,7 @@ def discovery_url() -> Iterator[str]:
 
     class Discovery(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            base = f"http://127.0.0.1:{self.server.server_address[1]}"
+            base = f"http://{self.headers['Host']}"  # 127.0.0.1:<port>, as asked
             body = json.dumps(
                 {
                     "issuer": base,
