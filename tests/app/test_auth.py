@@ -8,12 +8,10 @@ import hmac
 import json
 import logging
 import socket
-import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
 from datetime import datetime, tzinfo
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +27,7 @@ from app.auth import JWTVerifier, Rejected, _reason, current_attempt, track_atte
 from app.key_files import Denylist, KeyRing
 from app.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER, MAX_EXPIRES_IN, mint_token
 from tests.app.conftest import Clock, Counted
+from tests.helpers import StubHandler, loopback_server
 
 KEY = b"k" * 40
 PREVIOUS_KEY = b"p" * 40
@@ -185,23 +184,12 @@ def jwks_url() -> Iterator[str]:
         }
     ).encode()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(StubHandler):
         def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.answer(body)
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
-    server.shutdown()
-    server.server_close()
+    with loopback_server(Handler) as base:
+        yield f"{base}/jwks.json"
 
 
 @pytest.mark.parametrize(

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ import pytest
 from app.catalog import DOCUMENTS
 from app.config import BUNDLED_DOCUMENTS, KEY_HINT, Config, ConfigError, Settings, load
 from app.tokens import MAX_EXPIRES_IN
+from tests.helpers import StubHandler, loopback_server
 
 KEY = "k" * 32
 PREVIOUS = "p" * 40
@@ -305,7 +304,7 @@ def test_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
 def discovery_url() -> Iterator[str]:
     """A provider's /.well-known/openid-configuration, served on a loopback port."""
 
-    class Discovery(BaseHTTPRequestHandler):
+    class Discovery(StubHandler):
         def do_GET(self) -> None:
             base = f"http://{self.headers['Host']}"  # 127.0.0.1:<port>, as asked
             body = json.dumps(
@@ -319,21 +318,10 @@ def discovery_url() -> Iterator[str]:
                     "id_token_signing_alg_values_supported": ["RS256"],
                 }
             ).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.answer(body)
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Discovery)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/.well-known/openid-configuration"
-    server.shutdown()
-    server.server_close()
+    with loopback_server(Discovery) as base:
+        yield f"{base}/.well-known/openid-configuration"
 
 
 def test_sign_in_mode_loads_its_secret_and_policy(

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from scripts.mcp_client import McpClient, McpError
+from tests.helpers import StubHandler, loopback_server
 from tests.server_process import ServerProcess, run_python
 
 
@@ -47,25 +45,13 @@ STREAMS: dict[str, bytes] = {
 
 @pytest.fixture(scope="module")
 def streaming_url() -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(StubHandler):
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers["Content-Length"]))
-            body = STREAMS[self.path]
-            self.send_response(200)
-            self.send_header("Content-Type", "text/event-stream; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.answer(STREAMS[self.path], "text/event-stream; charset=utf-8")
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with loopback_server(Handler) as base:
+        yield base
 
 
 def test_an_event_stream_answer_is_its_last_data_line(streaming_url: str) -> None:
