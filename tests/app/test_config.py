@@ -35,11 +35,7 @@ def refusal(monkeypatch: pytest.MonkeyPatch, **env: str) -> str:
     return str(caught.value)
 
 
-def loads(monkeypatch: pytest.MonkeyPatch, **env: str) -> object:
-    return load_with(monkeypatch, **env)
-
-
-def load_with(monkeypatch: pytest.MonkeyPatch, **env: str) -> Config:
+def loads(monkeypatch: pytest.MonkeyPatch, **env: str) -> Config:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return load()
@@ -96,7 +92,7 @@ def test_short_keys_are_refused(monkeypatch: pytest.MonkeyPatch, length: int) ->
 
 def test_keys_are_stripped_before_counting(monkeypatch: pytest.MonkeyPatch) -> None:
     config = loads(monkeypatch, MCP_JWT_SECRET_KEY=f"  {KEY}\n")
-    assert config.keys.keys == (KEY.encode(),)  # type: ignore[attr-defined]
+    assert config.keys.keys == (KEY.encode(),)
     assert "31 bytes" in refusal(monkeypatch, MCP_JWT_SECRET_KEY=" " + "k" * 31 + " ")
 
 
@@ -104,7 +100,7 @@ def test_key_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     path = tmp_path / "key"
     path.write_text(KEY + "\n")
     config = loads(monkeypatch, MCP_JWT_SECRET_FILE=str(path))
-    assert config.keys.keys == (KEY.encode(),)  # type: ignore[attr-defined]
+    assert config.keys.keys == (KEY.encode(),)
 
 
 def test_short_key_file_names_the_file_setting(
@@ -138,15 +134,15 @@ def test_a_key_given_both_ways_is_refused(
 
 def test_previous_key(monkeypatch: pytest.MonkeyPatch) -> None:
     config = loads(monkeypatch, MCP_JWT_SECRET_KEY=KEY, MCP_JWT_PREVIOUS_SECRET_KEY=PREVIOUS)
-    assert config.keys.keys == (KEY.encode(), PREVIOUS.encode())  # type: ignore[attr-defined]
+    assert config.keys.keys == (KEY.encode(), PREVIOUS.encode())
 
 
 def test_previous_key_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     path = tmp_path / "previous"
     path.write_text(PREVIOUS + "\n")
     config = loads(monkeypatch, MCP_JWT_SECRET_KEY=KEY, MCP_JWT_PREVIOUS_SECRET_FILE=str(path))
-    assert config.keys.keys == (KEY.encode(), PREVIOUS.encode())  # type: ignore[attr-defined]
-    assert config.keys.refresh(now=time.monotonic() + 5) == (KEY.encode(), PREVIOUS.encode())  # type: ignore[attr-defined]
+    assert config.keys.keys == (KEY.encode(), PREVIOUS.encode())
+    assert config.keys.refresh(now=time.monotonic() + 5) == (KEY.encode(), PREVIOUS.encode())
 
 
 def test_short_previous_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -162,12 +158,12 @@ def test_key_files_are_followed_after_start(
     config = loads(
         monkeypatch, MCP_JWT_SECRET_FILE=str(current), MCP_JWT_PREVIOUS_SECRET_FILE=str(later)
     )
-    assert config.keys.keys == (KEY.encode(),)  # type: ignore[attr-defined]
+    assert config.keys.keys == (KEY.encode(),)
     later.write_text(KEY)  # the rotation starts: the previous-key file appears
     fresh = tmp_path / "fresh"
     fresh.write_text(PREVIOUS)
     fresh.replace(current)
-    assert config.keys.refresh(now=time.monotonic() + 5) == (PREVIOUS.encode(), KEY.encode())  # type: ignore[attr-defined]
+    assert config.keys.refresh(now=time.monotonic() + 5) == (PREVIOUS.encode(), KEY.encode())
 
 
 def test_current_key_file_may_not_be_absent(
@@ -194,8 +190,8 @@ def test_no_key_at_all_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_jwks_url_alone_is_enough(monkeypatch: pytest.MonkeyPatch) -> None:
     config = loads(monkeypatch, MCP_JWT_JWKS_URL="https://idp.example/jwks/")
-    assert config.keys.keys == ()  # type: ignore[attr-defined]
-    assert config.settings.jwt_jwks_url == "https://idp.example/jwks"  # type: ignore[attr-defined]
+    assert config.keys.keys == ()
+    assert config.settings.jwt_jwks_url == "https://idp.example/jwks"
 
 
 @pytest.mark.parametrize(
@@ -209,7 +205,7 @@ def test_allowed_origins_from_a_comma_list(
     monkeypatch: pytest.MonkeyPatch, value: str, expected: list[str]
 ) -> None:
     config = loads(monkeypatch, MCP_JWT_SECRET_KEY=KEY, MCP_ALLOWED_ORIGINS=value)
-    assert config.settings.allowed_origins == expected  # type: ignore[attr-defined]
+    assert config.settings.allowed_origins == expected
 
 
 @pytest.mark.parametrize("value", ["localhost:3000", "ftp://a.example", "https://"])
@@ -250,7 +246,7 @@ def test_denylist_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     path = tmp_path / "denylist"
     path.write_text("id-1\n# comment\nid-2\n")
     config = loads(monkeypatch, MCP_JWT_SECRET_KEY=KEY, MCP_JWT_DENYLIST_FILE=str(path))
-    assert config.denylist.ids() == frozenset({"id-1", "id-2"})  # type: ignore[attr-defined]
+    assert config.denylist.ids() == frozenset({"id-1", "id-2"})
 
 
 def test_unreadable_denylist(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -270,7 +266,7 @@ def test_documents_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     (tmp_path / "public.md").write_text("# public\n")
     (tmp_path / "confidential.md").write_text("# secret\n")
     config = loads(monkeypatch, MCP_JWT_SECRET_KEY=KEY, MCP_DOCUMENTS_DIR=str(tmp_path))
-    assert config.documents == {"public.md": "# public\n", "confidential.md": "# secret\n"}  # type: ignore[attr-defined]
+    assert config.documents == {"public.md": "# public\n", "confidential.md": "# secret\n"}
 
 
 def test_unreadable_documents(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -329,7 +325,7 @@ def test_sign_in_mode_loads_its_secret_and_policy(
 ) -> None:
     policy = tmp_path / "policy.yaml"
     policy.write_text("rules:\n  - emails: [a@example.com]\n    scopes: [public:read]\n")
-    config = load_with(
+    config = loads(
         monkeypatch,
         MCP_JWT_SECRET_KEY=KEY,
         MCP_OIDC_CONFIG_URL=discovery_url,
@@ -343,4 +339,4 @@ def test_sign_in_mode_loads_its_secret_and_policy(
 
 
 def test_shared_key_mode_has_no_sign_in(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert load_with(monkeypatch, MCP_JWT_SECRET_KEY=KEY).signin is None
+    assert loads(monkeypatch, MCP_JWT_SECRET_KEY=KEY).signin is None
