@@ -49,6 +49,16 @@ def _latency(method: str, route: str) -> Histogram:
     return LATENCY.labels(method, route)
 
 
+@functools.cache
+def _tool_calls(tool: str, result: str) -> Counter:
+    return TOOL_CALLS.labels(tool, result)
+
+
+def count_tool_call(tool: str, result: str) -> None:
+    """Count one tool call; `tool` is a catalog name or "other", `result` ok or error."""
+    _tool_calls(tool, result).inc()
+
+
 def count_decision(outcome: str, reason: str) -> None:
     """Count one authentication or authorization decision (labels from a fixed set)."""
     _decisions(outcome, reason).inc()

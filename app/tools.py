@@ -12,7 +12,7 @@ from fastmcp.tools import ToolResult
 from mcp import types as mt
 
 from app.catalog import INSTRUCTIONS, TOOL_SCOPES, TOOLS, Tool
-from app.metrics import TOOL_CALLS
+from app.metrics import count_tool_call
 
 
 class ToolCallMetrics(Middleware):
@@ -27,9 +27,9 @@ class ToolCallMetrics(Middleware):
         try:
             result = await call_next(context)
         except Exception:
-            TOOL_CALLS.labels(tool, "error").inc()
+            count_tool_call(tool, "error")
             raise
-        TOOL_CALLS.labels(tool, "ok").inc()
+        count_tool_call(tool, "ok")
         return result
 
 
