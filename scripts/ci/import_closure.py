@@ -9,7 +9,7 @@ entry points) are invisible to reading: pass them as extra roots.
 tests/container/test_unused_packages.py uses it to check that the
 distributions the Dockerfile removes are outside it. `--compile` writes the
 bytecode of the whole set (2,045 modules, 24 MB in the image; the image
-compiles only what the server imports at start, 13 MB: docs/benchmarks.md).
+compiles only what the server imports at start: scripts/image_bytecode.py).
 
 Usage: import_closure.py [--compile] ROOT_MODULE...   (prints top-level names)
 """

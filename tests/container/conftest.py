@@ -14,8 +14,9 @@ import gc
 import os
 import secrets
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -188,7 +189,8 @@ def start_container(image: Image, signing_key: str) -> Iterator[StartContainer]:
     """Run the image as the chart does: key from the environment, read-only root, tmpfs /tmp."""
     started: list[DockerContainer] = []
 
-    def start(**env: str) -> Running:
+    def start(files: Mapping[str, Path] | None = None, **env: str) -> Running:
+        """`files`: container path -> host file, mounted read-only."""
         port = free_port()
         environment = {
             "MCP_JWT_SECRET_KEY": signing_key,
@@ -206,6 +208,8 @@ def start_container(image: Image, signing_key: str) -> Iterator[StartContainer]:
             healthcheck={"interval": 1_000_000_000, "start_period": 30_000_000_000},
             stop_signal="SIGTERM",
         ).with_tmpfs_mount("/tmp", "rw,noexec,nosuid,size=16m")
+        for inside, host in (files or {}).items():
+            container.with_volume_mapping(str(host), inside, "ro")
         container.start()
         started.append(container)
         running = Running(container.get_wrapped_container(), port)

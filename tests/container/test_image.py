@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
+import sys
 
 import docker
 import pytest
@@ -14,10 +16,48 @@ from app.config import Settings
 from tests.container.conftest import BASE_IMAGE, BUILD_ARGS, IMAGE_TAG
 from tests.helpers import ROOT
 
+sys.path.insert(0, str(ROOT / "scripts"))
+import image_bytecode
+
 pytestmark = pytest.mark.container
 
-# Issue 3's budget for the layers the Dockerfile adds on top of the base image.
-BUDGET_BYTES = 80 * 1000 * 1000
+# Issue 14's goal for the layers the Dockerfile adds on top of the base image
+# (issue 3's budget was 80 MB; 56 MB on the build machine since the libraries'
+# start modules keep only their bytecode).
+BUDGET_BYTES = 60 * 1000 * 1000
+
+# Run inside the image: import what the server imports at start, and sort the
+# site-packages modules loaded into sourceless bytecode, source with bytecode
+# Python will use, and source it would compile at every start (stale or no
+# bytecode; the read-only root cannot cache it). The header check is the one
+# the import system makes: magic number, flags 0, source mtime and size.
+BYTECODE_CHECK = """
+import importlib, importlib.util, json, sys, sysconfig
+from pathlib import Path
+sys.dont_write_bytecode = True
+for name in sys.argv[1:]:
+    importlib.import_module(name)
+site = Path(sysconfig.get_paths()["purelib"])
+found = {"sourceless": [], "fresh": [], "compiled_at_start": []}
+for module in list(sys.modules.values()):
+    origin = getattr(getattr(module, "__spec__", None), "origin", None) or ""
+    path = Path(origin)
+    if site not in path.parents:
+        continue
+    if origin.endswith(".pyc"):
+        found["sourceless"].append(module.__name__)
+    elif origin.endswith(".py"):
+        cached = Path(importlib.util.cache_from_source(origin))
+        header = cached.read_bytes()[:16] if cached.exists() else b""
+        stat = path.stat()
+        fresh = header == (
+            importlib.util.MAGIC_NUMBER + bytes(4)
+            + (int(stat.st_mtime) & 0xFFFFFFFF).to_bytes(4, "little")
+            + (stat.st_size & 0xFFFFFFFF).to_bytes(4, "little")
+        )
+        found["fresh" if fresh else "compiled_at_start"].append(module.__name__)
+print(json.dumps(found))
+"""
 
 
 def test_image_config(image: Image) -> None:
@@ -88,3 +128,22 @@ def test_engine_script_start_is_idempotent(docker_client: docker.DockerClient) -
     assert exports["MCP_DOCKER_ENGINE"] in {"existing", "reused"}
     assert exports["TESTCONTAINERS_RYUK_DISABLED"] == "true"
     assert exports["DOCKER_HOST"]
+
+
+def test_the_start_compiles_nothing_and_only_the_libraries_lose_their_source(
+    docker_client: docker.DockerClient, image: Image
+) -> None:
+    """scripts/image_bytecode.py's result: bytecode for every start module, sources where kept."""
+    output = docker_client.containers.run(
+        IMAGE_TAG,
+        entrypoint=["/opt/venv/bin/python", "-c", BYTECODE_CHECK, *image_bytecode.START_MODULES],
+        network_mode="none",
+        remove=True,
+    ).decode()
+    found = json.loads(output)
+    assert found["compiled_at_start"] == []
+    assert "fastmcp.server.server" in found["sourceless"]
+    assert len(found["sourceless"]) > 1000  # the libraries, FastMCP's and the MCP SDK's included
+    with_source = {name.partition(".")[0] for name in found["fresh"]}
+    assert with_source == image_bytecode.KEEP_SOURCE
+    assert "app.__main__" in found["fresh"]
