@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -20,8 +21,24 @@ FASTMCP_DEFAULTS = {
 for _name, _value in FASTMCP_DEFAULTS.items():
     os.environ.setdefault(_name, _value)
 
+# Python collects its youngest generation every 700 net allocations of
+# container objects: several passes per tools/call, each walking the objects
+# of every request in flight. At 10,000, reference counting frees most of a
+# request's objects before a pass sees them; cyclic garbage still goes, a
+# little later. Measured side by side with Python's default (benchmarks/run.py,
+# "auth on (gc 700)"): more throughput, less CPU per request, a faster start,
+# about 1 MB more resident memory; 50,000 gained no more and held 10 MB more
+# (docs/benchmarks.md).
+GC_YOUNG_THRESHOLD = 10_000
+
+
+def tune_gc() -> None:
+    """Set the youngest generation's threshold; first thing, it speeds up the imports too."""
+    gc.set_threshold(GC_YOUNG_THRESHOLD)
+
 
 def main() -> int:
+    tune_gc()
     try:
         loaded = config.load()
     except config.ConfigError as exc:

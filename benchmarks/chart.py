@@ -24,7 +24,7 @@ class Figures(Protocol):
 
 def draw(results: Mapping[str, Figures], path: Path) -> None:
     names = list(results)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 3.8), layout="constrained")
     colors = ["#9e9e9e" if n.startswith("peer") else "#1f77b4" for n in names]
     bars = left.bar(names, [results[n].requests_per_second for n in names], color=colors)
     left.bar_label(bars, fmt="%.0f")

@@ -10,6 +10,8 @@ alternating rounds, so machine noise hits all alike:
   peer httptools  the same peer under uvicorn's defaults in this venv, which
                 pick up httptools (as with uvicorn[standard] installed)
   auth off      this server with no auth provider (benchmarks/server_without_auth.py)
+  auth on (gc 700)  this server with Python's default garbage-collector
+                threshold (benchmarks/server_default_gc.py): what app's own gives
   auth on       this server, `python -m app`, every guard on
 
 The servers share one CPU core and wrk gets the other, when the machine has
@@ -65,6 +67,7 @@ VARIANTS = (
     Variant("peer", ["-m", "benchmarks.peer_fastmcp", "--stock"], False, True),
     Variant("peer httptools", ["-m", "benchmarks.peer_fastmcp"], False, True),
     Variant("auth off", ["-m", "benchmarks.server_without_auth"], False, False),
+    Variant("auth on (gc 700)", ["-m", "benchmarks.server_default_gc"], True, False),
     Variant("auth on", ["-m", "app"], True, False),
 )
 
@@ -194,7 +197,7 @@ def report(servers: list[Server], rss: dict[str, float], argv: list[str]) -> str
     on = medians["auth on"]
     lines.append("")
     ready = {s.variant.name: s.ready_seconds for s in servers}
-    for other in ("auth off", "peer", "peer httptools"):
+    for other in ("auth off", "peer", "peer httptools", "auth on (gc 700)"):
         o = medians[other]
         throughput = on.requests_per_second / o.requests_per_second
         lines.append(
@@ -262,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 server.results.append(result)
                 print(
-                    f"round {round_number + 1}/{args.rounds} {server.variant.name:>14}: "
+                    f"round {round_number + 1}/{args.rounds} {server.variant.name:>16}: "
                     f"{result.requests_per_second:7.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
                     f"p99 {result.p99_ms:6.2f} ms  cpu {result.cpu_us_per_request:5.0f} us/req",
                     file=sys.stderr,

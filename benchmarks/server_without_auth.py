@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import sys
 
-import app.__main__  # noqa: F401  (FastMCP's environment defaults, before fastmcp loads)
+import app.__main__  # FastMCP's environment defaults, before fastmcp loads
 from app import config, logs
 
 
 def main() -> int:
+    app.__main__.tune_gc()  # as the real server does
     loaded = config.load()
     if loaded.settings.host not in {"127.0.0.1", "::1", "localhost"}:
         print("error: the no-auth baseline only binds to loopback", file=sys.stderr)

@@ -1,4 +1,5 @@
-"""`python -m app` turns FastMCP's console logging and telemetry off unless the operator says."""
+"""`python -m app` turns FastMCP's console logging and telemetry off unless the operator says,
+and raises the garbage collector's threshold before anything else."""
 
 from __future__ import annotations
 
@@ -34,3 +35,21 @@ def test_off_by_default() -> None:
 @pytest.mark.parametrize("mode", ["native", "propagation_only"])
 def test_the_operator_can_turn_telemetry_on(mode: str) -> None:
     assert settings_seen(FASTMCP_TELEMETRY_MODE=mode) == f"{mode} False"
+
+
+def test_main_raises_the_gc_threshold_first_even_when_the_configuration_fails() -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MCP_", "FASTMCP_"))}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import gc, app.__main__ as m; code = m.main(); print(code, gc.get_threshold()[0])",
+        ],
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "MCP_JWT_SECRET_KEY" in result.stderr  # no key: main() returned before serving
+    assert result.stdout.split() == ["2", "10000"]
