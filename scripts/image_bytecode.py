@@ -12,10 +12,9 @@ This imports the modules the server loads at start in either mode, then:
 - the modules of KEEP_SOURCE keep their source, with timestamp-checked
   bytecode in `__pycache__` as usual.
 
-Modules the server never imports at start keep their source and are compiled
-on first use, which the read-only filesystem does not cache (sign-in mode's
-first request imports a few). tests/container/test_image.py checks the result
-in the built image.
+Modules the server never imports at start keep their source; one a request
+imports lazily is compiled then, in memory, once per process.
+tests/container/test_image.py checks the result in the built image.
 
 Usage: image_bytecode.py [--dry-run]   (with the venv's python)
 """
