@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+from tests.server_process import run_python
+
 SHOW = (
     "import app.__main__, fastmcp;"
     "print(fastmcp.settings.telemetry_mode, fastmcp.settings.log_enabled)"
@@ -38,18 +40,9 @@ def test_the_operator_can_turn_telemetry_on(mode: str) -> None:
 
 
 def test_main_raises_the_gc_threshold_first_even_when_the_configuration_fails() -> None:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MCP_", "FASTMCP_"))}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import gc, app.__main__ as m; code = m.main(); print(code, gc.get_threshold()[0])",
-        ],
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
+    result = run_python(
+        "-c", "import gc, app.__main__ as m; code = m.main(); print(code, gc.get_threshold()[0])"
     )
+    assert result.returncode == 0, result.stderr
     assert "MCP_JWT_SECRET_KEY" in result.stderr  # no key: main() returned before serving
     assert result.stdout.split() == ["2", "10000"]
