@@ -70,7 +70,7 @@ def chart_refuses_shared_nothing(ctx: Context) -> None:
     values = ctx.path("helm/mcp-server/values-dev.yaml")
     sets = [arg for item in SIGNIN for arg in ("--set", item)]
     result = helm_template(ctx, "--values", values, *sets, "--set", "replicaCount=2", check=False)
-    if result.returncode == 0 or "signin.storageUrl" not in result.stderr:
+    if result.returncode == 0 or "signin.redis.host" not in result.stderr:
         raise CheckFailed(f"helm template did not refuse: {last_lines(result.stderr)}")
 
 
