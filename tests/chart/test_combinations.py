@@ -32,7 +32,12 @@ from tests.chart.combinations import (
     to_combo,
 )
 from tests.chart.rendering import CHART, K8S_VERSIONS, Chart, Combo, parse_all
-from tests.chart.test_validators import CRD_GROUPS, VENDORED_CRD_GROUPS, run_crd_validator
+from tests.chart.test_validators import (
+    CHECKOV_CONFIG,
+    CRD_GROUPS,
+    VENDORED_CRD_GROUPS,
+    run_crd_validator,
+)
 from tests.helpers import tool
 
 pytestmark = pytest.mark.chart
@@ -228,3 +233,27 @@ def test_forwarded_addresses_are_trusted_only_behind_the_load_balancer(
 
 def test_every_feature_name_is_known() -> None:
     assert set(NAMES) == set(FEATURES)
+
+
+def test_checkov_is_clean_on_every_combination(
+    rendered: dict[str, list[dict[str, Any]]], tmp_path: Path
+) -> None:
+    """The chart's checkov settings (helm/.checkov.yaml) hold for sign-in's objects too."""
+    for name, objects in rendered.items():
+        # JSON is YAML: one document per object, as helm template writes them.
+        (tmp_path / f"{name}.yaml").write_text("\n---\n".join(json.dumps(o) for o in objects))
+    result = subprocess.run(
+        [tool("checkov"), "--config-file", str(CHECKOV_CONFIG), "-d", str(tmp_path), "-o", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    report = json.loads(result.stdout)
+    failed = [
+        f"{c['check_id']} {c['resource']} ({c['file_path']})"
+        for c in report["results"]["failed_checks"]
+    ]
+    assert report["summary"]["failed"] == 0, "\n".join(failed)
+    assert report["summary"]["parsing_errors"] == 0
+    assert report["summary"]["passed"] > 0
