@@ -35,8 +35,8 @@ from tests.chart.rendering import CHART, K8S_VERSIONS, Chart, Combo, parse_all
 from tests.chart.test_validators import (
     CHECKOV_CONFIG,
     CRD_GROUPS,
-    VENDORED_CRD_GROUPS,
     run_crd_validator,
+    run_kubernetes_validate,
 )
 from tests.helpers import tool
 
@@ -47,7 +47,6 @@ COMBOS: dict[str, Combo] = {to_combo(c).name: to_combo(c) for c in CHOICES}
 CHOICE_OF = {to_combo(c).name: c for c in CHOICES}
 # Google's load balancer and health-check source ranges (Cloud Load Balancing docs).
 LB_RANGES = ["35.191.0.0/16", "130.211.0.0/22"]
-GKE_GROUPS = ("cloud.google.com/", "networking.gke.io/")
 INGRESS_ON = {"ingress", "ingress-tls-secret"}
 
 
@@ -98,23 +97,7 @@ def test_helm_lint_strict(chart: Chart, name: str) -> None:
 def test_kubernetes_validate_strict(
     rendered: dict[str, list[dict[str, Any]]], version: str, tmp_path: Path
 ) -> None:
-    files = []
-    for name, objects in rendered.items():
-        builtin = [
-            o
-            for o in objects
-            if not o["apiVersion"].startswith(CRD_GROUPS + VENDORED_CRD_GROUPS + GKE_GROUPS)
-        ]
-        path = tmp_path / f"{name}.json"
-        path.write_text("\n---\n".join(json.dumps(o) for o in builtin))
-        files.append(str(path))
-    result = subprocess.run(
-        [tool("kubernetes-validate"), "--strict", "--quiet", "-k", version, *files],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=600,
-    )
+    result = run_kubernetes_validate(rendered, version, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

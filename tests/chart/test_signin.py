@@ -8,8 +8,6 @@ versions, and the ExternalSecret CRD schema.
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +15,7 @@ import pytest
 
 from tests.chart.combinations import INGRESS, REDIS
 from tests.chart.rendering import K8S_VERSIONS, Chart, Combo, parse_all
-from tests.chart.test_validators import CRD_GROUPS, run_crd_validator
-from tests.helpers import tool
+from tests.chart.test_validators import CRD_GROUPS, run_crd_validator, run_kubernetes_validate
 
 pytestmark = pytest.mark.chart
 
@@ -241,26 +238,8 @@ def test_helm_lint_strict(chart: Chart, name: str) -> None:
 
 @pytest.mark.parametrize("version", K8S_VERSIONS[-1:])
 def test_kubernetes_validate_strict(chart: Chart, version: str, tmp_path: Path) -> None:
-    files = []
-    for name in COMBOS:
-        builtin = [
-            o
-            for o in _render(chart, name)
-            if "." not in o["apiVersion"].split("/")[0]
-            or o["apiVersion"].startswith(
-                ("networking.k8s.io/", "apps/", "policy/", "autoscaling/")
-            )
-        ]
-        path = tmp_path / f"{name}.json"
-        path.write_text("\n---\n".join(json.dumps(o) for o in builtin))
-        files.append(str(path))
-    result = subprocess.run(
-        [tool("kubernetes-validate"), "--strict", "--quiet", "-k", version, *files],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    rendered = {name: _render(chart, name) for name in COMBOS}
+    result = run_kubernetes_validate(rendered, version, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
