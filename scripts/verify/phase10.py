@@ -71,7 +71,7 @@ def policy_with_unknown_scope_refused(ctx: Context) -> None:
         raise CheckFailed(f"expected exit 2 naming MCP_SCOPE_POLICY_FILE, got {code}: {stderr}")
 
 
-@check(phase=10, title="sign-in without a client id is refused", hint=f"{DOC} section 6")
+@check(phase=10, title="sign-in without a client id is refused", hint=f"{DOC} section 7")
 def signin_without_client_id_refused(ctx: Context) -> None:
     code, stderr = _start(ctx, {"MCP_OIDC_CONFIG_URL": CONFIG_URL})
     if code != 2 or "MCP_OIDC_CLIENT_ID" not in stderr:
@@ -80,8 +80,8 @@ def signin_without_client_id_refused(ctx: Context) -> None:
 
 @check(
     phase=10,
-    title="the chart refuses sign-in with two replicas and no storage URL",
-    hint=f"{DOC} section 4",
+    title="the chart refuses sign-in with two replicas and no shared store",
+    hint=f"{DOC} section 7",
 )
 def chart_refuses_shared_nothing(ctx: Context) -> None:
     values = ctx.path("helm/mcp-server/values-dev.yaml")
@@ -91,7 +91,7 @@ def chart_refuses_shared_nothing(ctx: Context) -> None:
         raise CheckFailed(f"helm template did not refuse: {last_lines(result.stderr)}")
 
 
-@check(phase=10, title="the chart renders the sign-in objects", hint=f"{DOC} section 6")
+@check(phase=10, title="the chart renders the sign-in objects", hint=f"{DOC} section 7")
 def chart_renders_signin(ctx: Context) -> None:
     values = ctx.path("helm/mcp-server/values-dev.yaml")
     sets = [arg for item in SIGNIN for arg in ("--set", item)]
@@ -232,7 +232,7 @@ def _host() -> str:
 @check(
     phase=10,
     title="the public address serves the authorization server metadata",
-    hint=f"{DOC} section 5",
+    hint=f"{DOC} section 6",
     live=True,
 )
 def live_authorization_server(ctx: Context) -> None:
