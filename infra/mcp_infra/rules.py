@@ -140,6 +140,21 @@ def email_or_empty() -> Rule:
     return Rule("one address, or empty", check)
 
 
+def hostname_or_empty() -> Rule:
+    # A DNS name of at least two labels, as a certificate and an Ingress rule take it.
+    label = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+    pattern = re.compile(rf"(?:{label}\.)+[a-z]{{2,63}}")
+
+    def check(value: str, _cfg: Any) -> None:
+        if value and (len(value) > 253 or not pattern.fullmatch(value)):
+            raise Invalid(
+                f"{value!r} is not a host name (lowercase, like mcp.example.com, no scheme "
+                "or path); leave it empty to leave sign-in out"
+            )
+
+    return Rule("a host name, or empty", check)
+
+
 def labels() -> Rule:
     key_pattern = re.compile(r"[a-z][a-z0-9_-]{0,62}")
     value_pattern = re.compile(r"[a-z0-9_-]{0,63}")

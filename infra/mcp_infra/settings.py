@@ -299,6 +299,21 @@ class InfraConfig:
         factory=lambda: {"app": "mcp-server", "env": "prototype", "managed-by": "cdktn"},
     )
 
+    signin_host: str = setting(
+        "The public host name of sign-in (phase 10), like mcp.example.com; empty leaves "
+        "sign-in's Google Cloud parts out.",
+        rules.hostname_or_empty(),
+        default="",
+        group="Sign-in (phase 10)",
+    )
+    signin_redis_tier: str = setting(
+        "Memorystore tier of sign-in's store, 1 GB: BASIC (one node, about 36 USD a month in "
+        "us-central1; a failure loses sign-ins in progress) or STANDARD_HA (a replica in "
+        "another zone, about 47 USD a month). Google Cloud pricing page, checked 2026-12.",
+        rules.one_of("BASIC", "STANDARD_HA"),
+        default="BASIC",
+    )
+
     # ---- derived names (one place, so the outputs and tests agree) ----
 
     @property

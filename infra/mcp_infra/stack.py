@@ -19,6 +19,8 @@ from .outputs import REPOSITORY_VARIABLES
 from .registry import Registry
 from .secrets import SigningKeySecret
 from .services import ProjectServices
+from .signin import SERVICES as SIGNIN_SERVICES
+from .signin import SignIn
 from .workload_identity import AppIdentity
 
 
@@ -40,7 +42,12 @@ class McpStack(TerraformStack):
         # State in a versioned GCS bucket the learner created first (see the tutorial).
         GcsBackend(self, bucket=cfg.state_bucket, prefix=cfg.state_prefix)
 
-        services = ProjectServices(self, "services", project_id=cfg.project_id)
+        services = ProjectServices(
+            self,
+            "services",
+            project_id=cfg.project_id,
+            extra=SIGNIN_SERVICES if cfg.signin_host else (),
+        )
         apis: list[ITerraformDependable] = list(services.enabled)
         network = Network(self, "network", config=cfg, depends_on=apis)
         registry = Registry(self, "registry", config=cfg, depends_on=apis)
@@ -58,6 +65,18 @@ class McpStack(TerraformStack):
         )
         github = GithubFederation(self, "github", config=cfg, registry=registry, depends_on=apis)
         monitoring = Monitoring(self, "monitoring", config=cfg, depends_on=apis)
+        signin = (
+            SignIn(
+                self,
+                "signin",
+                config=cfg,
+                network=network,
+                app_service_account=app_identity.service_account,
+                depends_on=apis,
+            )
+            if cfg.signin_host
+            else None
+        )
 
         outputs = {
             "project_id": (cfg.project_id, "values-gke.yaml projectID"),
@@ -79,6 +98,18 @@ class McpStack(TerraformStack):
             "workload_identity_pool": (cfg.workload_pool, "the cluster's Workload Identity pool"),
             "dashboard_id": (monitoring.dashboard.id, "docs/operations.md: Read the dashboard"),
         }
+        if signin is not None:
+            outputs |= {
+                "signin_address": (
+                    signin.address.address,
+                    "the DNS A record of signin_host (docs/tutorial/10-sign-in.md)",
+                ),
+                "signin_redis_host": (signin.redis.host, "values: signin.redis.host"),
+                "signin_redis_instance": (
+                    signin.redis.name,
+                    "gcloud redis instances get-auth-string / describe (into the secrets)",
+                ),
+            }
         variable = {output: name for name, output in REPOSITORY_VARIABLES.items()}
         for name, (value, used_by) in outputs.items():
             if name in variable:

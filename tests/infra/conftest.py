@@ -19,7 +19,7 @@ import pytest
 
 from infra.mcp_infra.config import InfraConfig, from_mapping
 from tests.helpers import require
-from tests.infra.example import EXAMPLE_SETTINGS
+from tests.infra.example import EXAMPLE_SETTINGS, SIGNIN_HOST
 
 
 @pytest.fixture(scope="session")
@@ -94,3 +94,11 @@ def alerting_synth(tmp_path_factory: pytest.TempPathFactory, synth: Synth) -> Sy
     settings = dict(EXAMPLE_SETTINGS, alert_email="oncall@example.com")
     config = from_mapping(settings, source="example")
     return _synth(config, tmp_path_factory.mktemp("cdktf.out-alerting"))
+
+
+@pytest.fixture(scope="session")
+def signin_synth(tmp_path_factory: pytest.TempPathFactory, synth: Synth) -> Synth:
+    """The same stack with signin_host set: sign-in's Google Cloud parts (phase 10)."""
+    settings = dict(EXAMPLE_SETTINGS, signin_host=SIGNIN_HOST)
+    config = from_mapping(settings, source="example")
+    return _synth(config, tmp_path_factory.mktemp("cdktf.out-signin"))

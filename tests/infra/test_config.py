@@ -249,6 +249,8 @@ BAD_VALUES: dict[str, Any] = {
     "wif_pool_id": "gha",
     "wif_provider_id": "p" * 33,
     "alert_email": "Oncall <oncall@example.com>",
+    "signin_host": "https://mcp.example.com",
+    "signin_redis_tier": "PREMIUM",
     "labels": {},
 }
 
