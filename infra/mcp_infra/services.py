@@ -21,7 +21,9 @@ SERVICES = (
 class ProjectServices(Construct):
     """Enable each API; `self.enabled` is what the other constructs depend on."""
 
-    def __init__(self, scope: Construct, id_: str, *, project_id: str) -> None:
+    def __init__(
+        self, scope: Construct, id_: str, *, project_id: str, extra: tuple[str, ...] = ()
+    ) -> None:
         super().__init__(scope, id_)
         self.enabled: list[ProjectService] = [
             ProjectService(
@@ -34,5 +36,6 @@ class ProjectServices(Construct):
                 disable_on_destroy=False,
                 disable_dependent_services=False,
             )
-            for service in SERVICES
+            # `extra`: the APIs of options that are on (cluster.option_services).
+            for service in (*SERVICES, *extra)
         ]

@@ -10,7 +10,7 @@ from cdktn import App, GcsBackend, ITerraformDependable, TerraformOutput, Terraf
 from cdktn_provider_google.provider import GoogleProvider
 from constructs import Construct
 
-from .cluster import Cluster
+from .cluster import Cluster, option_services
 from .config import InfraConfig
 from .github_wif import GithubFederation
 from .monitoring import Monitoring
@@ -40,7 +40,9 @@ class McpStack(TerraformStack):
         # State in a versioned GCS bucket the learner created first (see the tutorial).
         GcsBackend(self, bucket=cfg.state_bucket, prefix=cfg.state_prefix)
 
-        services = ProjectServices(self, "services", project_id=cfg.project_id)
+        services = ProjectServices(
+            self, "services", project_id=cfg.project_id, extra=option_services(cfg)
+        )
         apis: list[ITerraformDependable] = list(services.enabled)
         network = Network(self, "network", config=cfg, depends_on=apis)
         registry = Registry(self, "registry", config=cfg, depends_on=apis)
