@@ -106,11 +106,14 @@ class RequestMetrics:
             return
         start = time.perf_counter()
         status = 500
+        size = 0
 
         async def send_and_record(message: Message) -> None:
-            nonlocal status
+            nonlocal status, size
             if message["type"] == "http.response.start":
                 status = message["status"]
+            elif message["type"] == "http.response.body":
+                size += len(message.get("body", b""))
             await send(message)
 
         try:
@@ -124,4 +127,4 @@ class RequestMetrics:
             elapsed = time.perf_counter() - start
             _requests(method, route, status).inc()
             _latency(method, route).observe(elapsed)
-            log_request(scope, route, status, elapsed, self.gcp_project_id)
+            log_request(scope, route, status, elapsed, self.gcp_project_id, size)
