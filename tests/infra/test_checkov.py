@@ -16,7 +16,10 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "infra" / ".checkov.yaml"
 
 
-def test_checkov_is_clean_on_the_synth_output(synth: Synth) -> None:
+@pytest.mark.parametrize("stack", ["synth", "alerting_synth"])
+def test_checkov_is_clean_on_the_synth_output(stack: str, request: pytest.FixtureRequest) -> None:
+    """The default stack, and the one with every option on (KMS, Pub/Sub, uptime check)."""
+    synth: Synth = request.getfixturevalue(stack)
     checkov = tool("checkov")
     result = subprocess.run(
         [checkov, "--config-file", str(CONFIG), "--directory", str(synth.stack_dir.parent)],
