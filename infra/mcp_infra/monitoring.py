@@ -48,6 +48,7 @@ from .alert_rules import (
     recording_rules,
 )
 from .config import InfraConfig
+from .rules import split_addresses
 
 NO_CHANNEL_WARNING = (
     "warning: alert_email is empty in infra/config.toml: the alert policies have no "
@@ -215,21 +216,21 @@ class Monitoring(Construct):
         self.config = cfg
         self.depends_on = depends_on
 
-        self.channels: list[MonitoringNotificationChannel] = []
-        if cfg.alert_email:
-            self.channels.append(
-                MonitoringNotificationChannel(
-                    self,
-                    "email",
-                    project=cfg.project_id,
-                    display_name=f"MCP server alerts ({cfg.alert_email})",
-                    type="email",
-                    labels={"email_address": cfg.alert_email},
-                    user_labels=dict(cfg.labels),
-                    depends_on=depends_on,
-                )
+        self.channels = [
+            MonitoringNotificationChannel(
+                self,
+                # The first keeps the id a single address always had (no replacement).
+                "email" if i == 0 else f"email-{i}",
+                project=cfg.project_id,
+                display_name=f"MCP server alerts ({address})",
+                type="email",
+                labels={"email_address": address},
+                user_labels=dict(cfg.labels),
+                depends_on=depends_on,
             )
-        else:
+            for i, address in enumerate(split_addresses(cfg.alert_email))
+        ]
+        if not self.channels:
             print(NO_CHANNEL_WARNING, file=sys.stderr)
 
         self.service = MonitoringCustomService(

@@ -128,17 +128,23 @@ def bucket_name() -> Rule:
 
 
 def email_or_empty() -> Rule:
-    # One plain address (no display name, no list): what a Monitoring e-mail channel takes.
+    # Plain addresses (no display names), comma-separated: one Monitoring e-mail
+    # channel each.
     pattern = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 
     def check(value: str, _cfg: Any) -> None:
-        if value and not pattern.fullmatch(value):
-            raise Invalid(
-                f"{value!r} is not one e-mail address (like oncall@example.com); "
-                "leave it empty for no notification channel"
-            )
+        for address in split_addresses(value):
+            if not pattern.fullmatch(address):
+                raise Invalid(
+                    f"{address!r} is not an e-mail address (like oncall@example.com; several "
+                    "separated by commas); leave it empty for no notification channel"
+                )
 
-    return Rule("one address, or empty", check)
+    return Rule("addresses separated by commas, or empty", check)
+
+
+def split_addresses(value: str) -> list[str]:
+    return [address.strip() for address in value.split(",") if address.strip()]
 
 
 def labels() -> Rule:

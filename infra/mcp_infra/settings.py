@@ -343,8 +343,9 @@ class InfraConfig:
 
     alert_email: str = setting(
         "Where the alert policies (mcp_infra/monitoring.py) send e-mail: the on-call "
-        "address. Empty means no notification channel: alerts reach nobody (incidents "
-        "only open in the console), and synth warns.",
+        "address, or several separated by commas (one channel each). Empty means no "
+        "notification channel: alerts reach nobody (incidents only open in the console), "
+        "and synth warns.",
         rules.email_or_empty(),
         default="",
         group="Alerts and labels",

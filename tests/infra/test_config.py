@@ -140,8 +140,8 @@ def test_required_and_unknown_settings() -> None:
             "signing_key_replication must be user-managed or automatic",
         ),
         ({"k8s_namespace": "Bad_NS"}, "k8s_namespace 'Bad_NS' must be a DNS label"),
-        ({"alert_email": "oncall"}, "alert_email 'oncall' is not one e-mail address"),
-        ({"alert_email": "a@b.com, c@d.com"}, "alert_email 'a@b.com, c@d.com' is not one"),
+        ({"alert_email": "oncall"}, "alert_email 'oncall' is not an e-mail address"),
+        ({"alert_email": "a@b.com, nobody"}, "alert_email 'nobody' is not an e-mail address"),
         ({"alert_email": 5}, "alert_email must be a string"),
     ],
 )
@@ -153,6 +153,8 @@ def test_alert_email_is_optional() -> None:
     assert from_mapping(with_settings(), source="example").alert_email == ""
     config = from_mapping(with_settings(alert_email="oncall@example.com"), source="example")
     assert config.alert_email == "oncall@example.com"
+    several = from_mapping(with_settings(alert_email="a@example.com, b@example.org"), source="x")
+    assert several.alert_email == "a@example.com, b@example.org"
 
 
 def test_example_file_is_refused_until_edited() -> None:

@@ -320,7 +320,7 @@ def test_dashboard_widgets(synth: Synth) -> None:
 def test_no_channel_warning_at_synth(
     example_config: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from cdktn import App, TerraformStack
+    from cdktn import App, TerraformStack, Testing
 
     from infra.mcp_infra.monitoring import Monitoring
 
@@ -329,9 +329,20 @@ def test_no_channel_warning_at_synth(
     warning = capsys.readouterr().err
     assert "alert_email is empty" in warning
     assert "alerts reach nobody" in warning
-    with_email = dataclasses.replace(example_config, alert_email="oncall@example.com")
-    Monitoring(TerraformStack(App(), "probe2"), "monitoring", config=with_email, depends_on=[])
+    two = dataclasses.replace(example_config, alert_email="oncall@example.com, lead@example.com")
+    stack = TerraformStack(App(), "probe2")
+    Monitoring(stack, "monitoring", config=two, depends_on=[])
     assert capsys.readouterr().err == ""
+    # One channel per address, and every policy notifies both.
+    doc = json.loads(Testing.synth(stack))["resource"]
+    channels = doc["google_monitoring_notification_channel"]
+    assert sorted(c["labels"]["email_address"] for c in channels.values()) == [
+        "lead@example.com",
+        "oncall@example.com",
+    ]
+    references = {f"${{google_monitoring_notification_channel.{cid}.id}}" for cid in channels}
+    for policy in doc["google_monitoring_alert_policy"].values():
+        assert set(policy["notification_channels"]) == references
 
 
 @pytest.mark.parametrize(
