@@ -416,7 +416,9 @@ def documentation(alert: Alert) -> str:
 
 def recording_rules(q: Queries) -> dict[str, str]:
     """The SLO expressions the dashboard charts, by a Prometheus recording-rule name."""
-    return {f"mcp:slo_budget_left:{o.key}": q.budget_left(o) for o in OBJECTIVES}
+    found = {f"mcp:slo_budget_left:{o.key}": q.budget_left(o) for o in OBJECTIVES}
+    found |= {f"mcp:slo_burn_rate_1h:{o.key}": q.burn_rate(o, "1h") for o in OBJECTIVES}
+    return found
 
 
 def rule_groups(q: Queries) -> dict[str, object]:
