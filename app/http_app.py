@@ -88,7 +88,8 @@ def assemble(config: Config, lifecycle: Lifecycle, provider: AuthProvider | None
     settings = config.settings
     mcp = build_mcp(config.documents, provider)
 
-    for path, endpoint in {**probe_routes(lifecycle), "/metrics": metrics_endpoint}.items():
+    scrape = metrics_endpoint(config.keys.refresh, config.denylist.ids)
+    for path, endpoint in {**probe_routes(lifecycle), "/metrics": scrape}.items():
         mcp.custom_route(path, methods=["GET"], include_in_schema=False)(endpoint)
 
     http_app = mcp.http_app(

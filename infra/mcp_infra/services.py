@@ -36,5 +36,6 @@ class ProjectServices(Construct):
                 disable_on_destroy=False,
                 disable_dependent_services=False,
             )
+            # `extra`: the APIs of options that are on (cluster.option_services).
             for service in (*SERVICES, *extra)
         ]

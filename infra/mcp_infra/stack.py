@@ -10,7 +10,7 @@ from cdktn import App, GcsBackend, ITerraformDependable, TerraformOutput, Terraf
 from cdktn_provider_google.provider import GoogleProvider
 from constructs import Construct
 
-from .cluster import Cluster
+from .cluster import Cluster, option_services
 from .config import InfraConfig
 from .github_wif import GithubFederation
 from .monitoring import Monitoring
@@ -46,7 +46,7 @@ class McpStack(TerraformStack):
             self,
             "services",
             project_id=cfg.project_id,
-            extra=SIGNIN_SERVICES if cfg.signin_host else (),
+            extra=(*option_services(cfg), *(SIGNIN_SERVICES if cfg.signin_host else ())),
         )
         apis: list[ITerraformDependable] = list(services.enabled)
         network = Network(self, "network", config=cfg, depends_on=apis)

@@ -88,11 +88,27 @@ def adopting_synth(tmp_path_factory: pytest.TempPathFactory, synth: Synth) -> Sy
     return _synth(config, tmp_path_factory.mktemp("cdktf.out-adopting"))
 
 
+# A learner's config with every option on: alerts by e-mail, sign-in's public host
+# (the uptime check) and each cluster option of "Cluster options".
+LEARNER_OPTIONS: dict[str, Any] = {
+    "alert_email": "oncall@example.com",
+    "signin_host": "mcp.example.com",
+    "regional": True,
+    "node_count": 1,
+    "min_nodes": 1,
+    "max_nodes": 3,
+    "maintenance_exclusion_start": "2026-12-24T00:00:00Z",
+    "maintenance_exclusion_end": "2027-01-02T00:00:00Z",
+    "maintenance_exclusion_scope": "NO_MINOR_UPGRADES",
+    "upgrade_notifications": True,
+    "database_encryption": True,
+}
+
+
 @pytest.fixture(scope="session")
 def alerting_synth(tmp_path_factory: pytest.TempPathFactory, synth: Synth) -> Synth:
-    """The same stack with alert_email set: an e-mail notification channel."""
-    settings = dict(EXAMPLE_SETTINGS, alert_email="oncall@example.com")
-    config = from_mapping(settings, source="example")
+    """The same stack with LEARNER_OPTIONS: channels, uptime check, every cluster option."""
+    config = from_mapping(dict(EXAMPLE_SETTINGS, **LEARNER_OPTIONS), source="example")
     return _synth(config, tmp_path_factory.mktemp("cdktf.out-alerting"))
 
 

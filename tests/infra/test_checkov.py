@@ -16,10 +16,10 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "infra" / ".checkov.yaml"
 
 
-@pytest.mark.parametrize("which", ["synth", "signin_synth"])
-def test_checkov_is_clean_on_the_synth_output(which: str, request: pytest.FixtureRequest) -> None:
-    """The stack as phase 5 applies it, and with sign-in's resources (phase 10)."""
-    synth: Synth = request.getfixturevalue(which)
+@pytest.mark.parametrize("stack", ["synth", "signin_synth", "alerting_synth"])
+def test_checkov_is_clean_on_the_synth_output(stack: str, request: pytest.FixtureRequest) -> None:
+    """The default stack, with sign-in (phase 10), and with every option on (KMS, Pub/Sub)."""
+    synth: Synth = request.getfixturevalue(stack)
     checkov = tool("checkov")
     result = subprocess.run(
         [checkov, "--config-file", str(CONFIG), "--directory", str(synth.stack_dir.parent)],
