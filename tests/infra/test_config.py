@@ -237,6 +237,7 @@ BAD_VALUES: dict[str, Any] = {
     "registry_id": "a" * 41,
     "registry_keep_versions": 0,
     "registry_untagged_days": 366,
+    "registry_tagged_days": 0,
     "import_existing_registry": 1,
     "secret_id": "key.v1",
     "signing_key_replication": "regional",
@@ -248,6 +249,10 @@ BAD_VALUES: dict[str, Any] = {
     "node_service_account_id": "Nodes-account",
     "wif_pool_id": "gha",
     "wif_provider_id": "p" * 33,
+    "kms_key_ring": "key ring",
+    "binauthz_enforcement_mode": "ALWAYS_ALLOW",
+    "plan_service_account_id": "plan",
+    "plan_wif_pool_id": "Plan-Pool",
     "alert_email": "Oncall <oncall@example.com>",
     "labels": {},
 }
