@@ -148,12 +148,20 @@ def test_registry_is_docker_with_cleanup_policies_and_immutable_tags(synth: Synt
         "tag_state": "UNTAGGED",
         "older_than": "604800s",
     }
+    # Tagged images go too once older than 30 days, except the 10 most recent (KEEP wins).
+    assert policies["delete-old-tagged"]["action"] == "DELETE"
+    assert policies["delete-old-tagged"]["condition"] == {
+        "tag_state": "TAGGED",
+        "older_than": "2592000s",
+    }
 
 
 def test_secret_exists_without_any_version(synth: Synth) -> None:
     secret = synth.only("google_secret_manager_secret")
     assert secret["secret_id"] == "mcp-jwt-signing-key"
     assert secret["deletion_protection"] is True  # deleting it would delete every key
+    # A destroyed key version is disabled for a day first, so a mistake can be undone.
+    assert secret["version_destroy_ttl"] == "86400s"
     assert secret["replication"] == {"user_managed": {"replicas": [{"location": "us-central1"}]}}
     assert not [t for t in synth.doc["resource"] if "secret_version" in t]
     assert not [t for t in synth.doc.get("data", {}) if "secret_version" in t]
