@@ -122,6 +122,11 @@ def test_zizmor_ignores_are_few_and_explained() -> None:
                 assert re.search(r"zizmor: ignore\[[\w-]+\] \w+", line), line
 
 
+def test_shellcheck_is_clean_on_the_attestation_script() -> None:
+    result = run(tool("shellcheck"), str(ROOT / "scripts" / "ci" / "attestation.sh"))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 @pytest.mark.parametrize(
     ("schema", "files"),
     [
