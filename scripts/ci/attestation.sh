@@ -54,7 +54,8 @@ verify() {
   gcloud container binauthz attestations list --attestor="$ATTESTOR" \
     --artifact-url="$artifact" --format=json >"$work/attestations.json"
 
-  # One line per (attestation, signature): key id, signature, payload (both base64).
+  # One line per (attestation, signature): key id, signature, payload. gcloud prints
+  # bytes fields in URL-safe base64 ('-' and '_'), which `base64 -d` reads after tr.
   jq -r '.[] | .attestation as $a | $a.signatures[]? |
       [.publicKeyId, .signature, $a.serializedPayload] | @tsv' \
     "$work/attestations.json" >"$work/signatures.tsv"
@@ -70,8 +71,8 @@ verify() {
       continue
     fi
     printf '%s\n' "$pem" >"$work/key.pem"
-    base64 -d <<<"$signature" >"$work/signature" 2>/dev/null || continue
-    base64 -d <<<"$payload" >"$work/payload" 2>/dev/null || continue
+    tr -- '-_' '+/' <<<"$signature" | base64 -d >"$work/signature" 2>/dev/null || continue
+    tr -- '-_' '+/' <<<"$payload" | base64 -d >"$work/payload" 2>/dev/null || continue
     if ! openssl dgst -sha256 -verify "$work/key.pem" -signature "$work/signature" \
       "$work/payload" >/dev/null 2>&1; then
       echo "skipped: a signature by $key_id that its key does not verify" >&2

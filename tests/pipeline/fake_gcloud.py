@@ -44,7 +44,8 @@ def opt(name):
 
 
 def b64(data):
-    return base64.b64encode(data).decode()
+    # gcloud projects bytes fields with apitools, which writes URL-safe base64.
+    return base64.urlsafe_b64encode(data).decode()
 
 
 if args[:5] == ["beta", "container", "binauthz", "attestations", "sign-and-create"]:
@@ -75,10 +76,15 @@ if args[:4] == ["container", "binauthz", "attestations", "list"]:
         "type": "Google cloud binauthz container signature",
     }}).encode()
     signer = "other.pem" if mode == "other-key" else "private.pem"
-    signature = subprocess.run(
-        ["openssl", "dgst", "-sha256", "-sign", os.path.join(keys, signer)],
-        input=payload, capture_output=True, check=True,
-    ).stdout
+    # ECDSA signatures differ each time: sign until the URL-safe form has a '-' or '_',
+    # so every run proves the script decodes what gcloud really prints.
+    for _attempt in range(200):
+        signature = subprocess.run(
+            ["openssl", "dgst", "-sha256", "-sign", os.path.join(keys, signer)],
+            input=payload, capture_output=True, check=True,
+        ).stdout
+        if set(b64(signature)) & set("-_"):
+            break
     if mode == "tampered":
         payload = payload.replace(b"binauthz", b"binauthZ")
     key_id = KEY_ID.replace("/1", "/2") if mode == "unknown-key-id" else KEY_ID
