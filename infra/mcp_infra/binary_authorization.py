@@ -65,10 +65,14 @@ EXEMPT_IMAGES = (
 
 # What the image workflow's identity needs to attest, each on the one resource it acts on.
 SIGNER_ROLES_ON_KEY = ("roles/cloudkms.signerVerifier",)
-SIGNER_ROLES_ON_NOTE = ("roles/containeranalysis.notes.attacher",)
+SIGNER_ROLES_ON_NOTE = (
+    "roles/containeranalysis.notes.attacher",  # attach the attestation to the note
+    # `attestations list --attestor` lists the note's occurrences: the verify step.
+    "roles/containeranalysis.notes.occurrences.viewer",
+)
 SIGNER_ROLES_ON_ATTESTOR = ("roles/binaryauthorization.attestorsViewer",)
-# Attestations are occurrences, which live in the project: creating one and listing them
-# back (the workflow's verify step) is a project-level permission; there is no narrower role.
+# Attestations are occurrences, which live in the project: creating one is a project-level
+# permission; there is no narrower role.
 SIGNER_PROJECT_ROLES = ("roles/containeranalysis.occurrences.editor",)
 
 
@@ -153,7 +157,7 @@ class BinaryAuthorization(Construct):
         )
 
         # The signer: use the key (never read or export it), attach to the note, read the
-        # attestor (sign-and-create --validate checks the signature against it).
+        # attestor (sign-and-create reads its note; the verify step reads its public key).
         for role in SIGNER_ROLES_ON_KEY:
             KmsCryptoKeyIamMember(
                 self, "signer-key", crypto_key_id=self.key.id, role=role, member=signer
@@ -161,7 +165,7 @@ class BinaryAuthorization(Construct):
         for role in SIGNER_ROLES_ON_NOTE:
             ContainerAnalysisNoteIamMember(
                 self,
-                "signer-note",
+                f"signer-note-{role.rsplit('.', 1)[-1]}",
                 project=cfg.project_id,
                 note=self.note.name,
                 role=role,

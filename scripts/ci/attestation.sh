@@ -10,8 +10,8 @@
 # file for gcloud, never onto a command line or into the workspace).
 #
 # `sign` asks Cloud KMS to sign the digest's payload (the private key never leaves
-# KMS) and stores the attestation; --validate makes gcloud check it against the
-# attestor first. `verify` repeats what GKE's admission check does, with nothing
+# KMS) and stores the attestation. gcloud's own --validate is left out: it needs one
+# more role (attestorsVerifier), and `verify` is the stricter check. `verify` repeats what GKE's admission check does, with nothing
 # but the attestor's public key: some attestation for exactly this digest carries a
 # signature that the attestor's key verifies, over a payload naming this image and
 # digest. On success it prints the digest (the workflow writes it to the deploy
@@ -41,11 +41,13 @@ if [ -n "${ACCESS_TOKEN:-}" ]; then
   export CLOUDSDK_AUTH_ACCESS_TOKEN_FILE="$work/token"
 fi
 export CLOUDSDK_CORE_PROJECT="$GCP_PROJECT_ID"
+# gcloud must never wait for an answer in CI.
+export CLOUDSDK_CORE_DISABLE_PROMPTS=1
 
 sign() {
   : "${KEY_VERSION:?set KEY_VERSION (the attestation_key_version output)}"
   gcloud beta container binauthz attestations sign-and-create \
-    --artifact-url="$artifact" --attestor="$ATTESTOR" --keyversion="$KEY_VERSION" --validate
+    --artifact-url="$artifact" --attestor="$ATTESTOR" --keyversion="$KEY_VERSION"
   echo "signed: $artifact"
 }
 

@@ -134,6 +134,10 @@ def test_only_the_image_workflow_may_sign_and_only_what_signing_needs(synth: Syn
                 "roles/containeranalysis.notes.attacher",
             ),
             (
+                "google_container_analysis_note_iam_member",
+                "roles/containeranalysis.notes.occurrences.viewer",
+            ),
+            (
                 "google_binary_authorization_attestor_iam_member",
                 "roles/binaryauthorization.attestorsViewer",
             ),
@@ -147,6 +151,9 @@ def test_only_the_image_workflow_may_sign_and_only_what_signing_needs(synth: Syn
     assert {g["crypto_key_id"] for g in grants} == {f"{key}.id}}"}
     signers = [g for g in grants if "signer" in g["role"]]
     assert len(signers) == 1  # nobody else may sign
+    note = ref(synth, "google_container_analysis_note", "/binauthz/note")
+    note_grants = synth.resources("google_container_analysis_note_iam_member").values()
+    assert {g["note"] for g in note_grants} == {f"{note}.name}}"}
 
 
 def test_apis_and_outputs_for_the_workflow(synth: Synth) -> None:

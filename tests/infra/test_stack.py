@@ -281,6 +281,11 @@ def test_least_privilege_bindings_are_exactly_these(synth: Synth, example_config
                 sa("ci"),
             ),
             (
+                "google_container_analysis_note_iam_member",
+                "roles/containeranalysis.notes.occurrences.viewer",
+                sa("ci"),
+            ),
+            (
                 "google_binary_authorization_attestor_iam_member",
                 "roles/binaryauthorization.attestorsViewer",
                 sa("ci"),

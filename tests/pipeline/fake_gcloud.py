@@ -33,7 +33,9 @@ token_file = os.environ.get("CLOUDSDK_AUTH_ACCESS_TOKEN_FILE")
 token = open(token_file).read() if token_file and os.path.exists(token_file) else None
 with open(os.environ["FAKE_GCLOUD_LOG"], "a") as log:
     log.write(json.dumps({"args": args, "token": token, "token_file": token_file,
-                          "project": os.environ.get("CLOUDSDK_CORE_PROJECT")}) + "\n")
+                          "project": os.environ.get("CLOUDSDK_CORE_PROJECT"),
+                          "prompts_disabled": os.environ.get("CLOUDSDK_CORE_DISABLE_PROMPTS")})
+              + "\n")
 
 
 def opt(name):

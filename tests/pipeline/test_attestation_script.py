@@ -71,9 +71,10 @@ def test_sign_asks_kms_to_sign_exactly_this_digest(world: dict[str, str]) -> Non
     assert call["args"] == [
         "beta", "container", "binauthz", "attestations", "sign-and-create",
         f"--artifact-url={IMAGE}@{DIGEST}", f"--attestor={ATTESTOR}",
-        f"--keyversion={KEY_VERSION}", "--validate",
+        f"--keyversion={KEY_VERSION}",
     ]  # fmt: skip
     assert call["project"] == "mcp-example-123456"
+    assert call["prompts_disabled"] == "1"  # a prompt would hang the job
 
 
 def test_the_token_reaches_gcloud_in_a_private_file_that_is_gone_afterwards(
