@@ -15,10 +15,6 @@ new kind of resource adds its viewer role to PLAN_ROLES.
 from __future__ import annotations
 
 from cdktn import ITerraformDependable
-from cdktn_provider_google.iam_workload_identity_pool import IamWorkloadIdentityPool
-from cdktn_provider_google.iam_workload_identity_pool_provider import (
-    IamWorkloadIdentityPoolProvider,
-)
 from cdktn_provider_google.kms_crypto_key_iam_member import KmsCryptoKeyIamMember
 from cdktn_provider_google.project_iam_member import ProjectIamMember
 from cdktn_provider_google.service_account import ServiceAccount
@@ -27,7 +23,7 @@ from cdktn_provider_google.storage_bucket_iam_member import StorageBucketIamMemb
 from constructs import Construct
 
 from .config import InfraConfig
-from .github_wif import ATTRIBUTE_MAPPING, GITHUB_ISSUER
+from .github_wif import github_pool
 
 WORKFLOW = ".github/workflows/infra.yml"
 
@@ -85,25 +81,14 @@ class PlanIdentity(Construct):
     ) -> None:
         super().__init__(scope, id_)
         cfg = config
-        self.pool = IamWorkloadIdentityPool(
+        self.pool, self.provider = github_pool(
             self,
-            "pool",
-            project=cfg.project_id,
-            workload_identity_pool_id=cfg.plan_wif_pool_id,
+            cfg,
+            pool_id=cfg.plan_wif_pool_id,
             display_name="GitHub Actions: infra plan",
             description=f"{WORKFLOW} of {cfg.github_owner}/{cfg.github_repository} (read-only)",
-            depends_on=depends_on,
-        )
-        self.provider = IamWorkloadIdentityPoolProvider(
-            self,
-            "provider",
-            project=cfg.project_id,
-            workload_identity_pool_id=self.pool.workload_identity_pool_id,
-            workload_identity_pool_provider_id=cfg.wif_provider_id,
-            display_name="GitHub OIDC (infra plan)",
-            attribute_mapping=ATTRIBUTE_MAPPING,
             attribute_condition=plan_attribute_condition(cfg),
-            oidc={"issuer_uri": GITHUB_ISSUER},
+            depends_on=depends_on,
         )
         self.service_account = ServiceAccount(
             self,
