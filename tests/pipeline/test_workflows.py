@@ -420,6 +420,13 @@ def test_infra_plans_every_change_to_infra_and_never_applies() -> None:
     assert "GITHUB_STEP_SUMMARY" in runs
 
 
+def test_infra_plan_is_skipped_where_it_cannot_sign_in() -> None:
+    """Not set up yet, or a fork's pull request (no OIDC token): skipped, not red."""
+    condition = " ".join(load(INFRA)["jobs"]["plan"]["if"].split())
+    assert "vars.GCP_PLAN_WIF_PROVIDER != ''" in condition
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in condition
+
+
 def test_infra_signs_in_with_the_plan_identity_after_the_synth() -> None:
     steps = load(INFRA)["jobs"]["plan"]["steps"]
     names = [step.get("uses", "").split("@")[0] or step.get("run", "") for step in steps]
