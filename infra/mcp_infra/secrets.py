@@ -56,7 +56,7 @@ class SigningKeySecret(Construct):
             # until deletion_protection is turned off on purpose (see teardown).
             deletion_protection=cfg.deletion_protection,
             # A destroyed key version is only disabled for a day before it is gone, so a
-            # mistaken `jwt_key.py` destroy can be undone (enable it again) within that day.
+            # mistaken `gcloud secrets versions destroy` can be undone (enable it) that day.
             # https://cloud.google.com/secret-manager/docs/delayed-destruction
             version_destroy_ttl=f"{86400}s",
             depends_on=depends_on,
