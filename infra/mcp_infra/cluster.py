@@ -232,6 +232,8 @@ class Cluster(Construct):
             # Pod-to-pod traffic on one node goes through the VPC, so flow logs record it too.
             # https://cloud.google.com/kubernetes-engine/docs/how-to/intranode-visibility
             enable_intranode_visibility=True,
+            # Only images the project's policy admits run (binary_authorization.py).
+            binary_authorization={"evaluation_mode": "PROJECT_SINGLETON_POLICY_ENFORCE"},
             # Logs and metrics from system components and workloads, for audits.
             logging_service="logging.googleapis.com/kubernetes",
             monitoring_service="monitoring.googleapis.com/kubernetes",

@@ -15,6 +15,9 @@ SERVICES = (
     "iamcredentials.googleapis.com",  # short-lived tokens for Workload Identity (Federation)
     "sts.googleapis.com",  # token exchange for GitHub's OIDC tokens
     "monitoring.googleapis.com",  # Managed Prometheus, the alert policies and the dashboard
+    "binaryauthorization.googleapis.com",  # the admission policy and the pipeline's attestor
+    "containeranalysis.googleapis.com",  # the attestor's note and the attestations on it
+    "cloudkms.googleapis.com",  # the key that signs the attestations
 )
 
 

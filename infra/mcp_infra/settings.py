@@ -276,6 +276,12 @@ class InfraConfig:
     registry_untagged_days: int = setting(
         "Untagged images are deleted after this many days.", rules.between(1, 365), default=7
     )
+    registry_tagged_days: int = setting(
+        "Tagged images beyond the most recent `registry_keep_versions` are deleted after this "
+        "many days (a rollback target older than that is rebuilt by the pipeline).",
+        rules.between(1, 3650),
+        default=30,
+    )
     import_existing_registry: bool = setting(
         "Adopt a repository made by hand in an earlier phase: Terraform imports it on the "
         'next apply instead of failing with "already exists".',
@@ -339,6 +345,35 @@ class InfraConfig:
     )
     wif_provider_id: str = setting(
         "The pool's OIDC provider for GitHub.", rules.resource_name(4, 32), default="github"
+    )
+
+    kms_key_ring: str = setting(
+        "The Cloud KMS key ring holding the key that signs the pipeline's attestations. Key "
+        "rings and keys can never be deleted: after a teardown, pick a new name to apply again.",
+        rules.matches(
+            r"[A-Za-z0-9_-]{1,63}",
+            "is not a key ring name (1-63 of A-Z, a-z, 0-9, '_', '-')",
+            "1-63 of A-Z, a-z, 0-9, '_', '-'",
+        ),
+        default="mcp-binauthz",
+        group="Binary Authorization and the pipeline's identities (phases 5 and 7)",
+    )
+    binauthz_enforcement_mode: str = setting(
+        "What the cluster does with an image the pipeline did not attest: refuse it, or only "
+        "log that it would (DRYRUN, for phase 6's hand-pushed image; see the tutorial).",
+        rules.one_of("ENFORCED_BLOCK_AND_AUDIT_LOG", "DRYRUN_AUDIT_LOG_ONLY"),
+        default="ENFORCED_BLOCK_AND_AUDIT_LOG",
+    )
+    plan_service_account_id: str = setting(
+        "The infra workflow's Google service account (reads the project to plan; changes nothing).",
+        rules.SERVICE_ACCOUNT_ID,
+        default="mcp-infra-plan",
+    )
+    plan_wif_pool_id: str = setting(
+        "Workload identity pool of the infra workflow, apart from the image pusher's so a pull "
+        "request can never reach the pusher. Deleted pools keep their id for 30 days.",
+        rules.resource_name(4, 32),
+        default="github-plan",
     )
 
     alert_email: str = setting(

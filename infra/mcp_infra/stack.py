@@ -10,12 +10,14 @@ from cdktn import App, GcsBackend, ITerraformDependable, TerraformOutput, Terraf
 from cdktn_provider_google.provider import GoogleProvider
 from constructs import Construct
 
+from .binary_authorization import BinaryAuthorization
 from .cluster import Cluster, option_services
 from .config import InfraConfig
 from .github_wif import GithubFederation
 from .monitoring import Monitoring
 from .network import Network
 from .outputs import REPOSITORY_VARIABLES
+from .plan_identity import PlanIdentity
 from .registry import Registry
 from .secrets import SigningKeySecret
 from .services import ProjectServices
@@ -65,6 +67,16 @@ class McpStack(TerraformStack):
         )
         github = GithubFederation(self, "github", config=cfg, registry=registry, depends_on=apis)
         monitoring = Monitoring(self, "monitoring", config=cfg, depends_on=apis)
+        binauthz = BinaryAuthorization(
+            self,
+            "binauthz",
+            config=cfg,
+            signer_email=github.service_account.email,
+            depends_on=apis,
+        )
+        plan = PlanIdentity(
+            self, "infra-plan", config=cfg, attestation_key_id=binauthz.key.id, depends_on=apis
+        )
         signin = (
             SignIn(
                 self,
@@ -97,6 +109,10 @@ class McpStack(TerraformStack):
             "secret_id": (secret.secret.secret_id, "scripts/jwt_key.py and the ExternalSecret"),
             "workload_identity_pool": (cfg.workload_pool, "the cluster's Workload Identity pool"),
             "dashboard_id": (monitoring.dashboard.id, "docs/operations.md: Read the dashboard"),
+            "attestor": (binauthz.attestor_name, "the image workflow signs for it"),
+            "attestation_key_version": (binauthz.key_version_name, "the attestation's KMS key"),
+            "plan_wif_provider": (plan.provider.name, "infra.yml: google-github-actions/auth"),
+            "plan_service_account": (plan.service_account.email, "infra.yml's read-only identity"),
         }
         if signin is not None:
             outputs |= {

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from infra.mcp_infra.outputs import REPOSITORY_VARIABLES
+from infra.mcp_infra.outputs import PLAN_VARIABLES, REPOSITORY_VARIABLES
 from infra.mcp_infra.settings import InfraConfig
 from tests.helpers import ROOT, require
 
@@ -530,7 +530,10 @@ def test_cleanup_removes_what_the_earlier_phases_left_behind() -> None:
     cleanup = [c.text for c in commands("09-end-to-end.md")]
     loop = re.search(r"for v in ([\w ]+); do gh variable delete", " ".join(cleanup))
     assert loop is not None
-    assert set(loop.group(1).split()) == set(REPOSITORY_VARIABLES)
+    # Both workflows' variables: image.yml's and infra.yml's (with the config it synthesizes).
+    assert set(loop.group(1).split()) == set(REPOSITORY_VARIABLES) | set(PLAN_VARIABLES) | {
+        "INFRA_CONFIG_TOML"
+    }
     added = re.search(r"gh repo deploy-key add \S+ --title (\S+)", read("08-argocd.md"))
     assert added is not None
     title = added.group(1)
