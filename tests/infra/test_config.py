@@ -268,7 +268,6 @@ BAD_VALUES: dict[str, Any] = {
     "signin_host": "https://mcp.example.com",
     "signin_redis_tier": "PREMIUM",
     "labels": {},
-    "signin_host": "https://mcp.example.com",
 }
 
 
