@@ -17,7 +17,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from app.body_limit import MAX_BODY_BYTES
+from app.jsonrpc_body import MAX_BODY_BYTES
 from app.scope_gate import MAX_BATCH
 from tests.request_bodies import MIB, peak_rss_mib, stalled_body, stream_body
 from tests.server_process import ServerProcess
