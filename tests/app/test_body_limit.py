@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from starlette.types import Message, Receive
+from starlette.types import Message, Receive, Scope, Send
 
 from app.body_limit import BODY_DEADLINE_FACTOR, BoundedBody
 from tests.app.conftest import Answer, Downstream, call, http_scope
@@ -126,3 +126,34 @@ async def test_other_scopes_pass_untouched() -> None:
 
     await guard(downstream)(scope, receive, send)
     assert downstream.calls == [scope]
+
+
+async def test_bodies_held_at_once_are_bounded_and_given_back() -> None:
+    release = asyncio.Event()
+
+    async def slow_app(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        await release.wait()  # the first request holds its body until released
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    bounded = BoundedBody(slow_app, timeout_seconds=5, max_bytes=LIMIT, max_buffered=150)
+    first = asyncio.create_task(call(bounded, http_scope(), [b"a" * LIMIT]))
+    await asyncio.sleep(0.01)
+    assert bounded.buffered == LIMIT
+    second = await call(bounded, http_scope(), [b"b" * 60])
+    assert second.status == 503
+    assert second.headers["retry-after"] == "1"
+    assert second.json()["error"] == "server_busy"
+    assert bounded.buffered == LIMIT  # the refused request gave its part back
+    release.set()
+    assert (await first).status == 200
+    assert bounded.buffered == 0
+    assert (await call(bounded, http_scope(), [b"c" * 60])).status == 200
+    assert bounded.buffered == 0
+
+
+async def test_a_refused_body_gives_its_bytes_back() -> None:
+    bounded = guard(Downstream())
+    assert (await call(bounded, http_scope(), [b"a" * 60, b"b" * 60])).status == 413
+    assert bounded.buffered == 0
