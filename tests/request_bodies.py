@@ -15,7 +15,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
+
+from app.jsonrpc_body import MAX_BODY_BYTES, MAX_DEPTH
+from tests.server_process import ServerProcess
+
 MIB = 1024 * 1024
+# What reading one 100 MiB body would add is far above this; a bounded read stays far below.
+RSS_GROWTH_MIB = 48
 CHUNK = b"[" * (64 * 1024)  # JSON-looking, so no parser gives up early for the wrong reason
 
 
@@ -142,3 +149,32 @@ def peak_rss_mib(pid: int) -> float:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     raise RuntimeError("no VmHWM in /proc status")
+
+
+def assert_refused_unread(
+    server: ServerProcess, path: str, peak_before: float, *, declare_length: bool
+) -> None:
+    """A 110 MiB body to `path` is 413 at the first MiB, and the server's peak memory stays flat."""
+    answer = stream_body(server.port, path, 110 * MIB, declare_length=declare_length)
+    assert answer.status == 413, answer
+    assert answer.json()["error"] == "request_too_large"
+    assert str(MAX_BODY_BYTES) in answer.json()["error_description"]
+    assert answer.headers["connection"] == "close"
+    assert answer.sent < 100 * MIB  # the server stopped reading long before the end
+    assert peak_rss_mib(server.process.pid) < peak_before + RSS_GROWTH_MIB
+
+
+def assert_deep_json_refused(
+    server: ServerProcess, path: str, content_type: str = "application/json"
+) -> None:
+    """5,000-deep JSON to `path` is a 400 saying why, never a 500 or a traceback."""
+    deep = b"[" * 5000 + b"]" * 5000
+    response = httpx.post(
+        f"{server.base_url}{path}", content=deep, headers={"Content-Type": content_type}
+    )
+    assert response.status_code == 400, response.text
+    assert response.json() == {
+        "error": "invalid_request",
+        "error_description": f"the request body: the body nests deeper than {MAX_DEPTH} levels",
+    }
+    assert "Traceback" not in server.logs()

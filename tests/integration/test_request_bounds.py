@@ -19,14 +19,17 @@ import pytest
 
 from app.jsonrpc_body import MAX_BODY_BYTES
 from app.scope_gate import MAX_BATCH
-from tests.request_bodies import MIB, peak_rss_mib, stalled_body, stream_body
+from tests.request_bodies import (
+    assert_deep_json_refused,
+    assert_refused_unread,
+    peak_rss_mib,
+    stalled_body,
+)
 from tests.server_process import ServerProcess
 
 ACCEPT = "application/json, text/event-stream"
 BODY_ROUTES = ["/register", "/token", "/authorize", "/mcp"]
 OAUTH_ROUTES = ["/register", "/authorize", "/token"]
-# What reading a 100 MiB body would add is far above this; a bounded read stays far below.
-RSS_GROWTH_MIB = 48
 
 
 @pytest.fixture(scope="module")
@@ -46,13 +49,7 @@ def test_a_100_mib_body_is_413_at_the_first_mib_and_memory_stays_flat(
     bounded: tuple[ServerProcess, float], path: str, declare_length: bool
 ) -> None:
     server, peak_before = bounded
-    answer = stream_body(server.port, path, 110 * MIB, declare_length=declare_length)
-    assert answer.status == 413, answer
-    assert answer.json()["error"] == "request_too_large"
-    assert str(MAX_BODY_BYTES) in answer.json()["error_description"]
-    assert answer.headers["connection"] == "close"
-    assert answer.sent < 100 * MIB  # the server stopped reading long before the end
-    assert peak_rss_mib(server.process.pid) < peak_before + RSS_GROWTH_MIB
+    assert_refused_unread(server, path, peak_before, declare_length=declare_length)
 
 
 def test_a_body_of_the_limit_is_still_read(bounded: tuple[ServerProcess, float]) -> None:
@@ -83,16 +80,7 @@ def test_deep_json_is_a_clear_400_on_every_route(
     bounded: tuple[ServerProcess, float], path: str, content_type: str
 ) -> None:
     server, _ = bounded
-    deep = b"[" * 5000 + b"]" * 5000
-    response = httpx.post(
-        f"{server.base_url}{path}", content=deep, headers={"Content-Type": content_type}
-    )
-    assert response.status_code == 400, response.text
-    assert response.json() == {
-        "error": "invalid_request",
-        "error_description": "the request body: the body nests deeper than 64 levels",
-    }
-    assert "Traceback" not in server.logs()
+    assert_deep_json_refused(server, path, content_type)
 
 
 def _batch(size: int, tool: str = "no_such_tool") -> list[dict[str, object]]:

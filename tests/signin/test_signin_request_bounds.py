@@ -12,13 +12,16 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from app.jsonrpc_body import MAX_BODY_BYTES, MAX_DEPTH
-from tests.request_bodies import MIB, peak_rss_mib, stalled_body, stream_body
+from tests.request_bodies import (
+    assert_deep_json_refused,
+    assert_refused_unread,
+    peak_rss_mib,
+    stalled_body,
+)
 from tests.server_process import ServerProcess
 from tests.signin.conftest import StartServer
 
 OAUTH_ROUTES = ["/register", "/authorize", "/token", "/consent"]
-RSS_GROWTH_MIB = 48  # reading one 100 MiB body is far above this
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +41,7 @@ def test_a_100_mib_body_is_413_and_memory_stays_flat(
     bounded: tuple[ServerProcess, float], path: str, declare_length: bool
 ) -> None:
     server, peak_before = bounded
-    answer = stream_body(server.port, path, 110 * MIB, declare_length=declare_length)
-    assert answer.status == 413, answer
-    assert answer.json()["error"] == "request_too_large"
-    assert str(MAX_BODY_BYTES) in answer.json()["error_description"]
-    assert answer.sent < 100 * MIB
-    assert peak_rss_mib(server.process.pid) < peak_before + RSS_GROWTH_MIB
+    assert_refused_unread(server, path, peak_before, declare_length=declare_length)
 
 
 @pytest.mark.parametrize("path", ["/register", "/token"])
@@ -59,16 +57,7 @@ def test_a_body_that_stops_arriving_is_408_and_closed(
 @pytest.mark.parametrize("path", OAUTH_ROUTES)
 def test_deep_json_is_a_clear_400(bounded: tuple[ServerProcess, float], path: str) -> None:
     server, _ = bounded
-    deep = b"[" * 5000 + b"]" * 5000
-    response = httpx.post(
-        f"{server.base_url}{path}", content=deep, headers={"Content-Type": "application/json"}
-    )
-    assert response.status_code == 400, response.text
-    assert response.json() == {
-        "error": "invalid_request",
-        "error_description": f"the request body: the body nests deeper than {MAX_DEPTH} levels",
-    }
-    assert "Traceback" not in server.logs()
+    assert_deep_json_refused(server, path)
 
 
 def test_a_real_registration_still_works(bounded: tuple[ServerProcess, float]) -> None:
