@@ -44,6 +44,7 @@ OTHER_ROUTES = [
     "/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-authorization-server",
     "/register%0A", "/%72egister", "/token/", "/nowhere",
 ]  # fmt: skip
+OAUTH_ROUTES = ["/register", "/token", "/authorize", "/consent"]
 PATHS = st.one_of(st.sampled_from(MCP_SPELLINGS), st.sampled_from(OTHER_ROUTES))
 HTTP_METHODS = st.sampled_from(["POST", "POST", "POST", "GET", "PUT", "DELETE", "OPTIONS"])
 CONTENT_TYPES = st.sampled_from(
@@ -123,14 +124,15 @@ Request = tuple[str, str, tuple[bytes, str], list[tuple[str, str]]]
 
 @st.composite
 def requests(draw: st.DrawFn) -> Request:
-    """A quarter well-formed tool calls (so the decision promise is tested), a quarter
-    aimed at the MCP route, half anywhere."""
+    """A quarter each: well-formed tool calls (so the decision promise is tested),
+    fuzz aimed at the MCP route, bodies for the OAuth routes, anything anywhere."""
     kind = draw(st.integers(0, 3))
     if kind == 0:
         tool = draw(st.sampled_from(TOOLS))
         mask = draw(st.lists(st.booleans(), min_size=1, max_size=6))
+        request_id = draw(st.sampled_from(["1", "7", "1e400", '"\\ud800"']))
         text = (
-            f'{{"jsonrpc":"2.0","id":1,"method":"tools/call",'
+            f'{{"jsonrpc":"2.0","id":{request_id},"method":"tools/call",'
             f'"params":{{"name":"{_escape_some(tool, mask)}","arguments":{{}}}}}}'
         )
         path = draw(st.sampled_from(["/mcp", "/%6Dcp", "/m%63p"]))
@@ -144,6 +146,9 @@ def requests(draw: st.DrawFn) -> Request:
     content_type = draw(CONTENT_TYPES)
     if content_type is not None:
         headers.append(("Content-Type", content_type))
+    if kind == 2:
+        text = draw(oauth_bodies())
+        return "POST", draw(st.sampled_from(OAUTH_ROUTES)), (text.encode(), text), headers
     return draw(HTTP_METHODS), draw(PATHS), draw(any_bodies()), headers
 
 
