@@ -16,12 +16,11 @@ at most MAX_BODY_BYTES. Anything else is a parse error (HTTP 400), never a 5xx.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import re
 from typing import Any
-
-import anyio.to_thread
 
 from app.body_limit import MAX_BODY_BYTES
 
@@ -108,7 +107,7 @@ async def parse_off_loop(body: bytes) -> Any:
     """`parse(body)`, on a worker thread when the body is large enough to stall the loop."""
     if len(body) <= OFF_LOOP_BYTES:
         return parse(body)
-    return await anyio.to_thread.run_sync(parse, body)
+    return await asyncio.to_thread(parse, body)
 
 
 def canonical(value: Any) -> bytes:
