@@ -16,6 +16,9 @@ QUIET_ROUTES = frozenset({"/health", "/ready", "/metrics"})
 
 log = logging.getLogger("app.http")
 
+# What differs between the calls of one batch; subject and scopes are the request's.
+_CALL_FIELDS = ("tool", "decision", "reason")
+
 # W3C trace context: version-traceid-spanid-flags, lowercase hex.
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 
@@ -28,7 +31,7 @@ def log_request(
     project: str | None,
     response_size: int = 0,
 ) -> None:
-    """One line per request; a tools/call's authorization decision rides on it."""
+    """One line per request, whatever it holds; its authorization decisions ride on it."""
     if route in QUIET_ROUTES:
         return
     headers = Headers(scope=scope)
@@ -58,7 +61,10 @@ def log_request(
         fields["logging.googleapis.com/spanId"] = trace.group(2)
         # The caller's sampling decision (flag bit 0), so Cloud Trace links the line.
         fields["logging.googleapis.com/trace_sampled"] = bool(int(trace.group(3), 16) & 1)
-    decisions = scope.get(DECISIONS_KEY) or [{}]
-    log.info("request", extra={**fields, **decisions[0]})
-    for extra in decisions[1:]:  # a JSON-RPC batch with several calls
-        log.info("authorization decision", extra={**fields, **extra})
+    decisions = scope.get(DECISIONS_KEY) or []
+    if decisions:
+        # The last decision is the deciding one: judging stops at the first denial.
+        fields.update(decisions[-1])
+    if len(decisions) > 1:  # a JSON-RPC batch with several calls: still one line
+        fields["calls"] = [{key: d.get(key) for key in _CALL_FIELDS} for d in decisions]
+    log.info("request", extra=fields)

@@ -86,7 +86,9 @@ class JsonFormatter(logging.Formatter):
 
 # Anything that could end a line or steer a terminal, and the backslash that
 # escapes it: a request path with %0A must not print a second, forged line.
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\\]")
+# Lone surrogates too: stdout cannot encode them, and logging would drop the
+# whole line ("--- Logging error ---") for one odd character in a claim.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\\]")
 
 
 def _escape(text: str) -> str:
