@@ -39,6 +39,7 @@ class ProjectServices(Construct):
                 disable_on_destroy=False,
                 disable_dependent_services=False,
             )
-            # `extra`: the APIs of options that are on (cluster.option_services).
-            for service in (*SERVICES, *extra)
+            # `extra`: the APIs of options that are on (cluster.option_services); one
+            # resource per API even when an option needs one the stack enables anyway.
+            for service in dict.fromkeys((*SERVICES, *extra))
         ]

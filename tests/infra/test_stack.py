@@ -303,6 +303,8 @@ def test_least_privilege_bindings_are_exactly_these(synth: Synth, example_config
                     "iam.serviceAccountViewer",
                     "iam.workloadIdentityPoolViewer",
                     "monitoring.viewer",
+                    "pubsub.viewer",
+                    "redis.viewer",
                     "cloudkms.viewer",
                     "containeranalysis.notes.viewer",
                     "binaryauthorization.attestorsViewer",
