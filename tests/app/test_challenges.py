@@ -134,6 +134,7 @@ async def test_a_non_bearer_header_is_not_bearer(counted: Counted) -> None:
 async def test_the_verifiers_reason_is_used_and_not_counted_twice(counted: Counted) -> None:
     attempt = track_attempt()
     attempt.reason, attempt.expired_at = "expired", int(time.time()) - 60
+    attempt.signin = True  # the sign-in proxy refused its own token
     scope = http_scope(headers=[(b"authorization", b"Bearer x")])
     answer = await call(RequireToken(Downstream(), METADATA, signin=True), scope)
     description = describe_refusal("expired", attempt.expired_at, signin=True)

@@ -50,6 +50,7 @@ class Browser:
     # Lets a test send a step to another replica, as a round-robin load balancer would.
     route: Callable[[str], str] = lambda url: url
     visited: list[str] = field(default_factory=list)
+    refusal: str | None = None  # the server's refusal page, when it showed one
 
     async def authorize(self, url: str) -> AuthorizationCodeResult:
         async with httpx.AsyncClient(timeout=10) as http:
@@ -66,6 +67,12 @@ class Browser:
                     response = await http.post(self._go(str(response.url)), data=form)
                 elif 'name="sub"' in response.text:  # the provider's sign-in page
                     response = await http.post(response.url, data={"sub": self.person})
+                elif response.status_code == 403 and "Return to the application" in response.text:
+                    # The server's refusal page: the person reads it, then goes back.
+                    self.refusal = response.text
+                    back = re.search(r'<a href="([^"]+)">Return', response.text)
+                    assert back is not None, response.text
+                    return self._result(unescape(back.group(1)))
                 else:
                     raise AssertionError(
                         f"unexpected page {response.url} ({response.status_code}): "
