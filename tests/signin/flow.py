@@ -194,3 +194,31 @@ async def list_tools(
         await session.initialize()
         result = await session.list_tools()
         return sorted(tool.name for tool in result.tools)
+
+
+async def sign_in(server_url: str, person: str, scope: str | None = None) -> MemoryTokens:
+    """`person` signs in through a real MCP client; their tokens and client are returned."""
+    storage = MemoryTokens()
+    await list_tools(server_url, oauth_client(server_url, Browser(person), storage, scope))
+    assert storage.tokens is not None
+    return storage
+
+
+async def call_tool(server_url: str, token: str, tool: str) -> httpx.Response:
+    """One raw JSON-RPC tools/call with `token`, the answer as the server sent it."""
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json, text/event-stream"}
+    message = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": tool, "arguments": {}},
+    }
+    async with httpx.AsyncClient(timeout=15) as http:
+        return await http.post(server_url, headers=headers, json=message)
+
+
+def error_description(response: httpx.Response) -> str:
+    """The error_description of a 401/403 challenge, from its WWW-Authenticate header."""
+    header = response.headers.get("www-authenticate", "")
+    found = re.search(r'error_description="((?:[^"\\]|\\.)*)"', header)
+    return found.group(1) if found else ""
