@@ -10,7 +10,10 @@ tokens.
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import re
+import secrets
 import time
 from pathlib import Path
 from typing import Any
@@ -368,3 +371,39 @@ def test_an_unreachable_provider_at_start_prints_one_line(policy_file: Path) -> 
     lines = (result.stdout + result.stderr).strip().splitlines()
     assert len(lines) == 1, lines
     assert lines[0].startswith("configuration error: MCP_OIDC_CONFIG_URL: cannot read")
+
+
+# --- 7: an algorithm that does not fit the issuer's key ------------------------------
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def test_es256_with_the_issuers_rsa_key_id_is_a_401(
+    start_server: StartServer, oidc_provider: str
+) -> None:
+    configuration = httpx.get(f"{oidc_provider}/.well-known/openid-configuration").json()
+    keys = httpx.get(configuration["jwks_uri"]).json()["keys"]
+    rsa_kid = next(key["kid"] for key in keys if key["kty"] == "RSA")
+    server = start_server(
+        MCP_JWT_JWKS_URL=configuration["jwks_uri"], MCP_JWT_ISSUER=configuration["issuer"]
+    )
+    header = {"alg": "ES256", "kid": rsa_kid, "typ": "JWT"}
+    claims = {
+        "sub": "x",
+        "iss": configuration["issuer"],
+        "aud": "mcp-server",
+        "exp": int(time.time()) + 300,
+    }
+    token = ".".join(
+        [
+            _b64(json.dumps(header).encode()),
+            _b64(json.dumps(claims).encode()),
+            _b64(secrets.token_bytes(64)),
+        ]
+    )
+    answer = asyncio.run(call_tool(server.url, token, "get_public_info"))
+    assert answer.status_code == 401
+    assert "signing algorithm is not accepted" in error_description(answer)
+    assert "Traceback" not in server.logs()
