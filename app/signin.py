@@ -155,6 +155,25 @@ class _Grant:
 _current_grant: ContextVar[_Grant | None] = ContextVar("current_grant", default=None)
 
 
+def _log_issued(identity: Identity, issued: OAuthToken) -> None:
+    """Name the ids of the tokens just issued: what an operator puts on the deny-list."""
+
+    def token_id(token: str | None) -> str | None:
+        if not token:
+            return None
+        return str(jwt.decode(token, options={"verify_signature": False}).get("jti"))
+
+    log.info(
+        "sign-in token issued",
+        extra={
+            "event": "signin",
+            "subject": identity.principal,
+            "jti": token_id(issued.access_token),
+            "refresh_jti": token_id(issued.refresh_token),
+        },
+    )
+
+
 class PolicyOIDCProxy(OIDCProxy):
     """FastMCP's OIDC proxy with the scope policy deciding what each token carries."""
 
@@ -263,6 +282,7 @@ class PolicyOIDCProxy(OIDCProxy):
         finally:
             _current_grant.reset(token)
         await self._keep_client(client)
+        _log_issued(identity, issued)
         return issued
 
     async def exchange_refresh_token(
@@ -289,9 +309,11 @@ class PolicyOIDCProxy(OIDCProxy):
             raise TokenError("invalid_grant", self._refusal(identity, scopes))
         token = _current_grant.set(grant)
         try:
-            return await super().exchange_refresh_token(client, refresh_token, grant.scopes)
+            issued = await super().exchange_refresh_token(client, refresh_token, grant.scopes)
         finally:
             _current_grant.reset(token)
+        _log_issued(identity, issued)
+        return issued
 
     # -- registered clients -------------------------------------------------
 

@@ -145,8 +145,13 @@ async def test_sign_in_tokens_honour_the_deny_list(
     assert (await call_tool(server.url, alice_token, CONFIDENTIAL)).status_code == 200
 
     # One token, by its jti; and everything of one person, by their subject.
+    # Both are in the server's log line for each token it issues.
+    alice_jti = _claims(alice_token)["jti"]
     bob_subject = f"{_issuer(oidc_provider)}|bob"
-    denylist.write_text(f"{_claims(alice_token)['jti']}\nsub:{bob_subject}\n")
+    issued = [line for line in server.logs().splitlines() if '"sign-in token issued"' in line]
+    assert any(f'"jti": "{alice_jti}"' in line for line in issued), issued
+    assert any(f'"subject": "{bob_subject}"' in line for line in issued), issued
+    denylist.write_text(f"{alice_jti}\nsub:{bob_subject}\n")
 
     async def refused() -> httpx.Response | None:
         answer = await call_tool(server.url, alice_token, CONFIDENTIAL)
