@@ -222,3 +222,26 @@ def error_description(response: httpx.Response) -> str:
     header = response.headers.get("www-authenticate", "")
     found = re.search(r'error_description="((?:[^"\\]|\\.)*)"', header)
     return found.group(1) if found else ""
+
+
+async def call_as_client(
+    server_url: str, auth: httpx2.Auth, tool: str
+) -> tuple[list[str], BaseException | None]:
+    """Call `tool` with the SDK's client as a user would; its result text, or what it raised."""
+    try:
+        async with (
+            httpx2.AsyncClient(auth=auth, timeout=15) as http,
+            streamable_http_client(server_url, http_client=http) as streams,
+            ClientSession(streams[0], streams[1]) as session,
+        ):
+            await session.initialize()
+            result = await session.call_tool(tool, {})
+            return [getattr(part, "text", "") for part in result.content], None
+    except BaseException as error:
+        return [], error
+
+
+def all_messages(error: BaseException) -> str:
+    """The messages of an error and of every error grouped inside it (anyio task groups)."""
+    inner = error.exceptions if isinstance(error, BaseExceptionGroup) else ()
+    return " ".join([str(error), *(all_messages(e) for e in inner)])

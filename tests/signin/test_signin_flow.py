@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.server_process import ServerProcess
-from tests.signin.flow import Browser, MemoryTokens, list_tools, oauth_client
+from tests.signin.flow import Browser, MemoryTokens, all_messages, list_tools, oauth_client
 
 ALL_TOOLS = ["get_confidential_info", "get_public_info"]
 
@@ -157,7 +157,7 @@ async def test_a_person_who_denies_consent_gets_no_token(signin_server: ServerPr
     # The error arrives wrapped in the client's task-group ExceptionGroup.
     with pytest.raises(BaseException) as caught:  # noqa: PT011
         await list_tools(signin_server.url, provider)
-    assert "access_denied" in _all_messages(caught.value)
+    assert "access_denied" in all_messages(caught.value)
     assert storage.tokens is None
 
 
@@ -176,7 +176,7 @@ async def test_a_person_the_policy_grants_nothing_is_refused_at_sign_in(
     with pytest.raises(BaseException) as caught:  # noqa: PT011
         await list_tools(signin_server.url, oauth_client(signin_server.url, browser, storage))
     # The client is told access_denied, with the reason; no token, not even an empty one.
-    messages = _all_messages(caught.value)
+    messages = all_messages(caught.value)
     assert "access_denied" in messages
     assert "policy" in messages
     assert storage.tokens is None
@@ -184,9 +184,3 @@ async def test_a_person_the_policy_grants_nothing_is_refused_at_sign_in(
     assert browser.refusal is not None
     assert account in browser.refusal
     assert "scope policy" in browser.refusal
-
-
-def _all_messages(error: BaseException) -> str:
-    """The messages of an error and of every error grouped inside it (anyio task groups)."""
-    inner = error.exceptions if isinstance(error, BaseExceptionGroup) else ()
-    return " ".join([str(error), *(_all_messages(e) for e in inner)])

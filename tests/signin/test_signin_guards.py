@@ -25,7 +25,17 @@ from fastmcp.server.auth.jwt_issuer import derive_jwt_key
 
 from tests.server_process import ServerProcess, free_port, run_python
 from tests.signin.conftest import StartServer
-from tests.signin.flow import CLIENT_REDIRECT, call_tool, error_description, sign_in
+from tests.signin.flow import (
+    CLIENT_REDIRECT,
+    Browser,
+    MemoryTokens,
+    all_messages,
+    call_as_client,
+    call_tool,
+    error_description,
+    oauth_client,
+    sign_in,
+)
 
 CONFIDENTIAL = "get_confidential_info"
 CLIENT_METADATA: dict[str, Any] = {
@@ -412,3 +422,18 @@ def test_es256_with_the_issuers_rsa_key_id_is_a_401(
     assert answer.status_code == 401
     assert "signing algorithm is not accepted" in error_description(answer)
     assert "Traceback" not in server.logs()
+
+
+async def test_the_python_sdk_shows_the_policy_refusal_after_one_step_up(
+    signin_server: ServerProcess,
+) -> None:
+    # What a Python SDK 2.x user sees (docs/clients.md): the SDK answers the 403
+    # with one step-up sign-in, gets the same grant, and then shows the message.
+    browser = Browser("bob")
+    auth = oauth_client(signin_server.url, browser, MemoryTokens())
+    texts, error = await call_as_client(signin_server.url, auth, CONFIDENTIAL)
+    assert texts == []
+    assert error is not None
+    assert "policy does not grant the scope confidential:read" in all_messages(error)
+    sign_ins = [u for u in browser.visited if u.startswith(f"{signin_server.base_url}/authorize?")]
+    assert len(sign_ins) == 2  # the sign-in, and one step-up
