@@ -66,6 +66,11 @@ DESCRIPTIONS: dict[str, tuple[str, bool]] = {
         "the server no longer knows this sign-in (its stored state expired or was removed)",
         True,
     ),
+    "signin_state_unavailable": (
+        "the server cannot reach its sign-in state store (MCP_OAUTH_STORAGE_URL); "
+        "try again shortly",
+        False,
+    ),
     "signin_upstream_refused": (
         "the identity provider no longer accepts this sign-in",
         True,

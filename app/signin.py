@@ -406,7 +406,11 @@ class PolicyOIDCProxy(OIDCProxy):
         if loaded is None:
             # Why: the mapping behind the token is gone (or was not written under
             # this token's id: app/sealed_store.py), or the provider said no.
-            known = await self._jti_mapping_store.get(key=str(claims["jti"]))
+            try:
+                known = await self._jti_mapping_store.get(key=str(claims["jti"]))
+            except Exception:  # the store itself is out of reach (Redis down)
+                self._refuse("signin_state_unavailable")
+                return None
             self._refuse("signin_upstream_refused" if known else "signin_unknown")
             return None
         count_decision("authenticated", "valid_token")

@@ -14,6 +14,7 @@ import base64
 import json
 import re
 import secrets
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,9 @@ import jwt
 import redis
 from fastmcp.server.auth.jwt_issuer import derive_jwt_key
 
+from tests.helpers import require
 from tests.server_process import ServerProcess, free_port, run_python
-from tests.signin.conftest import StartServer
+from tests.signin.conftest import Process, StartServer
 from tests.signin.flow import (
     CLIENT_REDIRECT,
     Browser,
@@ -437,3 +439,44 @@ async def test_the_python_sdk_shows_the_policy_refusal_after_one_step_up(
     assert "policy does not grant the scope confidential:read" in all_messages(error)
     sign_ins = [u for u in browser.visited if u.startswith(f"{signin_server.base_url}/authorize?")]
     assert len(sign_ins) == 2  # the sign-in, and one step-up
+
+
+async def test_a_sign_in_token_while_the_state_store_is_down_is_no_500(
+    start_server: StartServer, signin_env: dict[str, str], tmp_path: Path
+) -> None:
+    # A private redis-server, stopped mid-test (the session's one stays up for the others).
+    binary = shutil.which("redis-server")
+    require(binary is not None, "redis-server not installed; `make test-deps` installs it")
+    assert binary is not None
+    port = free_port()
+    store = Process(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp_path)],
+        tmp_path / "redis.log",
+    )
+    try:
+        url = f"redis://127.0.0.1:{port}/0"
+        assert _until_sync(lambda: _pings(url)), store.logs()
+        server = start_server(**{**signin_env, "MCP_OAUTH_STORAGE_URL": url})
+        alice = await sign_in(server.url, "alice")
+        assert alice.tokens is not None
+    finally:
+        store.stop()
+    answer = await call_tool(server.url, alice.tokens.access_token, CONFIDENTIAL)
+    assert answer.status_code in {401, 503}, answer.text
+    assert "Traceback" not in server.logs()
+
+
+def _pings(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def _until_sync(check: Any, within: float = 15.0) -> bool:
+    deadline = time.monotonic() + within
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
