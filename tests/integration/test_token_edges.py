@@ -12,7 +12,6 @@ import secrets
 import subprocess
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import httpx
 import jwt
 
 from app.tokens import mint_token
+from tests.helpers import eventually
 from tests.integration.conftest import StartServer
 from tests.server_process import ServerProcess
 
@@ -56,13 +56,10 @@ def _signed(signing_key: str, **claims: Any) -> str:
     return jwt.encode(base | claims, signing_key, algorithm="HS256")
 
 
-def _until(check: Callable[[], bool], within: float = 15.0) -> bool:
-    deadline = time.monotonic() + within
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.3)
-    return True
+def _minted(signing_key: str) -> tuple[str, str]:
+    """A `make token` token and its jti."""
+    token = mint_token(signing_key, "learner", ["public:read"])
+    return token, str(jwt.decode(token, options={"verify_signature": False})["jti"])
 
 
 def test_an_exp_far_in_the_past_is_a_401(server: ServerProcess, signing_key: str) -> None:
@@ -82,8 +79,7 @@ def test_scope_splits_on_ascii_space_only(server: ServerProcess, signing_key: st
 def test_a_denylist_with_a_byte_order_mark_denies_its_first_id(
     start_server: StartServer, signing_key: str, tmp_path: Path
 ) -> None:
-    token = mint_token(signing_key, "learner", ["public:read"])
-    jti = jwt.decode(token, options={"verify_signature": False})["jti"]
+    token, jti = _minted(signing_key)
     denylist = tmp_path / "revoked"
     denylist.write_bytes(b"\xef\xbb\xbf" + jti.encode() + b"\r\n")  # as Notepad saves it
     server = start_server(MCP_JWT_DENYLIST_FILE=str(denylist))
@@ -95,8 +91,7 @@ def test_a_denylist_with_a_byte_order_mark_denies_its_first_id(
 def test_a_denylist_rewritten_in_place_with_its_old_mtime_is_read_again(
     start_server: StartServer, signing_key: str, tmp_path: Path
 ) -> None:
-    token = mint_token(signing_key, "learner", ["public:read"])
-    jti = jwt.decode(token, options={"verify_signature": False})["jti"]
+    token, jti = _minted(signing_key)
     denylist = tmp_path / "revoked"
     denylist.write_text(secrets.token_urlsafe(16) + "\n")  # another id, of the same length
     server = start_server(MCP_JWT_DENYLIST_FILE=str(denylist))
@@ -112,7 +107,7 @@ def test_a_denylist_rewritten_in_place_with_its_old_mtime_is_read_again(
     assert denylist.stat().st_ino == inode
     assert denylist.stat().st_size == staged.stat().st_size
 
-    assert _until(lambda: _call(server, token, "get_public_info").status_code == 401), (
+    assert eventually(lambda: _call(server, token, "get_public_info").status_code == 401), (
         "the rewritten deny-list was never read again"
     )
 
@@ -125,8 +120,7 @@ def test_the_denylist_reread_does_not_hold_up_the_server(
     denylist = tmp_path / "revoked"
     denylist.write_text("# none yet\n")
     server = start_server(MCP_JWT_DENYLIST_FILE=str(denylist))
-    token = mint_token(signing_key, "learner", ["public:read"])
-    jti = jwt.decode(token, options={"verify_signature": False})["jti"]
+    token, jti = _minted(signing_key)
     fifo = tmp_path / "revoked.fifo"
     os.mkfifo(fifo)
     os.replace(fifo, denylist)  # a new inode at the path, as kubelet's swap makes

@@ -24,7 +24,7 @@ import jwt
 import redis
 from fastmcp.server.auth.jwt_issuer import derive_jwt_key
 
-from tests.helpers import require
+from tests.helpers import eventually, require
 from tests.server_process import ServerProcess, free_port, run_python
 from tests.signin.conftest import Process, StartServer
 from tests.signin.flow import (
@@ -455,7 +455,7 @@ async def test_a_sign_in_token_while_the_state_store_is_down_is_no_500(
     )
     try:
         url = f"redis://127.0.0.1:{port}/0"
-        assert _until_sync(lambda: _pings(url)), store.logs()
+        assert eventually(lambda: _pings(url)), store.logs()
         server = start_server(**{**signin_env, "MCP_OAUTH_STORAGE_URL": url})
         alice = await sign_in(server.url, "alice")
         assert alice.tokens is not None
@@ -471,12 +471,3 @@ def _pings(url: str) -> bool:
         return bool(redis.Redis.from_url(url, socket_timeout=1).ping())
     except redis.RedisError:
         return False
-
-
-def _until_sync(check: Any, within: float = 15.0) -> bool:
-    deadline = time.monotonic() + within
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
