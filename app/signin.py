@@ -206,10 +206,14 @@ class PolicyOIDCProxy(OIDCProxy):
             raise TokenError("invalid_grant", "the identity provider sent no valid ID token")
         return Identity.from_claims(verified.claims, self._policy.groups_claim)
 
+    async def _scopes_for(self, identity: Identity, requested: list[str]) -> tuple[list[str], bool]:
+        """What the policy grants (nothing to a revoked person), and whether they are revoked."""
+        denied = is_revoked(None, identity.principal, await self._denylist.current())
+        return ([] if denied else self._policy.grant(identity, requested)), denied
+
     async def _decide(self, identity: Identity, requested: list[str]) -> _Grant:
-        revoked = await self._denylist.current()
-        denied = is_revoked(None, identity.principal, revoked)
-        scopes = [] if denied else self._policy.grant(identity, requested)
+        """The decision of record for an issued token: counted and logged once per token."""
+        scopes, denied = await self._scopes_for(identity, requested)
         count_decision("allowed" if scopes else "denied", "signin_policy")
         log.info(
             "sign-in scopes granted",
@@ -250,9 +254,10 @@ class PolicyOIDCProxy(OIDCProxy):
             identity = await self._identity_from(code.idp_tokens)
         except TokenError:
             return response  # the code exchange refuses it with invalid_grant
-        grant = await self._decide(identity, list(code.scopes))
-        if grant.scopes:
-            return response
+        scopes, _ = await self._scopes_for(identity, list(code.scopes))
+        if scopes:
+            return response  # decided, counted and logged at the code exchange
+        await self._decide(identity, list(code.scopes))  # the refusal, on the record
         await self._code_store.delete(key=code.code)
         description = self._refusal(identity, list(code.scopes))
         params = {"error": "access_denied", "error_description": description}

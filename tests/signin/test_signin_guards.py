@@ -234,6 +234,9 @@ async def test_an_unverified_email_does_not_act_as_its_owner(
     logs = server.logs()
     assert f'"subject": "{issuer}|eve"' in logs
     assert '"subject": "alice@example.com"' not in logs
+    # One sign-in, one decision on the record (the callback's check is not a second one).
+    decided = [line for line in logs.splitlines() if '"sign-in scopes granted"' in line]
+    assert len([line for line in decided if f'{issuer}|eve"' in line]) == 1, decided
 
 
 # --- 11: refused sign-in tokens are limited, and their warnings sampled --------------
