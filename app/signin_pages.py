@@ -110,10 +110,16 @@ or sign in with another account.</p>
 
 
 def consent_extras(scopes: list[str]) -> str:
-    """The block the consent page shows above its buttons: what the client asks for."""
-    asked = ", ".join(html.escape(s) for s in scopes) if scopes else "none in particular"
-    return (
-        '<div class="info-box"><p>It asks for the scopes: '
-        f"<strong>{asked}</strong>. It gets those of them that this server's policy "
-        "grants the account you sign in with, and no others.</p></div>"
-    )
+    """The block the consent page shows above its buttons: what the client will get."""
+    if scopes:
+        asked = ", ".join(html.escape(s) for s in scopes)
+        gets = (
+            f"It asks for the scopes: <strong>{asked}</strong>. It gets those of them that "
+            "this server's policy grants the account you sign in with, and no others."
+        )
+    else:
+        gets = (
+            "It asks for no scope in particular: it gets every scope this server's policy "
+            "grants the account you sign in with."
+        )
+    return f'<div class="info-box"><p>{gets}</p></div>'
