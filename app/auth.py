@@ -31,7 +31,7 @@ from typing import Any
 import jwt
 from fastmcp.server.auth import AccessToken, TokenVerifier
 
-from app.key_files import Denylist, KeyRing
+from app.key_files import Denylist, KeyRing, is_revoked
 from app.logs import SampledLog
 from app.metrics import count_decision
 from app.tokens import HS_ALGORITHM, MAX_EXPIRES_IN, ScopeClaimError, parse_scopes
@@ -53,6 +53,7 @@ class Attempt:
 
     reason: str | None = None  # why it was refused, a label from _reason()
     expired_at: int | None = None  # its `exp`, when it was refused as expired
+    signin: bool = False  # the refused token was one the sign-in proxy issued
 
 
 _attempt: ContextVar[Attempt | None] = ContextVar("app_auth_attempt", default=None)
@@ -100,6 +101,31 @@ def _token_id(claims: dict[str, Any]) -> str | None:
     return token_id if isinstance(token_id, str) else None
 
 
+def _revoked(claims: dict[str, Any], revoked: frozenset[str]) -> bool:
+    subject = claims.get("sub")
+    return is_revoked(_token_id(claims), subject if isinstance(subject, str) else None, revoked)
+
+
+def refuse(
+    sampled: SampledLog, reason: str, expired_at: int | None = None, *, signin: bool = False
+) -> None:
+    """Count, log (sampled) and leave on the request's Attempt why its token was refused.
+
+    The Attempt is what the 401's words and the per-address failure limit read,
+    so every verifier that refuses a token goes through here.
+    """
+    count_decision("denied", reason)
+    attempt = current_attempt()
+    attempt.reason, attempt.expired_at, attempt.signin = reason, expired_at, signin
+    sampled.write(reason)
+
+
+def _key_fits(algorithm: str, key_type: str | None) -> bool:
+    # ES256 with an RSA key (or RS256 with an EC key) is not a signature to
+    # check but a mismatch to refuse; PyJWT would raise a non-JWT error on it.
+    return {"RS256": "RSA", "ES256": "EC"}.get(algorithm) == key_type
+
+
 class JWTVerifier(TokenVerifier):
     """Verify HS256 tokens with the shared key(s), and RS256/ES256 ones by the issuer's JWKS."""
 
@@ -136,13 +162,13 @@ class JWTVerifier(TokenVerifier):
 
     async def verify_token(self, token: str) -> AccessToken | None:
         self._follow_key_files()
-        revoked = self._denylist.ids() if self._denylist else frozenset()
+        revoked = await self._denylist.current() if self._denylist else frozenset()
         cached = self._verified.get(token)
         # expires_at already holds the leeway; once past it the entry is dropped
         # and the full verification refuses the token with its reason.
         if cached is not None and cached.expires_at is not None:
             if time.time() < cached.expires_at:
-                if _token_id(cached.claims) in revoked:
+                if _revoked(cached.claims, revoked):
                     self._reject("revoked")
                     return None
                 self._verified.move_to_end(token)
@@ -169,7 +195,7 @@ class JWTVerifier(TokenVerifier):
         try:
             claims = await self._decode(token)
             scopes = parse_scopes(claims)
-            if _token_id(claims) in revoked:
+            if _revoked(claims, revoked):
                 raise Rejected("revoked")
         except Rejected as exc:
             self._reject(exc.reason)
@@ -208,7 +234,9 @@ class JWTVerifier(TokenVerifier):
         if algorithm in ASYMMETRIC_ALGORITHMS and self._jwks is not None:
             # PyJWKClient fetches over blocking HTTP on a cache miss: keep it off the loop.
             signing_key = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
-            return self._check(token, signing_key.key, list(ASYMMETRIC_ALGORITHMS))
+            if not _key_fits(algorithm, signing_key.key_type):
+                raise Rejected("algorithm_not_allowed")
+            return self._check(token, signing_key.key, [algorithm])
         raise Rejected("algorithm_not_allowed")
 
     def _decode_shared(self, token: str) -> dict[str, Any]:
@@ -242,7 +270,4 @@ class JWTVerifier(TokenVerifier):
         return claims
 
     def _reject(self, reason: str, expired_at: int | None = None) -> None:
-        count_decision("denied", reason)
-        attempt = current_attempt()
-        attempt.reason, attempt.expired_at = reason, expired_at
-        self._rejections.write(reason)
+        refuse(self._rejections, reason, expired_at)

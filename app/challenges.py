@@ -18,6 +18,9 @@ from app.asgi import DECISIONS_KEY
 from app.auth import current_attempt
 from app.metrics import count_decision
 
+# Sign-in tokens carry, in their AccessToken's claims, every scope the policy
+# would give the person (app/signin.py): a scope outside it no sign-in brings.
+POLICY_ALLOWS_CLAIM = "policy_allows"
 MINT_HINT = "mint one (make token, or scripts/jwt_key.py token on GKE)"
 SIGNIN_HINT = "sign in again (your MCP client does so when it sees this answer)"
 # JSON-RPC code for "not authenticated": MCP SDK clients show an error body's
@@ -58,6 +61,20 @@ DESCRIPTIONS: dict[str, tuple[str, bool]] = {
         True,
     ),
     "revoked": ("the token was revoked", True),
+    # Sign-in tokens point at state the server keeps (MCP_OAUTH_STORAGE_URL).
+    "signin_unknown": (
+        "the server no longer knows this sign-in (its stored state expired or was removed)",
+        True,
+    ),
+    "signin_state_unavailable": (
+        "the server cannot reach its sign-in state store (MCP_OAUTH_STORAGE_URL); "
+        "try again shortly",
+        False,
+    ),
+    "signin_upstream_refused": (
+        "the identity provider no longer accepts this sign-in",
+        True,
+    ),
 }
 
 
@@ -87,20 +104,38 @@ def challenge(
     )
 
 
+def _moment(seconds: int | None) -> str:
+    """A Unix time as UTC text; any `exp` a signed token can carry, however far off."""
+    if seconds is None:
+        return "an earlier time"
+    try:
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+    except (ValueError, OverflowError, OSError):  # e.g. exp = -10**18
+        return "an earlier time"
+
+
 def describe_refusal(reason: str, expired_at: int | None, *, signin: bool = False) -> str:
-    """What went wrong with the token, and how to get a good one in this mode."""
+    """What went wrong with the token, and how to get a good one (`signin`: by signing in)."""
     if reason == "expired":
-        when = (
-            time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expired_at))
-            if expired_at is not None
-            else "an earlier time"
-        )
+        when = _moment(expired_at)
         problem, renew = f"the token expired at {when}", True
     else:
         problem, renew = DESCRIPTIONS.get(reason, ("the token was refused", True))
     if not renew:
         return problem
     return f"{problem}; {SIGNIN_HINT if signin else MINT_HINT}"
+
+
+def describe_missing_scope(needed: str, subject: str | None, claims: dict[str, Any]) -> str:
+    """Why a call was refused for its scope, and whether asking again can help."""
+    allows = claims.get(POLICY_ALLOWS_CLAIM)
+    if isinstance(allows, list) and needed not in allows:
+        # A step-up sign-in would bring the same answer: say so, so clients stop asking.
+        return (
+            f"the server's scope policy does not grant the scope {needed} to {subject}; "
+            "signing in again will not change that: ask the server's administrator"
+        )
+    return f"the call needs the scope {needed}"
 
 
 class RequireToken:
@@ -125,7 +160,10 @@ class RequireToken:
             reason = "missing_token" if header is None else "not_bearer"
             count_decision("denied", reason)
         scope[DECISIONS_KEY] = [{"event": "authentication", "decision": "denied", "reason": reason}]
-        description = describe_refusal(reason, attempt.expired_at, signin=self.signin)
+        # A refused token gets the hint for its own kind (a `make token` token in
+        # sign-in mode is minted again, not signed in for); no token, the mode's.
+        signin = attempt.signin if attempt.reason is not None else self.signin
+        description = describe_refusal(reason, attempt.expired_at, signin=signin)
         body = {
             "jsonrpc": "2.0",
             "id": None,

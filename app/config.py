@@ -76,8 +76,8 @@ class Settings(BaseSettings):
     )
     jwt_denylist_file: Path | None = Field(
         default=None,
-        description="revoked token ids (`jti`), one per line, `#` comments; "
-        "re-read when it changes",
+        description="revoked token ids (`jti`), one per line, `#` comments; a line "
+        "`sub:<subject>` revokes every token of that subject; re-read when it changes",
     )
     jwt_jwks_url: str | None = Field(
         default=None, description="also accept RS256/ES256 tokens of an OIDC issuer by its JWKS"
@@ -204,6 +204,18 @@ class Settings(BaseSettings):
         default=None,
         description="sign-in mode: `redis://` URL for the OAuth state shared by replicas; "
         "in memory when unset",
+    )
+    oauth_registrations_per_minute: int = Field(
+        default=10,
+        ge=0,
+        description="sign-in mode: OAuth clients one address may register per minute and "
+        "replica before it gets 429; `0` = off",
+    )
+    oauth_unused_client_ttl_seconds: int = Field(
+        default=3600,
+        ge=1,
+        description="sign-in mode: a registered client nobody signs in with is forgotten "
+        "after this long",
     )
 
     @model_validator(mode="after")

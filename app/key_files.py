@@ -14,6 +14,7 @@ rotation is over). Keys are logged by fingerprint (a hash prefix), never as keys
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import os
@@ -45,19 +46,36 @@ def check_key(key: bytes) -> bytes:
 
 
 def parse_denylist(data: bytes) -> frozenset[str]:
-    """Token ids (`jti`), one per line; `#` starts a comment, blank lines are skipped."""
-    text = data.decode("utf-8")
+    """Token ids (`jti`), one per line; `#` starts a comment, blank lines are skipped.
+
+    A line `sub:<subject>` revokes every token of that subject (see `is_revoked`).
+    """
+    # utf-8-sig: an editor's byte order mark must not become part of the first id.
+    text = data.decode("utf-8-sig")
     return frozenset(
         token_id for line in text.splitlines() if (token_id := line.split("#", 1)[0].strip())
     )
 
 
-def _identity(path: Path) -> tuple[int, int, int, int] | None:
+SUBJECT_PREFIX = "sub:"
+
+
+def is_revoked(token_id: str | None, subject: str | None, revoked: frozenset[str]) -> bool:
+    """Is the token listed by its `jti`, or its subject by a `sub:<subject>` line?"""
+    return (token_id is not None and token_id in revoked) or (
+        subject is not None and SUBJECT_PREFIX + subject in revoked
+    )
+
+
+def _identity(path: Path) -> tuple[int, ...] | None:
     try:
         info = os.stat(path)  # follows the ..data symlink to the file it names now
     except OSError:
         return None
-    return info.st_dev, info.st_ino, info.st_mtime_ns, info.st_size
+    # ctime too: `cp -p` rewrites a file in place (same inode) and puts its old
+    # mtime back, and the size may not change; only ctime, which no tool can
+    # set back, tells that the content was written.
+    return info.st_dev, info.st_ino, info.st_mtime_ns, info.st_ctime_ns, info.st_size
 
 
 class WatchedFile(Generic[T]):
@@ -81,10 +99,15 @@ class WatchedFile(Generic[T]):
         self._checked = time.monotonic()
         reload_metrics.watching(label)
 
+    def due(self, now: float | None = None) -> bool:
+        """Is it time to look at the file again?"""
+        now = time.monotonic() if now is None else now
+        return now - self._checked >= CHECK_SECONDS
+
     def refresh(self, now: float | None = None) -> bool:
         """Re-read if the file changed since the last look; True when the value changed."""
         now = time.monotonic() if now is None else now
-        if now - self._checked < CHECK_SECONDS:
+        if not self.due(now):
             return False
         self._checked = now
         identity = _identity(self.path)
@@ -185,6 +208,21 @@ class Denylist:
         )
         if self._file is not None:
             reload_metrics.serving_denylist(initial)
+        self._reloading = asyncio.Lock()
+
+    async def current(self) -> frozenset[str]:
+        """The revoked ids, re-read in a worker thread when the file changed.
+
+        A list of a million ids takes seconds to read and parse: on the event loop
+        that would stall every request and probe. While one request waits for the
+        re-read, the others go on with the list in force until it is done.
+        """
+        if self._file is None:
+            return frozenset()
+        if self._file.due() and not self._reloading.locked():
+            async with self._reloading:
+                return await asyncio.to_thread(self.ids)
+        return self._file.value or frozenset()
 
     def ids(self, now: float | None = None) -> frozenset[str]:
         if self._file is None:

@@ -49,16 +49,32 @@ class Rule:
 class Identity:
     """What the upstream provider's verified ID token says about the person."""
 
-    subject: str
+    issuer: str
+    subject: str  # the provider's own stable id for the person (`sub`)
     email: str | None
     email_verified: bool
     groups: frozenset[str]
+
+    @property
+    def principal(self) -> str:
+        """Who this is, everywhere the server names a person: logs, rate limit, deny-list.
+
+        The provider's stable id qualified by the provider (OpenID Connect: `sub` is
+        unique only within its `iss`), never an email, which anyone can claim at a
+        provider that does not verify it.
+        """
+        return f"{self.issuer}|{self.subject}"
+
+    @property
+    def verified_email(self) -> str | None:
+        return self.email if self.email_verified else None
 
     @classmethod
     def from_claims(cls, claims: Mapping[str, Any], groups_claim: str) -> Identity:
         email = claims.get("email")
         groups = claims.get(groups_claim)
         return cls(
+            issuer=str(claims.get("iss", "")),
             subject=str(claims.get("sub", "")),
             email=email.lower() if isinstance(email, str) and email else None,
             # Some providers send the string "true"; anything else is not verified.
@@ -71,6 +87,7 @@ class Identity:
     def as_claims(self) -> dict[str, Any]:
         """The identity as JSON-safe claims (kept in the issued token to re-check on refresh)."""
         return {
+            "iss": self.issuer,
             "sub": self.subject,
             "email": self.email,
             "email_verified": self.email_verified,
@@ -85,7 +102,7 @@ class ScopePolicy:
 
     def allowed(self, identity: Identity) -> frozenset[str]:
         """Every scope the policy gives this identity (empty when no rule matches)."""
-        verified_email = identity.email if identity.email_verified else None
+        verified_email = identity.verified_email
         domain = verified_email.rpartition("@")[2] if verified_email else None
         granted: set[str] = set()
         for rule in self.rules:

@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.asgi import DECISIONS_KEY, read_body, replay
 from app.catalog import TOOL_SCOPES
-from app.challenges import challenge
+from app.challenges import challenge, describe_missing_scope
 from app.jsonrpc_body import MAX_BODY_BYTES, BodyError, canonical, parse_off_loop
 from app.metrics import count_decision
 
@@ -144,12 +144,14 @@ class ScopeGate:
                 }
             )
             if needed is not None and decision == "denied":
-                await self._deny(message.get("id"), tool or "", needed)(scope, receive, send)
+                token = user.access_token
+                description = describe_missing_scope(needed, token.subject, token.claims or {})
+                deny = self._deny(message.get("id"), tool or "", needed, description)
+                await deny(scope, receive, send)
                 return
         await self.app(scope, replay(canonical(value), receive), send)
 
-    def _deny(self, request_id: Any, tool: str, needed: str) -> JSONResponse:
-        description = f"the call needs the scope {needed}"
+    def _deny(self, request_id: Any, tool: str, needed: str, description: str) -> JSONResponse:
         body = {
             "jsonrpc": "2.0",
             "id": request_id,

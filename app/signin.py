@@ -20,27 +20,43 @@ finishes on another; in memory when unset (one replica only).
 
 from __future__ import annotations
 
+import base64
 import logging
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
 
 import jwt
-from cryptography.fernet import Fernet
 from fastmcp.server.auth import AccessToken, TokenVerifier
 from fastmcp.server.auth.jwt_issuer import derive_jwt_key
 from fastmcp.server.auth.oidc_proxy import OIDCConfiguration, OIDCProxy
+from fastmcp.utilities.ui import FASTMCP_LOGO_URL
 from key_value.aio.protocols import AsyncKeyValue
 from key_value.aio.stores.memory import MemoryStore
-from key_value.aio.wrappers.encryption import FernetEncryptionWrapper
 from mcp.server.auth.provider import AuthorizationCode, RefreshToken, TokenError
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 from pydantic import AnyHttpUrl
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse
+from starlette.routing import Route
 
+from app.auth import refuse
 from app.catalog import ALL_SCOPES
+from app.challenges import POLICY_ALLOWS_CLAIM
 from app.config import ConfigError, Settings
+from app.key_files import Denylist, is_revoked
+from app.logs import SampledLog
 from app.metrics import count_decision
 from app.policy import Identity, PolicyError, ScopePolicy, load_policy
+from app.sealed_store import SealedStore
+from app.signin_pages import (
+    LOGO,
+    RegistrationLimit,
+    client_redirect,
+    consent_extras,
+    refusal_page,
+)
 
 if TYPE_CHECKING:
     from app.config import Config
@@ -87,6 +103,10 @@ def load_signin(settings: Settings) -> SignIn | None:
         policy = load_policy(settings.scope_policy_file)
     except PolicyError as exc:
         raise ConfigError(f"MCP_SCOPE_POLICY_FILE: {exc}") from None
+    # FastMCP logs a failed fetch with its whole traceback before it raises;
+    # the one line below says all there is to say, so its logger is muted meanwhile.
+    fastmcp_log = logging.getLogger(OIDCConfiguration.__module__)
+    muted, fastmcp_log.disabled = fastmcp_log.disabled, True
     try:
         # Cached by FastMCP, so the provider built later does not fetch it again.
         OIDCConfiguration.get_oidc_configuration(
@@ -100,6 +120,8 @@ def load_signin(settings: Settings) -> SignIn | None:
             f"{settings.oidc_config_url} ({type(exc).__name__}); it must be the provider's "
             "/.well-known/openid-configuration URL, reachable from the server"
         ) from None
+    finally:
+        fastmcp_log.disabled = muted
     return SignIn(client_secret=secret, policy=policy)
 
 
@@ -107,7 +129,8 @@ def oauth_storage(url: str | None, signing_key: bytes) -> AsyncKeyValue:
     """The proxy's state store: Redis when a URL is given, else this process's memory.
 
     Upstream tokens are kept there, so the store is encrypted with a key derived
-    from the proxy's signing key (the same on every replica).
+    from the proxy's signing key (the same on every replica), and each value is
+    sealed to the key it is stored under (app/sealed_store.py).
     """
     store: AsyncKeyValue
     if url is None:
@@ -117,11 +140,9 @@ def oauth_storage(url: str | None, signing_key: bytes) -> AsyncKeyValue:
 
         store = RedisStore(url=url)
     encryption_key = derive_jwt_key(
-        high_entropy_material=signing_key.decode(), salt="mcp-oauth-storage-encryption"
+        high_entropy_material=signing_key.decode(), salt="mcp-oauth-storage-sealing"
     )
-    return FernetEncryptionWrapper(
-        key_value=store, fernet=Fernet(encryption_key), raise_on_decryption_error=False
-    )
+    return SealedStore(store, base64.urlsafe_b64decode(encryption_key))
 
 
 @dataclass(frozen=True)
@@ -134,6 +155,25 @@ class _Grant:
 _current_grant: ContextVar[_Grant | None] = ContextVar("current_grant", default=None)
 
 
+def _log_issued(identity: Identity, issued: OAuthToken) -> None:
+    """Name the ids of the tokens just issued: what an operator puts on the deny-list."""
+
+    def token_id(token: str | None) -> str | None:
+        if not token:
+            return None
+        return str(jwt.decode(token, options={"verify_signature": False}).get("jti"))
+
+    log.info(
+        "sign-in token issued",
+        extra={
+            "event": "signin",
+            "subject": identity.principal,
+            "jti": token_id(issued.access_token),
+            "refresh_jti": token_id(issued.refresh_token),
+        },
+    )
+
+
 class PolicyOIDCProxy(OIDCProxy):
     """FastMCP's OIDC proxy with the scope policy deciding what each token carries."""
 
@@ -142,11 +182,20 @@ class PolicyOIDCProxy(OIDCProxy):
         *,
         policy: ScopePolicy,
         static_verifier: TokenVerifier,
+        denylist: Denylist | None = None,
+        registrations_per_minute: int = 0,
+        unused_client_ttl_seconds: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self._policy = policy
         self._static_verifier = static_verifier
+        self._denylist = denylist or Denylist(None)
+        self._registrations_per_minute = registrations_per_minute
+        self._unused_client_ttl = unused_client_ttl_seconds
+        # PyJWT checks our own tokens first, to tell an expired one from a forged one.
+        self._own_key: bytes = kwargs["jwt_signing_key"]
+        self._rejections = SampledLog(log, "token rejected", "authentication")
 
     # -- the decision -------------------------------------------------------
 
@@ -157,19 +206,69 @@ class PolicyOIDCProxy(OIDCProxy):
             raise TokenError("invalid_grant", "the identity provider sent no valid ID token")
         return Identity.from_claims(verified.claims, self._policy.groups_claim)
 
-    def _decide(self, identity: Identity, requested: list[str]) -> _Grant:
-        scopes = self._policy.grant(identity, requested)
+    async def _scopes_for(self, identity: Identity, requested: list[str]) -> tuple[list[str], bool]:
+        """What the policy grants (nothing to a revoked person), and whether they are revoked."""
+        denied = is_revoked(None, identity.principal, await self._denylist.current())
+        return ([] if denied else self._policy.grant(identity, requested)), denied
+
+    async def _decide(self, identity: Identity, requested: list[str]) -> _Grant:
+        """The decision of record for an issued token: counted and logged once per token."""
+        scopes, denied = await self._scopes_for(identity, requested)
         count_decision("allowed" if scopes else "denied", "signin_policy")
         log.info(
             "sign-in scopes granted",
             extra={
                 "event": "signin",
-                "subject": identity.email or identity.subject,
+                "subject": identity.principal,
+                # The address only when the provider vouches for it: else it proves nothing.
+                "email": identity.verified_email,
                 "requested": sorted(requested),
                 "scopes": scopes,
+                "revoked": denied,
             },
         )
         return _Grant(identity=identity, scopes=scopes)
+
+    @staticmethod
+    def _refusal(identity: Identity, requested: list[str]) -> str:
+        account = identity.verified_email or identity.principal
+        if requested:
+            return (
+                f"this server's scope policy grants the account {account} none of the "
+                f"scopes asked for ({' '.join(sorted(requested))})"
+            )
+        return f"this server's scope policy does not list the account {account}"
+
+    async def _handle_idp_callback(self, request: Request) -> HTMLResponse | RedirectResponse:
+        # The provider's answer is where we first know who signed in: a person the
+        # policy grants nothing is told so here, instead of being issued an empty token.
+        response = await super()._handle_idp_callback(request)
+        location = response.headers.get("location") if response.status_code == 302 else None
+        query = parse_qs(urlsplit(location).query) if location else {}
+        if "code" not in query:
+            return response
+        code = await self._code_store.get(key=query["code"][0])
+        if code is None:
+            return response
+        try:
+            identity = await self._identity_from(code.idp_tokens)
+        except TokenError:
+            return response  # the code exchange refuses it with invalid_grant
+        scopes, _ = await self._scopes_for(identity, list(code.scopes))
+        if scopes:
+            return response  # decided, counted and logged at the code exchange
+        await self._decide(identity, list(code.scopes))  # the refusal, on the record
+        await self._code_store.delete(key=code.code)
+        description = self._refusal(identity, list(code.scopes))
+        params = {"error": "access_denied", "error_description": description}
+        if "state" in query:
+            params["state"] = query["state"][0]
+        if "iss" in query:
+            params["iss"] = query["iss"][0]
+        account = identity.email or identity.principal
+        if identity.email and not identity.email_verified:
+            account += " (an address the identity provider has not verified)"
+        return refusal_page(account, description, client_redirect(code.redirect_uri, params))
 
     async def exchange_authorization_code(
         self, client: OAuthClientInformationFull, authorization_code: AuthorizationCode
@@ -177,15 +276,19 @@ class PolicyOIDCProxy(OIDCProxy):
         code = await self._code_store.get(key=authorization_code.code)
         if code is None:  # the proxy answers invalid_grant
             return await super().exchange_authorization_code(client, authorization_code)
-        grant = self._decide(
-            await self._identity_from(code.idp_tokens), list(authorization_code.scopes)
-        )
+        identity = await self._identity_from(code.idp_tokens)
+        grant = await self._decide(identity, list(authorization_code.scopes))
+        if not grant.scopes:
+            raise TokenError("invalid_grant", self._refusal(identity, authorization_code.scopes))
         token = _current_grant.set(grant)
         try:
             decided = authorization_code.model_copy(update={"scopes": grant.scopes})
-            return await super().exchange_authorization_code(client, decided)
+            issued = await super().exchange_authorization_code(client, decided)
         finally:
             _current_grant.reset(token)
+        await self._keep_client(client)
+        _log_issued(identity, issued)
+        return issued
 
     async def exchange_refresh_token(
         self,
@@ -201,13 +304,66 @@ class PolicyOIDCProxy(OIDCProxy):
         except Exception:  # the proxy answers invalid_grant
             return await super().exchange_refresh_token(client, refresh_token, scopes)
         claims = payload.get("upstream_claims") or {}
-        # Asked again on refresh, so a policy change reaches signed-in clients.
-        grant = self._decide(Identity.from_claims(claims, "groups"), scopes)
+        if is_revoked(payload.get("jti"), None, await self._denylist.current()):
+            raise TokenError("invalid_grant", "the refresh token was revoked; sign in again")
+        # Asked again on refresh, so a policy change (or a revoked person) reaches
+        # signed-in clients.
+        identity = Identity.from_claims(claims, "groups")
+        grant = await self._decide(identity, scopes)
+        if not grant.scopes:
+            raise TokenError("invalid_grant", self._refusal(identity, scopes))
         token = _current_grant.set(grant)
         try:
-            return await super().exchange_refresh_token(client, refresh_token, grant.scopes)
+            issued = await super().exchange_refresh_token(client, refresh_token, grant.scopes)
         finally:
             _current_grant.reset(token)
+        _log_issued(identity, issued)
+        return issued
+
+    # -- registered clients -------------------------------------------------
+
+    async def register_client(self, client_info: OAuthClientInformationFull) -> None:
+        await super().register_client(client_info)
+        if self._unused_client_ttl is None or client_info.client_id is None:
+            return
+        # Anyone may register; a client that never completes a sign-in expires.
+        stored = await self._client_store.get(key=client_info.client_id)
+        if stored is not None:
+            await self._client_store.put(
+                key=client_info.client_id, value=stored, ttl=self._unused_client_ttl
+            )
+
+    async def _keep_client(self, client: OAuthClientInformationFull) -> None:
+        """A client someone signed in with is kept (no expiry), as FastMCP keeps any."""
+        if self._unused_client_ttl is None or client.client_id is None:
+            return
+        stored = await self._client_store.get(key=client.client_id)
+        if stored is not None:
+            await self._client_store.put(key=client.client_id, value=stored)
+
+    def get_routes(self, mcp_path: str | None = None) -> list[Route]:
+        routes = super().get_routes(mcp_path)
+        for route in routes:
+            if isinstance(route, Route) and route.path == "/register":
+                route.app = RegistrationLimit(route.app, self._registrations_per_minute)
+        return routes
+
+    async def _show_consent_page(self, request: Request) -> HTMLResponse | RedirectResponse:
+        response = await super()._show_consent_page(request)
+        if not isinstance(response, HTMLResponse) or response.status_code != 200:
+            return response
+        txn_id = request.query_params.get("txn_id")
+        txn = await self._transaction_store.get(key=txn_id) if txn_id else None
+        page = bytes(response.body).decode()
+        page = page.replace(FASTMCP_LOGO_URL, LOGO)
+        page = page.replace(
+            '<div class="redirect-section">',
+            consent_extras(list(txn.scopes) if txn else []) + '<div class="redirect-section">',
+            1,
+        )
+        response.body = page.encode()
+        response.headers["content-length"] = str(len(response.body))
+        return response
 
     # -- the proxy's hooks ----------------------------------------------------
 
@@ -230,18 +386,57 @@ class PolicyOIDCProxy(OIDCProxy):
     async def load_access_token(self, token: str) -> AccessToken | None:
         if not self._is_ours(token):
             return await self._static_verifier.verify_token(token)
-        loaded = await super().load_access_token(token)
-        access = AccessToken.model_validate(loaded.model_dump()) if loaded is not None else None
-        if access is None:
-            count_decision("denied", "signin_token_invalid")
-            log.warning(
-                "token rejected", extra={"event": "authentication", "reason": "signin_token"}
+        try:
+            claims = jwt.decode(
+                token,
+                self._own_key,
+                algorithms=["HS256"],
+                audience=self.jwt_issuer.audience,
+                issuer=self.jwt_issuer.issuer,
+                options={"require": ["exp", "jti"]},
             )
+        except jwt.ExpiredSignatureError:
+            # PyJWT checks exp only after the signature, so this exp is authentic.
+            exp = jwt.decode(token, options={"verify_signature": False}).get("exp")
+            self._refuse("expired", exp if isinstance(exp, int) else None)
+            return None
+        except jwt.PyJWTError:
+            self._refuse("bad_signature")
+            return None
+        identity = Identity.from_claims(claims.get("upstream_claims") or {}, "groups")
+        if is_revoked(claims.get("jti"), identity.principal, await self._denylist.current()):
+            self._refuse("revoked")
+            return None
+        loaded = await super().load_access_token(token)
+        if loaded is None:
+            # Why: the mapping behind the token is gone (or was not written under
+            # this token's id: app/sealed_store.py), or the provider said no.
+            try:
+                known = await self._jti_mapping_store.get(key=str(claims["jti"]))
+            except Exception:  # the store itself is out of reach (Redis down)
+                self._refuse("signin_state_unavailable")
+                return None
+            self._refuse("signin_upstream_refused" if known else "signin_unknown")
             return None
         count_decision("authenticated", "valid_token")
-        identity = (access.claims or {}).get("upstream_claims") or {}
-        # Logs and the rate limit key on the subject: the person, not the IdP's opaque id.
-        return access.model_copy(update={"subject": identity.get("email") or access.subject})
+        access = AccessToken.model_validate(loaded.model_dump())
+        # What the policy would ever give this person: the 403 tells a scope the
+        # client could ask for from one no sign-in will bring (app/scope_gate.py).
+        allowed = sorted(self._policy.allowed(identity))
+        # The stored grant may narrow the token's own signed scopes, never widen them.
+        signed = str(claims.get("scope") or "").split(" ")
+        # Logs and the rate limit key on the provider's stable id, issuer-qualified.
+        return access.model_copy(
+            update={
+                "subject": identity.principal,
+                "scopes": [s for s in access.scopes if s in signed],
+                "claims": {**(access.claims or {}), POLICY_ALLOWS_CLAIM: allowed},
+            }
+        )
+
+    def _refuse(self, reason: str, expired_at: int | None = None) -> None:
+        refuse(self._rejections, reason, expired_at, signin=True)
+        return None
 
     def _is_ours(self, token: str) -> bool:
         try:
@@ -268,6 +463,9 @@ def build_signin_provider(config: Config, static_verifier: TokenVerifier) -> Pol
     return PolicyOIDCProxy(
         policy=signin.policy,
         static_verifier=static_verifier,
+        denylist=config.denylist,
+        registrations_per_minute=settings.oauth_registrations_per_minute,
+        unused_client_ttl_seconds=settings.oauth_unused_client_ttl_seconds,
         config_url=settings.oidc_config_url,
         client_id=settings.oidc_client_id,
         client_secret=signin.client_secret,

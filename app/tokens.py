@@ -68,7 +68,10 @@ def parse_scopes(claims: Mapping[str, Any]) -> list[str]:
         value = claims["scope"]
         if not isinstance(value, str):
             raise ScopeClaimError("'scope' must be a space-separated string")
-        return value.split()
+        # RFC 6749 3.3: scope tokens are separated by ASCII space only. str.split()
+        # would also split on U+2003 and friends, turning one unknown scope into
+        # two known ones.
+        return [s for s in value.split(" ") if s]
     for name in ("scp", "scopes"):
         if name in claims:
             value = claims[name]

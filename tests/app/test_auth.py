@@ -23,6 +23,7 @@ from jwt.warnings import InsecureKeyLengthWarning
 
 import app.auth
 import app.key_files
+import app.logs
 from app.auth import JWTVerifier, Rejected, _reason, current_attempt, track_attempt
 from app.key_files import Denylist, KeyRing
 from app.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER, MAX_EXPIRES_IN, mint_token
@@ -569,3 +570,40 @@ async def test_an_unlisted_algorithm_with_jwks_is_algorithm_not_allowed(
 ) -> None:
     token = jwt.encode(claims(), RSA_KEY, algorithm="PS256", headers={"kid": "rsa-1"})
     assert await refused_as(verifier(jwks_url=jwks_url), token, caplog) == ("algorithm_not_allowed")
+
+
+# --- a key family that does not fit the header's algorithm; revoking a subject ---------
+
+
+@pytest.mark.parametrize(("alg", "kid"), [("ES256", "rsa-1"), ("RS256", "ec-1")])
+async def test_an_algorithm_that_does_not_fit_the_key_is_refused(
+    jwks_url: str, alg: str, kid: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    header = b64(json.dumps({"alg": alg, "typ": "JWT", "kid": kid}).encode())
+    payload = b64(json.dumps(claims()).encode())
+    token = f"{header}.{payload}.{b64(b'x' * 64)}"
+    assert await refused_as(verifier(jwks_url=jwks_url), token, caplog) == "algorithm_not_allowed"
+
+
+async def test_a_subject_line_revokes_every_token_of_that_subject(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(app.key_files, "time", Clock(100.0))
+    path = tmp_path / "denylist"
+    path.write_text("sub:alice\n")
+    checker = verifier(denylist=Denylist(path, frozenset({"sub:alice"})))
+    assert await refused_as(checker, hs256(claims(sub="alice", jti="a")), caplog) == "revoked"
+    assert await refused_as(checker, hs256(claims(sub="alice", jti="b")), caplog) == "revoked"
+    assert await checker.verify_token(hs256(claims(sub="bob", jti="c"))) is not None
+    # "alice" as a jti line is a token id, not a subject.
+    assert await checker.verify_token(hs256(claims(sub="sub:alice", jti="d"))) is not None
+
+
+async def test_a_refusal_marks_which_kind_of_token_it_was(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    attempt = track_attempt()
+    app.auth.refuse(app.logs.SampledLog(logging.getLogger("t"), "m", "e"), "expired", 5)
+    assert (attempt.reason, attempt.expired_at, attempt.signin) == ("expired", 5, False)
+    app.auth.refuse(app.logs.SampledLog(logging.getLogger("t"), "m", "e"), "revoked", signin=True)
+    assert (attempt.reason, attempt.expired_at, attempt.signin) == ("revoked", None, True)

@@ -12,10 +12,12 @@ from app.auth import track_attempt
 from app.challenges import (
     DESCRIPTIONS,
     MINT_HINT,
+    POLICY_ALLOWS_CLAIM,
     SIGNIN_HINT,
     UNAUTHENTICATED,
     RequireToken,
     challenge,
+    describe_missing_scope,
     describe_refusal,
 )
 from tests.app.conftest import Counted, Downstream, call, http_scope, user
@@ -134,6 +136,7 @@ async def test_a_non_bearer_header_is_not_bearer(counted: Counted) -> None:
 async def test_the_verifiers_reason_is_used_and_not_counted_twice(counted: Counted) -> None:
     attempt = track_attempt()
     attempt.reason, attempt.expired_at = "expired", int(time.time()) - 60
+    attempt.signin = True  # the sign-in proxy refused its own token
     scope = http_scope(headers=[(b"authorization", b"Bearer x")])
     answer = await call(RequireToken(Downstream(), METADATA, signin=True), scope)
     description = describe_refusal("expired", attempt.expired_at, signin=True)
@@ -141,3 +144,38 @@ async def test_the_verifiers_reason_is_used_and_not_counted_twice(counted: Count
     assert scope[DECISIONS_KEY][0]["reason"] == "expired"
     assert counted("denied", "expired") == 0  # the verifier counted it
     assert counted("denied", "not_bearer") == 0
+
+
+def test_an_exp_no_clock_can_show_is_an_earlier_time() -> None:
+    for exp in (-(10**18), 10**18):
+        assert describe_refusal("expired", exp).startswith("the token expired at an earlier time;")
+    assert describe_refusal("expired", 0).startswith("the token expired at 1970-01-01T00:00:00Z;")
+
+
+async def test_a_static_token_refused_in_sign_in_mode_is_told_to_mint_one() -> None:
+    attempt = track_attempt()
+    attempt.reason, attempt.expired_at = "expired", int(time.time()) - 60  # signin stays False
+    scope = http_scope(headers=[(b"authorization", b"Bearer x")])
+    answer = await call(RequireToken(Downstream(), METADATA, signin=True), scope)
+    description = answer.json()["error"]["data"]["error_description"]
+    assert description.endswith(MINT_HINT)
+    # No token at all in sign-in mode: signing in is the way.
+    track_attempt()
+    answer = await call(RequireToken(Downstream(), METADATA, signin=True), http_scope())
+    assert answer.json()["error"]["data"]["error_description"].endswith(SIGNIN_HINT)
+
+
+def test_a_scope_the_policy_never_grants_is_told_apart_from_a_missing_one() -> None:
+    never = describe_missing_scope("confidential:read", "iss|bob", {POLICY_ALLOWS_CLAIM: []})
+    assert never == (
+        "the server's scope policy does not grant the scope confidential:read to iss|bob; "
+        "signing in again will not change that: ask the server's administrator"
+    )
+    allowed = {POLICY_ALLOWS_CLAIM: ["confidential:read"]}
+    assert describe_missing_scope("confidential:read", "iss|alice", allowed) == (
+        "the call needs the scope confidential:read"
+    )
+    # A static token carries no policy: the plain answer.
+    assert describe_missing_scope("confidential:read", "learner", {}) == (
+        "the call needs the scope confidential:read"
+    )

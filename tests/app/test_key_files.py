@@ -6,9 +6,11 @@ is checked at its exact boundary without sleeping.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,7 @@ from app.key_files import (
     WatchedFile,
     check_key,
     fingerprint,
+    is_revoked,
     parse_denylist,
 )
 from tests.app.conftest import Clock
@@ -317,3 +320,61 @@ def test_log_lines_name_the_setting_of_each_file(
         "MCP_JWT_PREVIOUS_SECRET_FILE",
         "MCP_JWT_DENYLIST_FILE",
     ]
+
+
+# --- deny-list edges: a byte order mark, subjects, a rewrite in place, off the loop ---
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_id() -> None:
+    assert parse_denylist(b"\xef\xbb\xbfid-1\r\nid-2\n") == frozenset({"id-1", "id-2"})
+
+
+def test_is_revoked_by_id_or_by_subject_line() -> None:
+    revoked = frozenset({"id-1", "sub:alice"})
+    assert is_revoked("id-1", None, revoked)
+    assert is_revoked(None, "alice", revoked)
+    assert is_revoked("other", "alice", revoked)
+    assert not is_revoked("alice", "bob", revoked)  # a subject line is not an id
+    assert not is_revoked(None, None, revoked)
+    assert not is_revoked("sub:alice", None, frozenset({"sub:sub:alice"}))
+
+
+def test_a_rewrite_in_place_with_the_old_mtime_and_size_is_read_again(
+    tmp_path: Path, clock: Clock
+) -> None:
+    path = tmp_path / "denylist"
+    path.write_bytes(b"aaaa\n")
+    before = path.stat()
+    denylist = Denylist(path, frozenset({"aaaa"}))
+    with path.open("r+b") as file:  # same inode, same size
+        file.write(b"bbbb\n")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # as `cp -p` does
+    assert path.stat().st_ino == before.st_ino
+    clock.now += 2
+    assert denylist.ids() == frozenset({"bbbb"})
+
+
+async def test_the_deny_list_is_re_read_in_a_worker_thread(
+    tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "denylist"
+    path.write_bytes(b"one\n")
+    denylist = Denylist(path, frozenset({"one"}))
+    assert await denylist.current() == frozenset({"one"})  # not due: no re-read
+    readers: list[str] = []
+    parse = app.key_files.parse_denylist
+
+    def watched_parse(data: bytes) -> frozenset[str]:
+        readers.append(threading.current_thread().name)
+        return parse(data)
+
+    assert denylist._file is not None
+    monkeypatch.setattr(denylist._file, "parse", watched_parse)
+    replace(path, b"two\n")
+    clock.now += 2
+    first, second = await asyncio.gather(denylist.current(), denylist.current())
+    assert first == frozenset({"two"})
+    assert second == frozenset({"one"})  # did not wait: the list in force meanwhile
+    assert readers
+    assert threading.main_thread().name not in readers
+    assert Denylist(None).ids() == await Denylist(None).current() == frozenset()

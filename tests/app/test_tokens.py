@@ -198,3 +198,15 @@ def test_mint_from_arguments() -> None:
     args.expires_in = 0
     with pytest.raises(ValueError, match="expires_in"):
         mint_from_arguments(KEY, args)
+
+
+def test_scope_splits_on_ascii_space_only() -> None:
+    # RFC 6749 3.3: U+2003 and friends are part of a scope token, not separators.
+    assert parse_scopes({"scope": "public:read\u2003confidential:read"}) == [
+        "public:read\u2003confidential:read"
+    ]
+    assert parse_scopes({"scope": " public:read  confidential:read "}) == [
+        "public:read",
+        "confidential:read",
+    ]
+    assert parse_scopes({"scope": "a\tb"}) == ["a\tb"]

@@ -31,6 +31,8 @@ PEOPLE = {
     "carol": {"email": "carol@partner.example", "email_verified": False, "groups": []},
     "dave": {"email": "dave@elsewhere.example", "email_verified": True, "groups": ["auditors"]},
     "mallory": {"email": "mallory@elsewhere.example", "email_verified": True, "groups": []},
+    # Claims Alice's address, which the provider has not verified: must not act as Alice.
+    "eve": {"email": "alice@example.com", "email_verified": False, "groups": ["auditors"]},
 }
 POLICY = """\
 rules:
@@ -124,6 +126,8 @@ def signin_env(oidc_provider: str, policy_file: Path) -> dict[str, str]:
         "MCP_OIDC_CLIENT_SECRET": secrets.token_urlsafe(32),
         "MCP_SCOPE_POLICY_FILE": str(policy_file),
         "MCP_RATE_LIMIT_PER_MINUTE": "0",
+        # Every test registers a client from 127.0.0.1; the limit has its own test.
+        "MCP_OAUTH_REGISTRATIONS_PER_MINUTE": "0",
     }
 
 

@@ -50,6 +50,7 @@ class Browser:
     # Lets a test send a step to another replica, as a round-robin load balancer would.
     route: Callable[[str], str] = lambda url: url
     visited: list[str] = field(default_factory=list)
+    refusal: str | None = None  # the server's refusal page, when it showed one
 
     async def authorize(self, url: str) -> AuthorizationCodeResult:
         async with httpx.AsyncClient(timeout=10) as http:
@@ -66,6 +67,12 @@ class Browser:
                     response = await http.post(self._go(str(response.url)), data=form)
                 elif 'name="sub"' in response.text:  # the provider's sign-in page
                     response = await http.post(response.url, data={"sub": self.person})
+                elif response.status_code == 403 and "Return to the application" in response.text:
+                    # The server's refusal page: the person reads it, then goes back.
+                    self.refusal = response.text
+                    back = re.search(r'<a href="([^"]+)">Return', response.text)
+                    assert back is not None, response.text
+                    return self._result(unescape(back.group(1)))
                 else:
                     raise AssertionError(
                         f"unexpected page {response.url} ({response.status_code}): "
@@ -187,3 +194,54 @@ async def list_tools(
         await session.initialize()
         result = await session.list_tools()
         return sorted(tool.name for tool in result.tools)
+
+
+async def sign_in(server_url: str, person: str, scope: str | None = None) -> MemoryTokens:
+    """`person` signs in through a real MCP client; their tokens and client are returned."""
+    storage = MemoryTokens()
+    await list_tools(server_url, oauth_client(server_url, Browser(person), storage, scope))
+    assert storage.tokens is not None
+    return storage
+
+
+async def call_tool(server_url: str, token: str, tool: str) -> httpx.Response:
+    """One raw JSON-RPC tools/call with `token`, the answer as the server sent it."""
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json, text/event-stream"}
+    message = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": tool, "arguments": {}},
+    }
+    async with httpx.AsyncClient(timeout=15) as http:
+        return await http.post(server_url, headers=headers, json=message)
+
+
+def error_description(response: httpx.Response) -> str:
+    """The error_description of a 401/403 challenge, from its WWW-Authenticate header."""
+    header = response.headers.get("www-authenticate", "")
+    found = re.search(r'error_description="((?:[^"\\]|\\.)*)"', header)
+    return found.group(1) if found else ""
+
+
+async def call_as_client(
+    server_url: str, auth: httpx2.Auth, tool: str
+) -> tuple[list[str], BaseException | None]:
+    """Call `tool` with the SDK's client as a user would; its result text, or what it raised."""
+    try:
+        async with (
+            httpx2.AsyncClient(auth=auth, timeout=15) as http,
+            streamable_http_client(server_url, http_client=http) as streams,
+            ClientSession(streams[0], streams[1]) as session,
+        ):
+            await session.initialize()
+            result = await session.call_tool(tool, {})
+            return [getattr(part, "text", "") for part in result.content], None
+    except BaseException as error:
+        return [], error
+
+
+def all_messages(error: BaseException) -> str:
+    """The messages of an error and of every error grouped inside it (anyio task groups)."""
+    inner = error.exceptions if isinstance(error, BaseExceptionGroup) else ()
+    return " ".join([str(error), *(all_messages(e) for e in inner)])

@@ -196,3 +196,15 @@ def test_the_policy_grants_only_what_it_allows(
     identity: Identity, requested: list[str], granted: list[str]
 ) -> None:
     assert POLICY.grant(identity, requested) == granted
+
+
+def test_the_principal_is_the_issuers_subject_never_the_email() -> None:
+    claims = {"iss": "https://idp.example", "sub": "42", "email": "Alice@Example.com"}
+    unverified = Identity.from_claims({**claims, "email_verified": False}, "groups")
+    assert unverified.principal == "https://idp.example|42"
+    assert unverified.verified_email is None
+    verified = Identity.from_claims({**claims, "email_verified": "true"}, "groups")
+    assert verified.principal == "https://idp.example|42"
+    assert verified.verified_email == "alice@example.com"
+    # What rides in the issued token gives back the same person on refresh.
+    assert Identity.from_claims(verified.as_claims(), "groups") == verified
