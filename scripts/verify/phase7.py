@@ -7,10 +7,10 @@ import re
 import shutil
 from typing import Any
 
-from .chart import VALUES_GKE, gke_values, values_image
+from .chart import gke_values, values_image
 from .files import load_yaml
 from .framework import CheckFailed, Context, check, declare_phase
-from .infra import infra_config, repository_variables, terraform_output
+from .infra import VALUES_GKE, infra_config, repository_variables, terraform_output
 
 declare_phase(7, "07-pipeline.md")
 
