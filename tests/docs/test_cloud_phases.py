@@ -18,7 +18,6 @@ import importlib.util
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -26,9 +25,9 @@ from ruamel.yaml import YAML
 
 from infra.mcp_infra.outputs import REPOSITORY_VARIABLES
 from infra.mcp_infra.settings import InfraConfig
+from tests.docs.markdown import TUTORIAL, Command, console_commands
 from tests.helpers import ROOT, require
 
-TUTORIAL = ROOT / "docs" / "tutorial"
 CLOUD_PHASES = (
     "05-infrastructure.md",
     "06-helm-external-secrets.md",
@@ -41,51 +40,13 @@ CLOUD_PHASES = (
 MAX_LINES_WITHOUT_VERIFY = 220
 
 
-@dataclass(frozen=True)
-class Command:
-    """One `$ ` command of a console block (continuation lines joined)."""
-
-    doc: str
-    line: int  # 1-based line of the `$ ` in the doc
-    text: str
-    output: tuple[str, ...]
-
-
 def read(doc: str) -> str:
     return (TUTORIAL / doc).read_text(encoding="utf-8")
 
 
 def commands(doc: str) -> list[Command]:
     """Every `$ ` command in the doc's console blocks, also in indented (list) blocks."""
-    found: list[Command] = []
-    lines = read(doc).splitlines()
-    i = 0
-    while i < len(lines):
-        opening = re.match(r"^(\s*)```console\s*$", lines[i])
-        if not opening:
-            i += 1
-            continue
-        indent = len(opening.group(1))
-        i += 1
-        current: list[str] | None = None
-        start = 0
-        output: list[str] = []
-        while i < len(lines) and lines[i].strip() != "```":
-            line = lines[i][indent:]
-            if line.startswith("$ "):
-                if current is not None:
-                    found.append(Command(doc, start, " ".join(current), tuple(output)))
-                current, start, output = [line[2:]], i + 1, []
-            elif current is not None and current[-1].endswith("\\") and not output:
-                current[-1] = current[-1][:-1].rstrip()
-                current.append(line.strip())
-            elif current is not None:
-                output.append(line)
-            i += 1
-        if current is not None:
-            found.append(Command(doc, start, " ".join(current), tuple(output)))
-        i += 1
-    return found
+    return console_commands(read(doc), doc)
 
 
 def all_commands() -> list[Command]:
