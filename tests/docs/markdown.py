@@ -1,8 +1,9 @@
 """The one reader of the docs' ```console blocks: the `$ ` commands a learner copies.
 
-A command is its `$ ` line joined with its `\\` continuation lines; the lines
-after it, up to the next `$ ` or the closing fence, are its printed output.
-Blocks indented under a list item are read too.
+A command is its `$ ` line joined with its `\\` continuation lines (and, in an
+unfinished loop, its next lines, kept apart by newlines); the lines after it,
+up to the next `$ ` or the closing fence, are its printed output. Blocks
+indented under a list item are read too.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ def console_commands(text: str, doc: str) -> list[Command]:
             elif current is not None and current[-1].endswith("\\") and not output:
                 current[-1] = current[-1][:-1].rstrip()
                 current.append(line.strip())
+            elif current is not None and not output and unfinished("\n".join(current)):
+                current[-1] += "\n" + line.strip()
             elif current is not None:
                 output.append(line)
             i += 1
@@ -57,6 +60,12 @@ def console_commands(text: str, doc: str) -> list[Command]:
             found.append(Command(doc, start, " ".join(current), tuple(output)))
         i += 1
     return found
+
+
+def unfinished(text: str) -> bool:
+    """Whether the shell reads another line: an open loop, or a line ending in `|` or `&&`."""
+    words = re.findall(r"(?<![\w-])(do|done)(?![\w-])", text)
+    return words.count("do") > words.count("done") or bool(re.search(r"(\||&&)\s*$", text))
 
 
 def file_commands(path: Path) -> list[Command]:
