@@ -507,3 +507,25 @@ def test_cleanup_removes_what_the_earlier_phases_left_behind() -> None:
     # The registry host the Docker helper entry was made for (the default region).
     region = next(f.default for f in dataclasses.fields(InfraConfig) if f.name == "region")
     assert any("credHelpers" in t and f'"{region}-docker.pkg.dev"' in t for t in cleanup)
+
+
+def test_terraform_counts_are_not_printed_and_outputs_are_the_stacks() -> None:
+    """Resource counts changed with every resource added (27, then 32); the doc says N instead.
+
+    The outputs after the apply are the stack's, every one of them (dashboard_id was missing).
+    """
+    from scripts.verify.infra import stack_output_names
+
+    for doc in (*CLOUD_PHASES,):
+        for command in commands(doc):
+            for line in command.output:
+                assert not re.search(
+                    r"(?:Plan|Resources): (?:\d+ to import, )?\d+ (?:to add|added|destroyed)", line
+                ), f"{doc}:{command.line}: {line.strip()} (write N: the stack's size varies)"
+    apply = next(
+        c for c in commands("05-infrastructure.md") if c.text == "terraform apply plan.tfplan"
+    )
+    shown = sorted(line.split(" = ")[0] for line in apply.output if re.match(r"^\w+ = ", line))
+    assert shown == sorted(stack_output_names(ROOT))
+    counter = next(c for c in commands("05-infrastructure.md") if c.text.startswith("python3 -c"))
+    assert '["resource"]' in counter.text
