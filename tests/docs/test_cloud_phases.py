@@ -181,8 +181,10 @@ def test_run_watch_follows_the_run_of_this_commit() -> None:
     watches = [c for c in all_commands() if "gh run watch" in c.text]
     assert len(watches) >= 2
     for command in all_commands():
-        if "gh run list" in command.text and "databaseId" in command.text:
+        if "RUN=$(gh run list" in command.text:
             assert '--commit "$SHA"' in command.text, f"{command.doc}:{command.line}"
+            # A re-run of the same commit: its failed run must not be taken for the new one.
+            assert "select(.databaseId > $LAST)" in command.text, f"{command.doc}:{command.line}"
         if "gh run watch" in command.text:
             assert ".[0]" not in command.text
             assert "gh run list" not in command.text
@@ -190,6 +192,9 @@ def test_run_watch_follows_the_run_of_this_commit() -> None:
         cmds = commands(doc)
         sha = first(cmds, r"^SHA=\$\(git rev-parse HEAD\)")
         assert 0 <= sha < first(cmds, r"gh run list .*--commit") < first(cmds, r"^gh run watch")
+        last = first(cmds, r"^LAST=\$\(gh run list ")
+        started = first(cmds, r"^gh workflow run |^git push")
+        assert 0 <= last < started < first(cmds, r"select\(\.databaseId > \$LAST\)")
 
 
 def test_argocd_cli_is_installed_and_logged_in_before_repo_add() -> None:
