@@ -85,7 +85,8 @@ class RequestMetrics:
         async def send_and_record(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
-                status = message["status"]
+                # int(): an HTTPStatus member would be logged as <HTTPStatus.OK: 200>.
+                status = int(message["status"])
             await send(message)
 
         try:
