@@ -534,3 +534,19 @@ def test_terraform_counts_are_not_printed_and_outputs_are_the_stacks() -> None:
     assert shown == sorted(stack_output_names(ROOT))
     counter = next(c for c in commands("05-infrastructure.md") if c.text.startswith("python3 -c"))
     assert '["resource"]' in counter.text
+
+
+def test_step_numbers_named_by_hints_are_the_steps_that_do_it() -> None:
+    """The verifier and the workflow sent learners to "step 2" for the variables (step 3)."""
+    places = [*sorted((ROOT / "scripts" / "verify").glob("*.py"))]
+    places += sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+    seen = 0
+    for path in places:
+        for line in path.read_text().splitlines():
+            for doc, step in re.findall(r"docs/tutorial/([\w-]+\.md), step ([A-Z]?\d+)", line):
+                seen += 1
+                titles = [t for *_, t in headings(doc) if t.startswith(f"{step}. ")]
+                assert titles, f"{path.name}: {doc} has no step {step}"
+                if "variable" in line.lower():
+                    assert "variables" in titles[0], f"{path.name}: step {step} is {titles[0]!r}"
+    assert seen >= 2
