@@ -146,7 +146,10 @@ def bump_image(root: Path) -> None:
     workflow = YAML(typ="safe").load((root / ".github" / "workflows" / "image.yml").read_text())
     steps = [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
     bump = next(step for step in steps if "bump_image_tag.py" in step.get("run", ""))
-    subprocess.run(["bash", "-c", bump["run"]], cwd=root, check=True, env={**os.environ, **BUMP})
+    subprocess.run(
+        ["bash", "-c", bump["run"]], cwd=root, check=True, capture_output=True,
+        env={**os.environ, **BUMP},
+    )  # fmt: skip
     git(root, "commit", "-qam", f"deploy: mcp-server {BUMP['TAG']}", author="github-actions[bot]")
 
 
