@@ -26,6 +26,7 @@ import shutil
 import socket
 import subprocess
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -210,21 +211,35 @@ def test_outcomes_are_told_apart(cli: str, code: int, output: str, problem: str 
     assert (found is None) if problem is None else (found is not None and problem in found)
 
 
+def parseable(command: CliCommand) -> tuple[str, ...]:
+    """What of the command this machine's CLI can parse (gh 2.23 lacks some; see NEWER_GH)."""
+    return newer_gh(command.args)[1] if command.args[0] == "gh" else command.args
+
+
+@pytest.fixture(scope="module")
+def outcomes(no_account_env: dict[str, str]) -> dict[tuple[str, ...], tuple[int, str]]:
+    """(exit code, output) of every command, run four at a time: each CLI start is slow."""
+    runnable = {
+        args for args in map(parseable, COMMANDS) if args and installed(args[0]) is not None
+    }
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = pool.map(lambda args: run(args, no_account_env), sorted(runnable))
+        return dict(zip(sorted(runnable), results, strict=True))
+
+
 @pytest.mark.parametrize("command", COMMANDS, ids=ids)
 def test_the_real_cli_parses_the_command(
-    command: CliCommand, no_account_env: dict[str, str]
+    command: CliCommand, outcomes: dict[tuple[str, ...], tuple[int, str]]
 ) -> None:
     cli = command.args[0]
     require(
         installed(cli) is not None,
         f"{cli} is not installed (gh: `make test` installs it as root on Debian)",
     )
-    args = command.args
-    if cli == "gh":
-        _why, args = newer_gh(args)
-        if not args:
-            return  # a whole command gh 2.23 lacks: NEWER_GH names the change that added it
-    code, output = run(args, no_account_env)
+    args = parseable(command)
+    if not args:
+        return  # a whole command gh 2.23 lacks: NEWER_GH names the change that added it
+    code, output = outcomes[args]
     problem = outcome_problem(cli, code, output)
     assert problem is None, f"{command}\n{problem}:\n{output[-1500:]}"
 
