@@ -370,6 +370,6 @@ def test_variable_guard_names_what_is_missing() -> None:
     assert missing.returncode == 1
     assert missing.stdout.strip() == (
         "::error::repository variables not set: GCP_WIF_PROVIDER "
-        "(docs/tutorial/07-pipeline.md, step 2)"
+        "(docs/tutorial/07-pipeline.md, step 3)"
     )
     assert run_guard(values).returncode == 0
