@@ -9,7 +9,7 @@
 # recipes would run without -e -o pipefail, so a failing step could pass.
 ifneq ($(MAKE_VERSION),3.82)
 ifeq ($(firstword $(sort $(MAKE_VERSION) 3.82)),$(MAKE_VERSION))
-$(error GNU make $(MAKE_VERSION) is too old (3.82+ needed): run gmake instead (macOS: brew install make))
+$(error GNU make $(MAKE_VERSION) is too old (3.82+ needed): brew install make, then put it first on PATH: export PATH="$$(brew --prefix make)/libexec/gnubin:$$PATH")
 endif
 endif
 
@@ -42,8 +42,16 @@ help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
 	  awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-# The venv and uv inside it; the only thing taken from the machine is python3.
+# The venv and uv inside it; the only thing taken from the machine is python3,
+# which must be 3.11+ (pyproject's requires-python): refused here, with the fix.
+PYTHON_FIX := Ubuntu 22.04 ships 3.10: sudo add-apt-repository ppa:deadsnakes/ppa && \
+  sudo apt-get install python3.11 python3.11-venv, or uv python install 3.11; then \
+  export PYTHON=python3.11 (or PYTHON="$$(uv python find 3.11)"). macOS: brew install python@3.11
+
 $(UV):
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	  echo "error: $(PYTHON) is $$($(PYTHON) --version 2>&1 || echo missing), 3.11+ needed. $(PYTHON_FIX)" >&2; \
+	  exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
 

@@ -111,7 +111,8 @@ class RequestMetrics:
         async def send_and_record(message: Message) -> None:
             nonlocal status, size
             if message["type"] == "http.response.start":
-                status = message["status"]
+                # int(): an HTTPStatus member would be logged as <HTTPStatus.OK: 200>.
+                status = int(message["status"])
             elif message["type"] == "http.response.body":
                 size += len(message.get("body", b""))
             await send(message)

@@ -32,18 +32,24 @@ def run_python(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
         env=clean_env(**(env or {})),
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
         check=False,
     )
+
+
+# A start takes ~4 s here (no bytecode cache); a busy 2-core laptop can take many
+# times that. The deadline only bounds a hang: a ready server returns at once.
+READY_TIMEOUT = 90.0
 
 
 def wait_until_ready(
     base_url: str,
     exited: Callable[[], bool],
     logs: Callable[[], str],
-    timeout: float = 30.0,
+    timeout: float | None = None,
 ) -> None:
     """Poll `base_url`/ready until it answers 200; fail with the logs if the server dies first."""
+    timeout = READY_TIMEOUT if timeout is None else timeout
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if exited():
@@ -81,7 +87,12 @@ class ServerProcess:
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
-        wait_until_ready(self.base_url, lambda: self.process.poll() is not None, self.logs)
+        try:
+            wait_until_ready(self.base_url, lambda: self.process.poll() is not None, self.logs)
+        except BaseException:
+            # Nobody holds this object yet, so nobody else could stop the process.
+            self.stop()
+            raise
 
     def logs(self) -> str:
         return self.log_path.read_text(errors="replace")

@@ -21,7 +21,11 @@
 # bundle so pip and uv trust the TLS-intercepting proxy. The root filesystem is
 # cached as a tarball, so only the first start pays for it.
 #
-# Only the `export` lines go to stdout; progress goes to stderr.
+# Only the `export` lines go to stdout; progress goes to stderr, with a line
+# every 15 s during each long step and its time when done. The first start
+# takes 1 to 6 minutes (installing docker.io, debootstrap's downloads, the
+# import; slower on a busy machine or a slow mirror); later starts reuse the
+# running engine or its data root and the cached stand-in, and take seconds.
 set -euo pipefail
 
 STATE_DIR="${MCP_DOCKER_DIR:-/tmp/mcp-docker}"
@@ -37,6 +41,25 @@ CA_BUNDLE="/etc/ssl/certs/ca-certificates.crt"
 
 log() { printf 'docker-engine: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+
+# Run "$@" with its output in the file $2, saying every 15 s that step $1 is
+# still at work and how long it took: the slow steps print nothing of their own.
+with_progress() {
+  local what="$1" out="$2" started=$SECONDS next=15 pid status=0
+  shift 2
+  "$@" >"$out" 2>&1 </dev/null &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    if ((SECONDS - started >= next)); then
+      log "still $what ($((SECONDS - started)) s so far)"
+      next=$((next + 15))
+    fi
+  done
+  wait "$pid" || status=$?
+  log "$what: $((SECONDS - started)) s"
+  return "$status"
+}
 
 # True when a daemon answers on the given DOCKER_HOST ("" = the client's default).
 reachable() {
@@ -78,10 +101,13 @@ apt_install() {
   done
   [[ ${#missing[@]} -eq 0 ]] && return 0
   [[ "$(id -u)" -eq 0 ]] || die "need root to install ${missing[*]} (or start Docker yourself)"
-  log "installing ${missing[*]} from the Debian archive"
-  apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" >&2
+  log "installing ${missing[*]} from the Debian archive (usually under a minute)"
+  if ! with_progress "apt-get update" "$STATE_DIR/apt.log" apt-get update -qq ||
+    ! DEBIAN_FRONTEND=noninteractive with_progress "installing ${missing[*]}" \
+      "$STATE_DIR/apt.log" apt-get install -y -qq --no-install-recommends "${missing[@]}"; then
+    tail -n 20 "$STATE_DIR/apt.log" >&2 || true
+    die "apt-get failed; see $STATE_DIR/apt.log"
+  fi
 }
 
 start_private_engine() {
@@ -104,6 +130,7 @@ start_private_engine() {
     >"$LOGFILE" 2>&1 </dev/null 9>&- &
   local i
   for i in $(seq 1 60); do
+    ((i % 15 == 0)) && log "still waiting for dockerd to answer (${i} s so far)"
     if reachable "unix://$SOCKET"; then
       log "private dockerd ready (pid $(cat "$PIDFILE"))"
       return 0
@@ -134,9 +161,9 @@ build_standin_rootfs() {
   apt_install debootstrap
   mirror="$(debian_mirror)"
   rootfs="$(mktemp -d "$STATE_DIR/cache/rootfs.XXXXXX")"
-  log "building the stand-in root filesystem with debootstrap from $mirror (about a minute)"
-  if ! debootstrap --variant=minbase --include=python3,python3.11,python3-pip,ca-certificates \
-    bookworm "$rootfs" "$mirror" >"$STATE_DIR/debootstrap.log" 2>&1; then
+  log "building the stand-in root filesystem with debootstrap from $mirror (1 to 5 minutes, once)"
+  if ! with_progress "debootstrap" "$STATE_DIR/debootstrap.log" debootstrap --variant=minbase \
+    --include=python3,python3.11,python3-pip,ca-certificates bookworm "$rootfs" "$mirror"; then
     tail -n 20 "$STATE_DIR/debootstrap.log" >&2
     rm -rf "$rootfs"
     die "debootstrap failed; see $STATE_DIR/debootstrap.log"
@@ -163,8 +190,8 @@ ensure_base_image() {
     log "$BASE_IMAGE is present"
     return 0
   fi
-  log "pulling $BASE_IMAGE"
-  if timeout 60 docker pull -q "$BASE_IMAGE" >&2 2>&1; then
+  log "pulling $BASE_IMAGE (gives up after 60 s)"
+  if with_progress "docker pull" "$STATE_DIR/pull.log" timeout 60 docker pull -q "$BASE_IMAGE"; then
     return 0
   fi
   log "$BASE_IMAGE cannot be pulled here; using a local stand-in"
@@ -172,7 +199,7 @@ ensure_base_image() {
   [[ -f "$STANDIN_TAR" ]] || build_standin_rootfs
   # ENV of a base image is inherited by every build on it: pip and uv inside
   # `docker build` then trust the machine's CA bundle.
-  docker import \
+  with_progress "docker import of the stand-in" "$STATE_DIR/import.log" docker import \
     --change "ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin" \
     --change "ENV LANG=C.UTF-8" \
     --change "ENV SSL_CERT_FILE=$CA_BUNDLE" \
@@ -180,7 +207,7 @@ ensure_base_image() {
     --change "ENV UV_NATIVE_TLS=1" \
     --change "LABEL $STANDIN_LABEL" \
     --change 'CMD ["python3"]' \
-    "$STANDIN_TAR" "$BASE_IMAGE" >/dev/null
+    "$STANDIN_TAR" "$BASE_IMAGE"
   log "tagged the stand-in as $BASE_IMAGE (in this engine only)"
 }
 
@@ -246,7 +273,10 @@ cmd_stop() {
 lock() {
   mkdir -p "$STATE_DIR"
   exec 9>"$STATE_DIR/lock"
-  flock 9
+  flock -n 9 || {
+    log "waiting for another docker-engine.sh start/stop on this machine to finish"
+    flock 9
+  }
 }
 
 case "${1:-}" in

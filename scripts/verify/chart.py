@@ -14,12 +14,10 @@ from typing import Any
 
 from .files import load_yaml, load_yaml_all
 from .framework import CheckFailed, Context
-from .infra import infra_config, namespace
+from .infra import APPLICATION, VALUES_GKE, infra_config, namespace
 
-CHART = Path("helm/mcp-server")
-VALUES_GKE = CHART / "values-gke.yaml"
+CHART = VALUES_GKE.parent
 VALUES_DEV = CHART / "values-dev.yaml"
-APPLICATION = Path("argocd/application.yaml")
 
 
 def application(ctx: Context) -> dict[str, Any]:
@@ -42,7 +40,11 @@ def gke_values(ctx: Context) -> dict[str, Any]:
     elif "PROJECT_ID" in text:
         raise CheckFailed(
             f"{VALUES_GKE} still holds the placeholder PROJECT_ID",
-            hint=f'sed -i "s/PROJECT_ID/{cfg.project_id}/g" {VALUES_GKE}  (phase 6)',
+            # -i.bak: BSD sed (macOS) needs the suffix that GNU sed takes too.
+            hint=(
+                f'sed -i.bak "s/PROJECT_ID/{cfg.project_id}/g" {VALUES_GKE}'
+                f" && rm {VALUES_GKE}.bak  (phase 6)"
+            ),
         )
     path = ctx.scratch / "values-gke.yaml"
     path.write_text(text)

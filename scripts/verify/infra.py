@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import importlib
 import json
+import re
 import sys
 import tomllib
 from pathlib import Path
@@ -17,8 +18,12 @@ from typing import Any
 
 from .framework import CheckFailed, Context
 
-# A project id for rendering and synthesizing when the learner has none configured yet.
+# A project id and GitHub owner for rendering and synthesizing when the learner
+# has no infra/config.toml (yet, or on CI, where it is never committed).
 DEMO_PROJECT = "verify-demo-project"
+DEMO_OWNER = "verify-owner"
+VALUES_GKE = Path("helm/mcp-server/values-gke.yaml")
+APPLICATION = Path("argocd/application.yaml")
 STACK_SOURCE = Path("infra/mcp_infra/stack.py")
 
 
@@ -35,6 +40,29 @@ def repository_variables(ctx: Context) -> dict[str, str]:
     """GitHub repository variable -> the stack output it is set from (mcp_infra/outputs.py)."""
     variables: dict[str, str] = infra_module(ctx, "outputs").REPOSITORY_VARIABLES
     return variables
+
+
+def demo_ids(root: Path) -> tuple[str, str]:
+    """(project id, GitHub owner) for the demo config: the fork's own, once it has set them.
+
+    Phase 6 writes the project id into values-gke.yaml and phase 8 the GitHub
+    user into argocd/; a fork's CI has no infra/config.toml, so a demo built
+    from made-up ids would disagree with the committed files.
+    """
+    project, owner = DEMO_PROJECT, DEMO_OWNER
+    values = root / VALUES_GKE
+    if values.is_file():
+        found = re.search(
+            r"^\s*projectID:\s*[\"']?([a-z][a-z0-9-]{4,28}[a-z0-9])\b", values.read_text(), re.M
+        )
+        if found:  # the placeholder PROJECT_ID is upper case: no project id
+            project = found.group(1)
+    app = root / APPLICATION
+    if app.is_file():
+        found = re.search(r"github\.com[/:]([A-Za-z0-9-]+)/", app.read_text())
+        if found and found.group(1) != "YOUR_GITHUB_USER":
+            owner = found.group(1)
+    return project, owner
 
 
 def infra_config(ctx: Context) -> Any:
@@ -55,10 +83,11 @@ def infra_config(ctx: Context) -> Any:
         ctx.cache["infra_demo"] = False
     else:
         data = tomllib.loads(ctx.path("infra/config.example.toml").read_text())
+        project, owner = demo_ids(ctx.root)
         data.update(
-            project_id=DEMO_PROJECT,
-            state_bucket=f"{DEMO_PROJECT}-tfstate",
-            github_owner="verify-owner",
+            project_id=project,
+            state_bucket=f"{project}-tfstate",
+            github_owner=owner,
             github_repository="secure-mcp-server",
             github_repository_id=1,
             github_owner_id=2,

@@ -108,7 +108,7 @@ def chart_reads_the_secret_eso_writes(ctx: Context) -> None:
 @check(
     phase=6,
     title="values-gke.yaml matches the infra outputs",
-    hint="docs/tutorial/06-helm-external-secrets.md, step 1",
+    hint="docs/tutorial/06-helm-external-secrets.md, step A1",
 )
 def values_match_infra(ctx: Context) -> None:
     cfg = infra_config(ctx)

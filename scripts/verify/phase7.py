@@ -7,10 +7,10 @@ import re
 import shutil
 from typing import Any
 
-from .chart import VALUES_GKE, gke_values, values_image
+from .chart import gke_values, values_image
 from .files import load_yaml
 from .framework import CheckFailed, Context, check, declare_phase
-from .infra import infra_config, repository_variables, terraform_output
+from .infra import VALUES_GKE, infra_config, repository_variables, terraform_output
 
 declare_phase(7, "07-pipeline.md")
 
@@ -113,7 +113,7 @@ def bump_cannot_trigger_build(ctx: Context) -> None:
 @check(
     phase=7,
     title="workflow variables, infra outputs and values-gke.yaml agree",
-    hint="docs/tutorial/07-pipeline.md, step 2",
+    hint="docs/tutorial/07-pipeline.md, step 3",
 )
 def workflow_wiring(ctx: Context) -> None:
     text = ctx.path(".github/workflows/image.yml").read_text()
@@ -136,7 +136,7 @@ def workflow_wiring(ctx: Context) -> None:
 @check(
     phase=7,
     title="the repository variables equal the terraform outputs",
-    hint="docs/tutorial/07-pipeline.md, step 2",
+    hint="docs/tutorial/07-pipeline.md, step 3",
     live=True,
 )
 def live_repository_variables(ctx: Context) -> None:

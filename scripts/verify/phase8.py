@@ -71,7 +71,9 @@ def application_points_at_your_fork(ctx: Context) -> None:
         raise CheckSkipped("needs infra/config.toml (phase 5) to know your repository")
     repo = application(ctx)["spec"]["source"]["repoURL"]
     want = f"github.com/{cfg.github_owner}/{cfg.github_repository}"
-    if want not in repo:
+    # https://github.com/OWNER/REPO.git, or git@github.com:OWNER/REPO.git once
+    # a private fork reads over SSH (step 4).
+    if want not in repo.replace("github.com:", "github.com/"):
         raise CheckFailed(f"repoURL is {repo}, your repository is {want}")
 
 

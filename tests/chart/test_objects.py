@@ -15,7 +15,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from app.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER
-from tests.chart.rendering import CHART, COMBOS, DIGEST, DOCUMENTS, JWKS_URL, PROJECT_ID, Chart
+from tests.chart.rendering import CHART, COMBOS, DIGEST, DOCUMENTS, JWKS_URL, Chart
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.chart
@@ -393,8 +393,10 @@ def test_server_environment(chart: Chart, name: str) -> None:
     assert variables["MCP_JWT_ISSUER"] == DEFAULT_ISSUER
     assert variables["MCP_JWT_AUDIENCE"] == DEFAULT_AUDIENCE
     assert variables["MCP_PUBLIC_URL"] == "http://127.0.0.1:18080"  # the port-forward's port
-    # On GKE the trace link names the project the pods (and the key) live in.
-    assert variables.get("MCP_GCP_PROJECT_ID") == (PROJECT_ID if name.startswith("gke") else None)
+    # On GKE the trace link names the project the pods (and the key) live in: the
+    # one values-gke.yaml names (the test's, or a fork's own after phase 6).
+    expected = chart.project if name.startswith("gke") else None
+    assert variables.get("MCP_GCP_PROJECT_ID") == expected
     assert variables["MCP_LOG_FORMAT"] == (
         "console" if name.startswith(("dev", "single")) else "json"
     )

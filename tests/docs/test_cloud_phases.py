@@ -18,7 +18,6 @@ import importlib.util
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -26,9 +25,9 @@ from ruamel.yaml import YAML
 
 from infra.mcp_infra.outputs import PLAN_VARIABLES, REPOSITORY_VARIABLES
 from infra.mcp_infra.settings import InfraConfig
+from tests.docs.markdown import TUTORIAL, Command, console_commands
 from tests.helpers import ROOT, require
 
-TUTORIAL = ROOT / "docs" / "tutorial"
 CLOUD_PHASES = (
     "05-infrastructure.md",
     "06-helm-external-secrets.md",
@@ -41,51 +40,13 @@ CLOUD_PHASES = (
 MAX_LINES_WITHOUT_VERIFY = 220
 
 
-@dataclass(frozen=True)
-class Command:
-    """One `$ ` command of a console block (continuation lines joined)."""
-
-    doc: str
-    line: int  # 1-based line of the `$ ` in the doc
-    text: str
-    output: tuple[str, ...]
-
-
 def read(doc: str) -> str:
     return (TUTORIAL / doc).read_text(encoding="utf-8")
 
 
 def commands(doc: str) -> list[Command]:
     """Every `$ ` command in the doc's console blocks, also in indented (list) blocks."""
-    found: list[Command] = []
-    lines = read(doc).splitlines()
-    i = 0
-    while i < len(lines):
-        opening = re.match(r"^(\s*)```console\s*$", lines[i])
-        if not opening:
-            i += 1
-            continue
-        indent = len(opening.group(1))
-        i += 1
-        current: list[str] | None = None
-        start = 0
-        output: list[str] = []
-        while i < len(lines) and lines[i].strip() != "```":
-            line = lines[i][indent:]
-            if line.startswith("$ "):
-                if current is not None:
-                    found.append(Command(doc, start, " ".join(current), tuple(output)))
-                current, start, output = [line[2:]], i + 1, []
-            elif current is not None and current[-1].endswith("\\") and not output:
-                current[-1] = current[-1][:-1].rstrip()
-                current.append(line.strip())
-            elif current is not None:
-                output.append(line)
-            i += 1
-        if current is not None:
-            found.append(Command(doc, start, " ".join(current), tuple(output)))
-        i += 1
-    return found
+    return console_commands(read(doc), doc)
 
 
 def all_commands() -> list[Command]:
@@ -220,8 +181,10 @@ def test_run_watch_follows_the_run_of_this_commit() -> None:
     watches = [c for c in all_commands() if "gh run watch" in c.text]
     assert len(watches) >= 2
     for command in all_commands():
-        if "gh run list" in command.text and "databaseId" in command.text:
+        if "RUN=$(gh run list" in command.text:
             assert '--commit "$SHA"' in command.text, f"{command.doc}:{command.line}"
+            # A re-run of the same commit: its failed run must not be taken for the new one.
+            assert "select(.databaseId > $LAST)" in command.text, f"{command.doc}:{command.line}"
         if "gh run watch" in command.text:
             assert ".[0]" not in command.text
             assert "gh run list" not in command.text
@@ -229,6 +192,9 @@ def test_run_watch_follows_the_run_of_this_commit() -> None:
         cmds = commands(doc)
         sha = first(cmds, r"^SHA=\$\(git rev-parse HEAD\)")
         assert 0 <= sha < first(cmds, r"gh run list .*--commit") < first(cmds, r"^gh run watch")
+        last = first(cmds, r"^LAST=\$\(gh run list ")
+        started = first(cmds, r"^gh workflow run |^git push")
+        assert 0 <= last < started < first(cmds, r"select\(\.databaseId > \$LAST\)")
 
 
 def test_argocd_cli_is_installed_and_logged_in_before_repo_add() -> None:
@@ -252,8 +218,12 @@ def test_argocd_cli_is_installed_and_logged_in_before_repo_add() -> None:
 def test_every_file_with_the_fork_placeholder_is_named() -> None:
     """Item 14: "both files" was three."""
     step = section("08-argocd.md", "1. Point the objects at your fork")
+    # The files naming the repository: YOUR_GITHUB_USER here, the learner's
+    # user in a fork after this very step (so the test holds in both).
     holders = sorted(
-        p.name for p in (ROOT / "argocd").glob("*.yaml") if "YOUR_GITHUB_USER" in p.read_text()
+        p.name
+        for p in (ROOT / "argocd").glob("*.yaml")
+        if re.search(r"github\.com[/:][\w-]+/secure-mcp-server", p.read_text())
     )
     assert len(holders) >= 3
     for name in holders:
@@ -407,8 +377,8 @@ def test_quota_table_and_quota_commands_name_the_same_metrics() -> None:
     in_table = set(re.findall(r"`([A-Z_]+)`", quotas))
     asked: set[str] = set()
     for command in commands("05-infrastructure.md"):
-        # gcloud's describe commands take no --filter: awk picks the metrics.
-        for listed in re.findall(r"\$1 ~ /\^\(([A-Z_|]+)\)\$/", command.text):
+        # `describe` has no --filter: awk picks the metrics from the flattened quotas.
+        for listed in re.findall(r"awk '\$1 (?:~ /\^\(|== \")([A-Z_|]+)", command.text):
             asked |= set(listed.split("|"))
     assert {"CPUS", "CPUS_ALL_REGIONS", "SSD_TOTAL_GB", "STATIC_ADDRESSES"} <= in_table
     assert asked == in_table
@@ -545,3 +515,41 @@ def test_cleanup_removes_what_the_earlier_phases_left_behind() -> None:
     # The registry host the Docker helper entry was made for (the default region).
     region = next(f.default for f in dataclasses.fields(InfraConfig) if f.name == "region")
     assert any("credHelpers" in t and f'"{region}-docker.pkg.dev"' in t for t in cleanup)
+
+
+def test_terraform_counts_are_not_printed_and_outputs_are_the_stacks() -> None:
+    """Resource counts changed with every resource added (27, then 32); the doc says N instead.
+
+    The outputs after the apply are the stack's, every one of them (dashboard_id was missing).
+    """
+    from scripts.verify.infra import stack_output_names
+
+    for doc in (*CLOUD_PHASES,):
+        for command in commands(doc):
+            for line in command.output:
+                assert not re.search(
+                    r"(?:Plan|Resources): (?:\d+ to import, )?\d+ (?:to add|added|destroyed)", line
+                ), f"{doc}:{command.line}: {line.strip()} (write N: the stack's size varies)"
+    apply = next(
+        c for c in commands("05-infrastructure.md") if c.text == "terraform apply plan.tfplan"
+    )
+    shown = sorted(line.split(" = ")[0] for line in apply.output if re.match(r"^\w+ = ", line))
+    assert shown == sorted(stack_output_names(ROOT))
+    counter = next(c for c in commands("05-infrastructure.md") if c.text.startswith("python3 -c"))
+    assert '["resource"]' in counter.text
+
+
+def test_step_numbers_named_by_hints_are_the_steps_that_do_it() -> None:
+    """The verifier and the workflow sent learners to "step 2" for the variables (step 3)."""
+    places = [*sorted((ROOT / "scripts" / "verify").glob("*.py"))]
+    places += sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+    seen = 0
+    for path in places:
+        for line in path.read_text().splitlines():
+            for doc, step in re.findall(r"docs/tutorial/([\w-]+\.md), step ([A-Z]?\d+)", line):
+                seen += 1
+                titles = [t for *_, t in headings(doc) if t.startswith(f"{step}. ")]
+                assert titles, f"{path.name}: {doc} has no step {step}"
+                if "variable" in line.lower():
+                    assert "variables" in titles[0], f"{path.name}: step {step} is {titles[0]!r}"
+    assert seen >= 2

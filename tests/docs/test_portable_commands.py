@@ -191,3 +191,56 @@ def test_make_recipes_and_shell_calls_are_scanned() -> None:
     )
     hits = {(h.line, h.form) for n, t in make_commands(makefile) for h in scan_line("m", n, t)}
     assert hits == {(1, "sha256sum"), (4, "xargs -r"), (5, "sed -i without a suffix")}
+
+
+# --- comments on command lines --------------------------------------------------------------
+#
+# zsh, macOS's default shell, has no interactive comments: `make test  # all` runs
+# make with the arguments `#` and `all`; `read -rs X  # paste` fails. Commands a
+# learner copies carry no comment; the prose around them says what they do.
+
+
+def comment_start(line: str) -> int:
+    """Where a shell comment starts in a command line (-1: none): `#` opening a word, unquoted."""
+    quote = ""
+    previous = " "
+    for i, char in enumerate(line):
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and previous in " \t":
+            return i
+        previous = char
+    return -1
+
+
+def commented_commands(path: Path) -> list[str]:
+    found = []
+    for number, line in markdown_commands(path.read_text()):
+        text = line.strip()
+        command = text[2:] if text.startswith("$ ") else text
+        if comment_start(f" {command}") >= 0:
+            found.append(f"{path.relative_to(ROOT)}:{number}: {text}")
+    return found
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in scanned_files() if p.suffix == ".md"],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_no_comment_on_a_command_line(path: Path) -> None:
+    found = commented_commands(path)
+    assert not found, "comments break copy-paste into zsh:\n" + "\n".join(found)
+
+
+def test_comments_are_told_from_hashes_in_words_and_quotes() -> None:
+    assert comment_start(" make test    # the whole test suite") == 14
+    assert comment_start(" # a comment line") == 1
+    assert comment_start(" curl http://x/#frag") == -1
+    assert comment_start(" printf '%s # not a comment' x") == -1
+    assert comment_start(' echo "a # b"') == -1
+    assert comment_start(" grep -c '^#' file") == -1
+    assert comment_start(" echo ${#x}") == -1

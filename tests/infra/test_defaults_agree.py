@@ -26,14 +26,16 @@ def load(relative: str) -> Any:
 def test_gke_values_name_the_stacks_resources() -> None:
     gke = load("helm/mcp-server/values-gke.yaml")
     secret_manager = gke["externalSecrets"]["gcpSecretManager"]
+    # PROJECT_ID here; a fork's own project id after phase 6.
+    project = secret_manager["projectID"]
     assert secret_manager["secretId"] == DEFAULTS["secret_id"]
     assert secret_manager["clusterName"] == DEFAULTS["cluster_name"]
     assert secret_manager["clusterLocation"] == DEFAULTS["zone"]
     assert gke["image"]["repository"] == (
-        f"{DEFAULTS['region']}-docker.pkg.dev/PROJECT_ID/{DEFAULTS['registry_id']}/mcp-server"
+        f"{DEFAULTS['region']}-docker.pkg.dev/{project}/{DEFAULTS['registry_id']}/mcp-server"
     )
     assert gke["serviceAccount"]["gcpServiceAccount"] == (
-        f"{DEFAULTS['app_service_account_id']}@PROJECT_ID.iam.gserviceaccount.com"
+        f"{DEFAULTS['app_service_account_id']}@{project}.iam.gserviceaccount.com"
     )
 
 

@@ -13,6 +13,7 @@ import pytest
 from app.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER, mint_token
 from tests.helpers import ROOT
 from tests.server_process import (
+    READY_TIMEOUT,
     ServerProcess,
     clean_env,
     free_port,
@@ -177,7 +178,7 @@ def test_make_run_serves_with_the_dev_key(tmp_path: Path) -> None:
             f"http://127.0.0.1:{port}",
             lambda: process.poll() is not None,
             lambda: "make run exited",
-            timeout=60,
+            timeout=READY_TIMEOUT + 60,  # make checks its installs first
         )
         dev_key = (ROOT / ".dev" / "jwt-secret").read_text().strip()
         token = mint_token(dev_key, "learner", ["public:read"])
@@ -187,7 +188,12 @@ def test_make_run_serves_with_the_dev_key(tmp_path: Path) -> None:
         assert listed.stdout == "get_public_info\n"
     finally:
         os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in the learner's terminal
-        output, _ = process.communicate(timeout=30)
+        try:
+            output, _ = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)  # never leave make or the server running
+            process.communicate()
+            raise
     # make reports the interrupt itself; the server inside drained and stopped cleanly.
     assert "stopped" in output
     assert "Traceback" not in output

@@ -78,7 +78,8 @@ async def _slow_body(first: bytes, rest: bytes, gate: asyncio.Event) -> AsyncIte
 async def test_sigterm_drains_in_flight_requests_and_exits_0(
     start_server: Callable[..., ServerProcess], token_for: Callable[..., str]
 ) -> None:
-    server = start_server(MCP_SHUTDOWN_DRAIN_SECONDS="1", MCP_RATE_LIMIT_PER_MINUTE="0")
+    # 3 s of drain: room for the /ready request below to land on a busy machine.
+    server = start_server(MCP_SHUTDOWN_DRAIN_SECONDS="3", MCP_RATE_LIMIT_PER_MINUTE="0")
     body = json.dumps(
         {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "get_public_info"}}
     ).encode()
@@ -94,7 +95,7 @@ async def test_sigterm_drains_in_flight_requests_and_exits_0(
         in_flight = asyncio.create_task(
             client.post(server.url, content=_slow_body(body[:10], body[10:], gate), headers=headers)
         )
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(1.0)
         server.terminate()
         await asyncio.sleep(0.3)
         ready = await client.get(f"{server.base_url}/ready")

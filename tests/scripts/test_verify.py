@@ -18,6 +18,7 @@ import pytest
 
 from infra.mcp_infra.outputs import REPOSITORY_VARIABLES
 from scripts.verify import cli, framework
+from scripts.verify.infra import demo_ids
 from tests.helpers import ROOT, tool
 
 SCRIPT = ROOT / "scripts" / "verify_phase.py"
@@ -279,15 +280,18 @@ def test_a_project_without_setup_fails_phase_0(tmp_path: Path) -> None:
 # answer them. git is real: the copy is a repository whose last change to
 # values-gke.yaml is a bump commit by github-actions[bot].
 
+# The project the verifier's demo config uses: made up here, a fork's own once
+# phase 6 wrote it into values-gke.yaml (the copy carries that file).
+PROJECT, _OWNER = demo_ids(ROOT)
 FAKE_OUTPUTS = {
-    "project_id": "verify-demo-project",
+    "project_id": PROJECT,
     "region": "us-central1",
-    "registry_url": "us-central1-docker.pkg.dev/verify-demo-project/mcp-prototype",
+    "registry_url": f"us-central1-docker.pkg.dev/{PROJECT}/mcp-prototype",
     "wif_provider": "projects/1/locations/global/workloadIdentityPools/github-actions/providers/gh",
-    "ci_service_account": "mcp-ci-pusher@verify-demo-project.iam.gserviceaccount.com",
-    "attestor": "projects/verify-demo-project/attestors/mcp-pipeline",
+    "ci_service_account": f"mcp-ci-pusher@{PROJECT}.iam.gserviceaccount.com",
+    "attestor": f"projects/{PROJECT}/attestors/mcp-pipeline",
     "attestation_key_version": (
-        "projects/verify-demo-project/locations/us-central1/keyRings/mcp-binauthz/"
+        f"projects/{PROJECT}/locations/us-central1/keyRings/mcp-binauthz/"
         "cryptoKeys/attestor/cryptoKeyVersions/1"
     ),
 }
