@@ -75,7 +75,9 @@ def test_every_runbook_ends_with_a_verify_block() -> None:
 
 def test_helm_commands_print_what_the_doc_shows(chart: Chart, tmp_path: Path) -> None:
     revoke = sections()["2"]
-    (snippet,) = [b for b in yaml_blocks(revoke) if "revokedTokenIds" in b]
+    # The first snippet revokes one token id, as the helm steps show; the `sub:` one
+    # that follows renders too (test_values_snippets_render).
+    snippet = next(b for b in yaml_blocks(revoke) if "revokedTokenIds" in b)
     added = tmp_path / "revocation.yaml"
     added.write_text(snippet)
     gke = chart.chart / "values-gke.yaml"

@@ -29,6 +29,7 @@ VARIABLES = {
     "POD": "mcp-server-7d9c-abcde",
     "CONTEXT": "gke_my-project_us-central1-a_mcp-prototype",
     "REGISTRY": "us-central1-docker.pkg.dev/my-project/mcp-prototype",
+    "UNSIGNED": "sha256:" + "0" * 64,
     "GITHUB_USER": "alice",
     "HOME": "/home/alice",
     "role": "container.admin",

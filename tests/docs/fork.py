@@ -37,6 +37,7 @@ CONFIG_VALUES: dict[str, Any] = {
     "github_repository_id": 812345678,
     "github_owner_id": 91234567,
     "authorized_networks": [{"cidr": "198.51.100.23/32", "name": "learner laptop"}],
+    "alert_email": "learner@example.com",
 }
 BUMP = {"TAG": "5d41402abc4b2a76b9719d911017c592ae3b7b1e", "DIGEST": "sha256:" + "7" * 64}
 
