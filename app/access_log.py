@@ -37,6 +37,8 @@ def log_request(scope: Scope, route: str, status: int, elapsed: float, project: 
             "status": status,
             "latency": f"{elapsed:.3f}s",
             "userAgent": headers.get("user-agent", "")[:200],
+            # The peer, or the client a trusted proxy named (MCP_FORWARDED_ALLOW_IPS).
+            "remoteIp": (scope.get("client") or ("",))[0],
         },
     }
     trace = _TRACEPARENT.match(headers.get("traceparent", ""))

@@ -11,7 +11,7 @@ RequireAuth -> the MCP transport (stateless JSON). No guard compares paths.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastmcp.server.auth import AuthProvider, RemoteAuthProvider
 from mcp.server.auth.routes import build_resource_metadata_url
@@ -22,7 +22,7 @@ from starlette.types import ASGIApp
 from app.auth import JWTVerifier
 from app.catalog import ALL_SCOPES
 from app.challenges import RequireToken
-from app.config import Config
+from app.config import Config, Settings
 from app.failure_limit import AuthFailureLimit
 from app.metrics import RequestMetrics, metrics_endpoint
 from app.origin import OriginGuard
@@ -32,6 +32,9 @@ from app.rate_limit import RateLimit
 from app.scope_gate import ScopeGate
 from app.shared_key import SharedKeyAuthProvider
 from app.tools import build_mcp
+
+if TYPE_CHECKING:
+    from app.shared_limits import Limiter
 
 MCP_PATH = "/mcp"
 WELL_KNOWN = "/.well-known/oauth-protected-resource"
@@ -80,13 +83,35 @@ def _bind_to_route(routes: list[Any], path: str, guard: Callable[[ASGIApp], ASGI
 
 def build_app(config: Config, lifecycle: Lifecycle) -> ASGIApp:
     """The server's ASGI app, every guard in place."""
+    if config.settings.redis_urls:
+        from app.redis_store import warn_if_unreachable  # imports the Redis client
+
+        for setting, url in config.settings.redis_urls.items():
+            warn_if_unreachable(config.settings, setting, url)
     return assemble(config, lifecycle, _auth_provider(config))
+
+
+def _shared_limiters(settings: Settings) -> tuple[Limiter | None, Limiter | None]:
+    """The (rate, refused-token) limiters in Redis; (None, None) counts in this process."""
+    url = settings.rate_limit_storage_url
+    if url is None:
+        return None, None
+    from app.redis_store import client_options  # imported only when Redis is used
+    from app.shared_limits import SharedLimiter, shared_store
+
+    store = shared_store(url, client_options(settings, url))
+    rate, refused = settings.rate_limit_per_minute, settings.auth_failure_limit_per_minute
+    return (
+        SharedLimiter(store, rate, "subject") if rate > 0 else None,
+        SharedLimiter(store, refused, "refused") if refused > 0 else None,
+    )
 
 
 def assemble(config: Config, lifecycle: Lifecycle, provider: AuthProvider | None) -> ASGIApp:
     """The app around `provider`; None (no auth at all) is only for benchmarks/."""
     settings = config.settings
     mcp = build_mcp(config.documents, provider)
+    rate_limiter, refused_limiter = _shared_limiters(settings)
 
     for path, endpoint in {**probe_routes(lifecycle), "/metrics": metrics_endpoint}.items():
         mcp.custom_route(path, methods=["GET"], include_in_schema=False)(endpoint)
@@ -108,14 +133,16 @@ def assemble(config: Config, lifecycle: Lifecycle, provider: AuthProvider | None
 
         def guards(app: ASGIApp) -> ASGIApp:
             app = ScopeGate(app, metadata_url)
-            app = RateLimit(app, settings.rate_limit_per_minute)
+            app = RateLimit(app, settings.rate_limit_per_minute, rate_limiter)
             app = RequireToken(app, metadata_url, signin=config.signin is not None)
             return OriginGuard(app, settings.allowed_origins)
 
         _bind_to_route(routes, MCP_PATH, guards)
         _serve_root_metadata(routes)
 
-    app: ASGIApp = AuthFailureLimit(http_app, settings.auth_failure_limit_per_minute)
+    app: ASGIApp = AuthFailureLimit(
+        http_app, settings.auth_failure_limit_per_minute, refused_limiter
+    )
     return RequestMetrics(RefuseControlCharacters(app), settings.gcp_project_id)
 
 

@@ -78,7 +78,10 @@ def serve(config: Config, build: Callable[[Config, Lifecycle], ASGIApp] = build_
         port=settings.port,
         log_config=None,  # app.logs owns the handlers
         access_log=False,
-        proxy_headers=False,
+        # uvicorn's own X-Forwarded-For handling, only for the proxies named:
+        # the client address the refused-token limit and the logs key on.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
         server_header=False,
         timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds),
         lifespan="on",
