@@ -185,6 +185,7 @@ def test_request_lines_are_what_cloud_logging_reads(
         "status": 200,
         "latency": served["httpRequest"]["latency"],
         "userAgent": "day2-test/1.0",
+        "remoteIp": "127.0.0.1",
     }
     assert served["httpRequest"]["latency"].endswith("s")
     float(served["httpRequest"]["latency"][:-1])
