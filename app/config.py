@@ -56,15 +56,13 @@ def _check_network(value: str) -> str:
 def _check_redis_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in {"redis", "rediss"} or not parts.hostname:
-        raise ValueError(
-            f"{parts.scheme or value!r}: must be a redis:// or rediss:// URL such as "
-            "rediss://10.0.0.3:6378/0"
-        )
+        # The value itself is not echoed: it may hold a password.
+        raise ValueError("must be a redis:// or rediss:// URL such as rediss://10.0.0.3:6378/0")
     # Refused rather than warned: the URL is a plain value (chart values, git),
     # the password belongs in a mounted file.
     if parts.password:
         raise ValueError(
-            "the URL holds a password; put it in a file named by MCP_REDIS_PASSWORD_FILE "
+            "holds a password; put it in a file named by MCP_REDIS_PASSWORD_FILE "
             "and leave it out of the URL"
         )
     return value
@@ -303,7 +301,7 @@ class Settings(BaseSettings):
             try:
                 _check_redis_url(self.oauth_storage_url.get_secret_value())
             except ValueError as exc:
-                raise ValueError(f"MCP_OAUTH_STORAGE_URL: {exc}") from None
+                raise ValueError(f"MCP_OAUTH_STORAGE_URL {exc}") from None
         return self
 
     @model_validator(mode="after")

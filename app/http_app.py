@@ -126,6 +126,14 @@ def assemble(config: Config, lifecycle: Lifecycle, provider: AuthProvider | None
         host_origin_protection=False,
     )
     routes = http_app.router.routes
+    if config.signin is not None and settings.oauth_storage_url is not None:
+        from starlette.middleware import Middleware
+
+        from app.signin_store import StoreUnavailableAs503
+
+        # First of the app's own middleware, so it also sees the bearer
+        # authentication that loads sign-in tokens from the store.
+        http_app.user_middleware.insert(0, Middleware(StoreUnavailableAs503))
     if provider is None:
         _bind_to_route(routes, MCP_PATH, lambda app: OriginGuard(app, settings.allowed_origins))
     else:

@@ -49,6 +49,9 @@ class PasswordFile(CredentialProvider):
     def get_credentials(self) -> tuple[str]:
         return (_read_password(self.path),)
 
+    async def get_credentials_async(self) -> tuple[str]:
+        return self.get_credentials()  # a small local file: not worth a thread
+
 
 def _read_password(path: Path) -> str:
     try:
@@ -92,8 +95,8 @@ def client_options(settings: Settings, url: str) -> dict[str, Any]:
     return options
 
 
-def async_client(settings: Settings, url: str) -> redis.asyncio.Redis:
-    return redis.asyncio.Redis.from_url(url, **client_options(settings, url))
+def async_client(settings: Settings, url: str, **extra: Any) -> redis.asyncio.Redis:
+    return redis.asyncio.Redis.from_url(url, **client_options(settings, url), **extra)
 
 
 def describe(url: str) -> str:

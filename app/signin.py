@@ -103,7 +103,7 @@ def load_signin(settings: Settings) -> SignIn | None:
     return SignIn(client_secret=secret, policy=policy)
 
 
-def oauth_storage(url: str | None, signing_key: bytes) -> AsyncKeyValue:
+def oauth_storage(url: str | None, signing_key: bytes, settings: Settings) -> AsyncKeyValue:
     """The proxy's state store: Redis when a URL is given, else this process's memory.
 
     Upstream tokens are kept there, so the store is encrypted with a key derived
@@ -113,9 +113,9 @@ def oauth_storage(url: str | None, signing_key: bytes) -> AsyncKeyValue:
     if url is None:
         store = MemoryStore()
     else:
-        from key_value.aio.stores.redis import RedisStore  # needs the redis package
+        from app.signin_store import redis_state_store  # password, CA, timeouts, 503s
 
-        store = RedisStore(url=url)
+        store = redis_state_store(settings, url)
     encryption_key = derive_jwt_key(
         high_entropy_material=signing_key.decode(), salt="mcp-oauth-storage-encryption"
     )
@@ -277,7 +277,7 @@ def build_signin_provider(config: Config, static_verifier: TokenVerifier) -> Pol
         base_url=settings.base_url,
         valid_scopes=list(ALL_SCOPES),
         client_storage=oauth_storage(
-            storage_url.get_secret_value() if storage_url else None, signing_key
+            storage_url.get_secret_value() if storage_url else None, signing_key, settings
         ),
         jwt_signing_key=signing_key,
         extra_authorize_params=extra,
