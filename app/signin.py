@@ -30,7 +30,7 @@ import jwt
 from cryptography.fernet import Fernet
 from fastmcp.server.auth import AccessToken, TokenVerifier
 from fastmcp.server.auth.jwt_issuer import derive_jwt_key
-from fastmcp.server.auth.oidc_proxy import OIDCConfiguration, OIDCProxy
+from fastmcp.server.auth.oidc_proxy import OIDCConfiguration
 from key_value.aio.protocols import AsyncKeyValue
 from key_value.aio.stores.memory import MemoryStore
 from key_value.aio.wrappers.encryption import FernetEncryptionWrapper
@@ -43,6 +43,7 @@ from app.config import ConfigError, Settings
 from app.key_files import WatchedSecret
 from app.metrics import count_decision
 from app.policy import Identity, PolicyError, ScopePolicy, load_policy
+from app.signin_cache import CachedTokenChecks
 
 if TYPE_CHECKING:
     from app.config import Config
@@ -136,7 +137,7 @@ class _Grant:
 _current_grant: ContextVar[_Grant | None] = ContextVar("current_grant", default=None)
 
 
-class PolicyOIDCProxy(OIDCProxy):
+class PolicyOIDCProxy(CachedTokenChecks):
     """FastMCP's OIDC proxy with the scope policy deciding what each token carries."""
 
     def __init__(
