@@ -63,7 +63,8 @@ def yaml_blocks(text: str) -> list[str]:
 
 def test_every_runbook_ends_with_a_verify_block() -> None:
     found = sections()
-    assert list(found) == [str(n) for n in range(1, 8)]
+    assert list(found) == [str(n) for n in range(1, len(found) + 1)]  # numbered 1, 2, ...
+    assert len(found) >= 7
     for number, text in found.items():
         assert "\n### Verify\n" in text, f"runbook {number}"
         after = text.split("\n### Verify\n", 1)[1]
