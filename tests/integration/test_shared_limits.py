@@ -193,3 +193,34 @@ def test_an_unusable_password_file_fails_at_start_naming_the_setting(
     assert result.returncode == 2
     assert "MCP_REDIS_PASSWORD_FILE" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_rotated_redis_password_is_read_from_its_file_on_reconnect(
+    start_server: StartServer, token_for: Callable[..., str], tmp_path: Path
+) -> None:
+    # Memorystore's AUTH string rotated: Redis restarts with the new one, and
+    # the mounted file changes; the server picks it up without a restart.
+    store = RedisServer(tmp_path, password="first-" + secrets.token_hex(8))
+    password_file = tmp_path / "auth"
+    assert store.password is not None
+    password_file.write_text(store.password)
+    store.start()
+    try:
+        server = start_server(
+            MCP_RATE_LIMIT_STORAGE_URL=store.url,
+            MCP_REDIS_PASSWORD_FILE=str(password_file),
+            MCP_RATE_LIMIT_PER_MINUTE="2",
+            MCP_AUTH_FAILURE_LIMIT_PER_MINUTE="0",
+        )
+        store.stop()
+        store.password = "second-" + secrets.token_hex(8)
+        password_file.write_text(store.password)
+        store.start()
+        time.sleep(BACKOFF_SECONDS + 0.5)
+        errors = limit_errors(server)
+        token = token_for("public:read", sub="after-rotation")
+        statuses = [send(server, call("get_public_info"), token).status_code for _ in range(3)]
+        assert statuses == [200, 200, 429]  # counted in Redis again: authenticated
+        assert limit_errors(server) == errors
+    finally:
+        store.stop()
