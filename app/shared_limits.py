@@ -31,7 +31,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from limits import RateLimitItemPerMinute
@@ -45,6 +44,8 @@ from app.metrics import LIMIT_STORAGE_ERRORS
 log = logging.getLogger("app.shared_limits")
 
 BACKOFF_SECONDS = 1.0
+CLEAN_SECONDS = 1.0
+MAX_CLEAN_KEYS = 10_000
 KEY_PREFIX = "mcp-limits"
 
 
@@ -79,12 +80,25 @@ class SharedStore:
 
 
 class SharedLimiter:
-    """`per_minute` per key in a moving window in Redis, failing open."""
+    """`per_minute` per key in a moving window in Redis, failing open.
+
+    `wait` (asked before every request with credentials, by the refused-token
+    limit) is the one question that can skip Redis: a key whose shared window
+    was empty is remembered as clean for CLEAN_SECONDS, and forgotten the
+    moment this replica records a refusal for it (`take`). So the common case,
+    an address that sends good tokens, costs one Redis read a second per
+    replica instead of one per request, and the bound stays close to exact:
+    once other replicas have spent an address's budget, a replica that
+    remembered it clean lets through the refused tokens it has in flight (one,
+    for a client that waits for each answer) before it asks Redis again, and
+    good tokens from that address for at most CLEAN_SECONDS.
+    """
 
     def __init__(self, store: SharedStore, per_minute: int, name: str) -> None:
         self.store = store
         self.item = RateLimitItemPerMinute(per_minute)
         self.name = name  # keeps the two limits' keys apart
+        self._clean: dict[str, float] = {}  # key -> until when its window is known empty
 
     @staticmethod
     def _key(key: str) -> str:
@@ -92,28 +106,42 @@ class SharedLimiter:
         return hashlib.sha256(key.encode()).hexdigest()[:32]
 
     async def wait(self, key: str) -> float:
-        return await self._ask(self.store.strategy.test, key)
-
-    async def take(self, key: str) -> float:
-        return await self._ask(self.store.strategy.hit, key)
-
-    async def _ask(self, question: Callable[..., Awaitable[bool]], key: str) -> float:
-        """0 when `question` (test or hit) allows it or the store is away, else the wait."""
+        now = time.monotonic()
+        if self._clean.get(key, 0.0) > now:
+            return 0.0
+        self._clean.pop(key, None)
         if not self.store.usable():
             self.store.failed("backing_off")
             return 0.0
         try:
-            if await question(self.item, self.name, self._key(key)):
-                return 0.0
-            return await self._retry_after(key)
+            stats = await self.store.strategy.get_window_stats(self.item, self.name, self._key(key))
         except self.store.errors as exc:
             self.store.failed(type(exc).__name__)
             return 0.0
+        if stats.remaining >= self.item.amount:
+            self._remember_clean(key, now)
+            return 0.0
+        return 0.0 if stats.remaining > 0 else max(stats.reset_time - time.time(), 0.001)
 
-    async def _retry_after(self, key: str) -> float:
-        # When the oldest request counted leaves the shared window.
-        stats = await self.store.strategy.get_window_stats(self.item, self.name, self._key(key))
+    async def take(self, key: str) -> float:
+        self._clean.pop(key, None)
+        if not self.store.usable():
+            self.store.failed("backing_off")
+            return 0.0
+        try:
+            if await self.store.strategy.hit(self.item, self.name, self._key(key)):
+                return 0.0
+            # When the oldest request counted leaves the shared window.
+            stats = await self.store.strategy.get_window_stats(self.item, self.name, self._key(key))
+        except self.store.errors as exc:
+            self.store.failed(type(exc).__name__)
+            return 0.0
         return max(stats.reset_time - time.time(), 0.001)
+
+    def _remember_clean(self, key: str, now: float) -> None:
+        self._clean[key] = now + CLEAN_SECONDS
+        if len(self._clean) > MAX_CLEAN_KEYS:
+            del self._clean[next(iter(self._clean))]  # the oldest entry
 
 
 def shared_store(url: str, options: dict[str, Any]) -> SharedStore:

@@ -35,10 +35,13 @@ def redis_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServe
         server.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def shared_env(
     redis_store: RedisServer, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, str]:
+    """Settings for replicas sharing the store, emptied first: every test counts from zero."""
+    with redis_store.client() as client:
+        client.flushall()
     password_file = tmp_path_factory.mktemp("redis-auth") / "password"
     assert redis_store.password is not None
     password_file.write_text(redis_store.password + "\n")
@@ -224,3 +227,23 @@ def test_a_rotated_redis_password_is_read_from_its_file_on_reconnect(
         assert limit_errors(server) == errors
     finally:
         store.stop()
+
+
+def test_a_replica_that_knew_an_address_clean_learns_it_is_held_back_after_one_refusal(
+    start_server: StartServer, shared_env: dict[str, str], token_for: Callable[..., str]
+) -> None:
+    # The refused-token limit remembers an address whose shared window was empty
+    # for a second (app/shared_limits.py), and forgets it at its own first refusal.
+    env = {**shared_env, "MCP_RATE_LIMIT_PER_MINUTE": "0", "MCP_AUTH_FAILURE_LIMIT_PER_MINUTE": "3"}
+    a, b = start_server(**env), start_server(**env)
+    good, bad = token_for("public:read"), forged(token_for("public:read"))
+    assert send(b, call("get_public_info"), good).status_code == 200  # b: clean
+    assert [send(a, call("get_public_info"), bad).status_code for _ in range(4)] == [
+        401,
+        401,
+        401,
+        429,
+    ]
+    statuses = [send(b, call("get_public_info"), bad).status_code for _ in range(2)]
+    assert statuses[1] == 429
+    assert statuses[0] in {401, 429}  # 401 only while b still remembered the address clean
