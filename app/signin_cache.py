@@ -12,10 +12,10 @@ The answer depends only on the token itself and on when it is asked:
   in the store; their mapping lives until the token's `exp`);
 - the upstream ID token's signature and `exp`.
 So a positive answer stays true until the earliest of the two expiries, and
-this cache keeps it exactly that long, never longer. Revocation is decided
-above it, in PolicyOIDCProxy.load_access_token, on every request (the
-deny-list), and so is the scope policy's view. Negative answers are never
-kept. While the store is away, a token this replica has already checked keeps
+this cache keeps it exactly that long, never longer. Whatever
+PolicyOIDCProxy.load_access_token decides itself (revocation by the
+deny-list, for instance) runs above it, on every request. Negative answers
+are never kept. While the store is away, a token this replica has already checked keeps
 working until it expires; a token it has not seen gets the 503.
 """
 
