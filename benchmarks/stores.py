@@ -62,7 +62,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 def redis_server(folder: Path) -> Iterator[str]:
     binary = shutil.which("redis-server")
     if binary is None:
-        raise SystemExit("error: redis-server not installed; `make test-deps` installs it")
+        raise SystemExit("error: redis-server not installed; `make redis-server` installs it")
     port = free_port()
     args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(folder)]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
