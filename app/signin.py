@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 from contextvars import ContextVar
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jwt
@@ -36,14 +35,14 @@ from key_value.aio.stores.memory import MemoryStore
 from key_value.aio.wrappers.encryption import FernetEncryptionWrapper
 from mcp.server.auth.provider import AuthorizationCode, RefreshToken, TokenError
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
-from pydantic import AnyHttpUrl, SecretStr
+from pydantic import AnyHttpUrl
 
 from app.catalog import ALL_SCOPES
 from app.config import ConfigError, Settings
-from app.key_files import WatchedSecret
 from app.metrics import count_decision
 from app.policy import Identity, PolicyError, ScopePolicy, load_policy
 from app.signin_cache import CachedTokenChecks
+from app.signin_secret import ClientSecretFile
 
 if TYPE_CHECKING:
     from app.config import Config
@@ -137,7 +136,7 @@ class _Grant:
 _current_grant: ContextVar[_Grant | None] = ContextVar("current_grant", default=None)
 
 
-class PolicyOIDCProxy(CachedTokenChecks):
+class PolicyOIDCProxy(CachedTokenChecks, ClientSecretFile):
     """FastMCP's OIDC proxy with the scope policy deciding what each token carries."""
 
     def __init__(
@@ -145,34 +144,11 @@ class PolicyOIDCProxy(CachedTokenChecks):
         *,
         policy: ScopePolicy,
         static_verifier: TokenVerifier,
-        client_secret_file: Path | None = None,
         **kwargs: Any,
     ) -> None:
-        # Before the proxy's own __init__, which sets the secret through the property below.
-        self._client_secret_file = (
-            WatchedSecret(
-                client_secret_file, kwargs["client_secret"], "MCP_OIDC_CLIENT_SECRET_FILE"
-            )
-            if client_secret_file is not None
-            else None
-        )
         super().__init__(**kwargs)
         self._policy = policy
         self._static_verifier = static_verifier
-
-    # The proxy reads this for every call to the provider's token endpoint (and to
-    # sign its consent cookies): with a file, it is the file's content now, so an
-    # External Secrets refresh reaches a running pod. The proxy's own token key
-    # stays the one derived at start (build_signin_provider).
-    @property
-    def _upstream_client_secret(self) -> SecretStr | None:
-        if self._client_secret_file is not None:
-            return SecretStr(self._client_secret_file.value())
-        return self._fixed_client_secret
-
-    @_upstream_client_secret.setter
-    def _upstream_client_secret(self, value: SecretStr | None) -> None:
-        self._fixed_client_secret = value
 
     # -- the decision -------------------------------------------------------
 
