@@ -16,6 +16,9 @@ endif
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
+# A recipe that fails leaves no half-written target that a later run takes as built
+# (an empty dev key, say).
+.DELETE_ON_ERROR:
 
 PYTHON ?= python3
 VENV := .venv
@@ -59,7 +62,7 @@ install-main: $(VENV)/.main-installed
 install: $(VENV)/.dev-installed ## Create .venv with the server, tests and linters
 
 # A development signing key, made once and never committed (.dev/ is ignored).
-$(DEV_KEY):
+$(DEV_KEY): | $(UV)
 	@mkdir -p $(dir $@)
 	@umask 077 && $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(48))' > $@
 	@echo "Generated a local development signing key in $@" >&2

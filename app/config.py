@@ -186,6 +186,13 @@ class Settings(BaseSettings):
     shutdown_timeout_seconds: float = Field(
         default=15.0, gt=0, le=300, description="longest wait for in-flight requests"
     )
+    request_body_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=120,
+        description="longest wait for the next part of a request body before 408 "
+        "(the whole body: six times this)",
+    )
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

@@ -1,11 +1,13 @@
 """Assemble the HTTP application: routes, the guards bound to the MCP route, and metrics.
 
-Every request passes, outermost first: RequestMetrics -> RefuseControlCharacters
+Every request passes, outermost first: RequestMetrics -> BoundedBody (the
+whole body read, at most 1 MiB, in time; 413/408) -> RefuseControlCharacters
 -> AuthFailureLimit -> FastMCP's bearer authentication (verifies the token once)
 -> the router. The guards are bound to the MCP route itself, so whatever path
 spelling the router dispatches to it passes them, in this order:
 OriginGuard -> RequireToken (401) -> RateLimit -> ScopeGate (403) -> FastMCP's
-RequireAuth -> the MCP transport (stateless JSON). No guard compares paths.
+RequireAuth -> the MCP transport (stateless JSON). Every other route is bound
+to StrictJsonBody (the same strict JSON rule, 400). No guard compares paths.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from app.auth import JWTVerifier
+from app.body_limit import BoundedBody
 from app.catalog import ALL_SCOPES
 from app.challenges import RequireToken
 from app.config import Config, Settings
 from app.failure_limit import AuthFailureLimit
+from app.json_routes import StrictJsonBody
 from app.metrics import RequestMetrics, metrics_endpoint
 from app.origin import OriginGuard
 from app.paths import RefuseControlCharacters
@@ -113,7 +117,8 @@ def assemble(config: Config, lifecycle: Lifecycle, provider: AuthProvider | None
     mcp = build_mcp(config.documents, provider)
     rate_limiter, refused_limiter = _shared_limiters(settings)
 
-    for path, endpoint in {**probe_routes(lifecycle), "/metrics": metrics_endpoint}.items():
+    scrape = metrics_endpoint(config.keys.refresh, config.denylist.ids)
+    for path, endpoint in {**probe_routes(lifecycle), "/metrics": scrape}.items():
         mcp.custom_route(path, methods=["GET"], include_in_schema=False)(endpoint)
 
     http_app = mcp.http_app(
@@ -147,11 +152,15 @@ def assemble(config: Config, lifecycle: Lifecycle, provider: AuthProvider | None
 
         _bind_to_route(routes, MCP_PATH, guards)
         _serve_root_metadata(routes)
+    for route in routes:  # the MCP route judges its JSON-RPC body itself (ScopeGate)
+        if isinstance(route, Route) and route.path != MCP_PATH:
+            route.app = StrictJsonBody(route.app)
 
     app: ASGIApp = AuthFailureLimit(
         http_app, settings.auth_failure_limit_per_minute, refused_limiter
     )
-    return RequestMetrics(RefuseControlCharacters(app), settings.gcp_project_id)
+    app = BoundedBody(RefuseControlCharacters(app), settings.request_body_timeout_seconds)
+    return RequestMetrics(app, settings.gcp_project_id)
 
 
 def _serve_root_metadata(routes: list[Any]) -> None:

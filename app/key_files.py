@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Generic, TypeVar
 
+from app import reload_metrics
 from app.tokens import MIN_KEY_BYTES
 
 log = logging.getLogger("app.key_files")
@@ -78,6 +79,7 @@ class WatchedFile(Generic[T]):
         self.value: T | None = initial
         self._identity = _identity(path)
         self._checked = time.monotonic()
+        reload_metrics.watching(label)
 
     def refresh(self, now: float | None = None) -> bool:
         """Re-read if the file changed since the last look; True when the value changed."""
@@ -95,8 +97,10 @@ class WatchedFile(Generic[T]):
                     "file removed, keeping the last good one",
                     extra={"event": "reload", "setting": self.label},
                 )
+                reload_metrics.refused(self.label)
                 return False
             log.info("file removed", extra={"event": "reload", "setting": self.label})
+            reload_metrics.loaded(self.label)
             changed = self.value is not None
             self.value = None
             return changed
@@ -108,7 +112,9 @@ class WatchedFile(Generic[T]):
                 "file refused, keeping the last good one",
                 extra={"event": "reload", "setting": self.label, "reason": str(exc)},
             )
+            reload_metrics.refused(self.label)
             return False
+        reload_metrics.loaded(self.label)
         changed = value != self.value
         self.value = value
         return changed
@@ -142,6 +148,10 @@ class KeyRing:
         current_file, previous_file = self._files
         current = current_file.value if current_file else self._static[0]
         previous = previous_file.value if previous_file else self._static[1]
+        reload_metrics.serving_keys(
+            fingerprint(current) if current is not None else None,
+            fingerprint(previous) if previous is not None else None,
+        )
         # Both files may hold the same key (previous version = current): try it once.
         return tuple(dict.fromkeys(key for key in (current, previous) if key is not None))
 
@@ -173,11 +183,14 @@ class Denylist:
         self._file = (
             WatchedFile(path, parse_denylist, "MCP_JWT_DENYLIST_FILE", initial) if path else None
         )
+        if self._file is not None:
+            reload_metrics.serving_denylist(initial)
 
     def ids(self, now: float | None = None) -> frozenset[str]:
         if self._file is None:
             return frozenset()
         if self._file.refresh(now):
+            reload_metrics.serving_denylist(self._file.value or ())
             log.info(
                 "deny-list loaded",
                 extra={"event": "reload", "revoked": len(self._file.value or ())},

@@ -2,7 +2,10 @@
 
 The JSON lines are what Cloud Logging reads from a GKE container: `severity`
 (its level names), `message`, `time`, and on request lines an `httpRequest`
-object and `logging.googleapis.com/trace` (app.metrics fills those in).
+object and `logging.googleapis.com/trace` (app.access_log fills those in).
+A record with an exception carries its traceback in `stack_trace` and the
+ReportedErrorEvent `@type`, the format Error Reporting reads:
+https://cloud.google.com/error-reporting/docs/formatting-error-messages
 """
 
 from __future__ import annotations
@@ -56,6 +59,11 @@ class SampledLog:
         )
 
 
+REPORTED_ERROR_EVENT = (
+    "type.googleapis.com/google.devtools.clouderrorreporting.v1beta1.ReportedErrorEvent"
+)
+
+
 class JsonFormatter(logging.Formatter):
     """Render a record and its `extra=` fields as a single JSON line."""
 
@@ -69,13 +77,18 @@ class JsonFormatter(logging.Formatter):
         }
         entry.update({k: v for k, v in vars(record).items() if k not in _RESERVED})
         if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info)
+            # traceback.format_exc()'s text, which Error Reporting parses and groups by;
+            # the @type makes it take the entry even when the severity is not ERROR.
+            entry["stack_trace"] = self.formatException(record.exc_info)
+            entry["@type"] = REPORTED_ERROR_EVENT
         return json.dumps(entry, default=str)
 
 
 # Anything that could end a line or steer a terminal, and the backslash that
 # escapes it: a request path with %0A must not print a second, forged line.
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\\]")
+# Lone surrogates too: stdout cannot encode them, and logging would drop the
+# whole line ("--- Logging error ---") for one odd character in a claim.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\\]")
 
 
 def _escape(text: str) -> str:

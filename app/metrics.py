@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Awaitable, Callable
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.access_log import log_request
+
+# Each counter and histogram would also export a `*_created` series (when it was
+# first counted): nothing here reads it, and GMP bills every series it stores.
+disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped in prometheus_client
 
 REQUESTS = Counter(
     "mcp_http_requests_total", "HTTP requests answered", ["method", "route", "status"]
@@ -75,8 +86,22 @@ def count_decision(outcome: str, reason: str) -> None:
     _decisions(outcome, reason).inc()
 
 
-async def metrics_endpoint(_: Request) -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+def metrics_endpoint(
+    *refresh: Callable[[], object],
+) -> Callable[[Request], Awaitable[Response]]:
+    """The /metrics route; `refresh` re-reads watched files first (app/key_files.py).
+
+    Files are otherwise re-read only when a request needs them: a pod without
+    traffic would keep exporting a replaced key's fingerprint, and look as if
+    it disagreed with the busy ones. Each scrape brings it up to date.
+    """
+
+    async def endpoint(_: Request) -> Response:
+        for look in refresh:
+            look()
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return endpoint
 
 
 class RequestMetrics:
@@ -92,11 +117,14 @@ class RequestMetrics:
             return
         start = time.perf_counter()
         status = 500
+        size = 0
 
         async def send_and_record(message: Message) -> None:
-            nonlocal status
+            nonlocal status, size
             if message["type"] == "http.response.start":
                 status = message["status"]
+            elif message["type"] == "http.response.body":
+                size += len(message.get("body", b""))
             await send(message)
 
         try:
@@ -110,4 +138,4 @@ class RequestMetrics:
             elapsed = time.perf_counter() - start
             _requests(method, route, status).inc()
             _latency(method, route).observe(elapsed)
-            log_request(scope, route, status, elapsed, self.gcp_project_id)
+            log_request(scope, route, status, elapsed, self.gcp_project_id, size)

@@ -16,22 +16,28 @@ from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.shared.inbound import (
     MCP_METHOD_HEADER,
     MCP_NAME_HEADER,
+    MCP_PROTOCOL_VERSION_HEADER,
     NAME_BEARING_METHODS,
     decode_header_value,
     find_duplicated_routing_header,
 )
-from mcp_types.jsonrpc import HEADER_MISMATCH, PARSE_ERROR
+from mcp_types.jsonrpc import HEADER_MISMATCH, INVALID_REQUEST, PARSE_ERROR
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.asgi import DECISIONS_KEY, read_body, replay
 from app.catalog import TOOL_SCOPES
 from app.challenges import challenge
-from app.jsonrpc_body import MAX_BODY_BYTES, BodyError, canonical, parse
+from app.jsonrpc_body import MAX_BODY_BYTES, BodyError, canonical, parse_off_loop
 from app.metrics import count_decision
 
 # JSON-RPC has no standard "forbidden" code; -32003 is the one MCP servers commonly use.
 PERMISSION_DENIED = -32003
+# JSON-RPC batches exist only in protocol 2025-03-26 (the version assumed when a
+# client sends no MCP-Protocol-Version); from 2025-06-18 on a POST holds one
+# message. Where they exist they are bounded, so one request is bounded work.
+LAST_VERSION_WITH_BATCHES = "2025-03-26"
+MAX_BATCH = 32
 
 
 def _rpc_error(status: int, code: int, message: str, request_id: Any = None) -> JSONResponse:
@@ -64,6 +70,18 @@ def _header_mismatch(headers: list[tuple[str, str]], value: Any) -> str | None:
     return None
 
 
+def _batch_refusal(headers: list[tuple[str, str]], value: Any) -> str | None:
+    """Why this batch is refused, or None when `value` is no batch or an acceptable one."""
+    if not isinstance(value, list):
+        return None
+    version = dict(headers).get(MCP_PROTOCOL_VERSION_HEADER, LAST_VERSION_WITH_BATCHES)
+    if version > LAST_VERSION_WITH_BATCHES:  # ISO dates compare as strings
+        return f"protocol {version[:20]} has no JSON-RPC batches: send one message per request"
+    if len(value) > MAX_BATCH:
+        return f"a batch holds at most {MAX_BATCH} messages"
+    return None
+
+
 def _tool_name(message: dict[str, Any]) -> str | None:
     params = message.get("params")
     name = params.get("name") if isinstance(params, dict) else None
@@ -86,11 +104,15 @@ class ScopeGate:
         try:
             if body is None:
                 raise BodyError(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
-            value = parse(body)
+            value = await parse_off_loop(body)
         except BodyError as exc:
             await _rpc_error(exc.status, PARSE_ERROR, f"Parse error: {exc}")(scope, receive, send)
             return
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        refusal = _batch_refusal(headers, value)
+        if refusal is not None:
+            await _rpc_error(400, INVALID_REQUEST, refusal)(scope, receive, send)
+            return
         mismatch = _header_mismatch(headers, value)
         if mismatch is not None:
             await _rpc_error(400, HEADER_MISMATCH, mismatch)(scope, receive, send)

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import math
 import signal
 from collections.abc import Callable, Generator
 
@@ -83,7 +84,9 @@ def serve(config: Config, build: Callable[[Config, Lifecycle], ASGIApp] = build_
         proxy_headers=bool(settings.forwarded_allow_ips),
         forwarded_allow_ips=settings.forwarded_allow_ips or None,
         server_header=False,
-        timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds),
+        # uvicorn types this as int but hands it to asyncio.wait_for; rounding up keeps
+        # a fractional setting from becoming 0, which would cancel in-flight requests.
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_timeout_seconds),
         lifespan="on",
     )
     server = DrainingServer(uv_config, lifecycle, settings.shutdown_drain_seconds)

@@ -27,7 +27,8 @@ def main() -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"config {config_path()} is valid: project {config.project_id}, zone {config.zone}")
+    where = f"region {config.region} (regional)" if config.regional else f"zone {config.zone}"
+    print(f"config {config_path()} is valid: project {config.project_id}, {where}")
     print("importing CDK Terrain and the Google provider (the slow part) ...", flush=True)
     from mcp_infra.stack import build_app  # slow: loads the provider's jsii assembly
 

@@ -4,7 +4,8 @@
 # `make tools` (all offline): actionlint (with shellcheck on every run: block),
 # zizmor's security audit (.github/zizmor.yml holds each ignore and its
 # reason), and the workflow and Dependabot JSON schemas that
-# check-jsonschema vendors. `make lint` includes it.
+# check-jsonschema vendors, and shellcheck on the scripts the workflows run.
+# `make lint` includes it.
 #
 # `make verify PHASE=N` runs tutorial phase N's Verify block as checks;
 # `LIVE=1` adds the checks that need the cloud (gcloud, kubectl).
@@ -21,6 +22,7 @@ lint-workflows: tools ## Lint .github/ (actionlint, zizmor --offline, JSON schem
 	$(TOOLS_BIN)/zizmor --offline --quiet --config .github/zizmor.yml .github/
 	$(TOOLS_BIN)/check-jsonschema --builtin-schema vendor.github-workflows $(WORKFLOWS)
 	$(TOOLS_BIN)/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
+	$(TOOLS_BIN)/shellcheck scripts/ci/attestation.sh
 
 lint: lint-workflows
 

@@ -1,4 +1,9 @@
-"""GKE Standard, zonal: the cluster, its node service account and its node pool.
+"""GKE Standard, zonal by default: the cluster, its node service account and its node pool.
+
+The options of infra/config.toml's "Cluster options" group (regional, node
+autoscaling, a maintenance exclusion, upgrade notifications, Secrets encrypted
+with a Cloud KMS key) are off by default: each costs money or attention, and
+settings.py says what it costs and what it protects.
 
 Every security setting carries a comment saying why and, on the next line, its
 source, in the manner of terraform-google-kubernetes-engine's `safer-cluster`.
@@ -18,10 +23,16 @@ from cdktn_provider_google.artifact_registry_repository_iam_member import (
 )
 from cdktn_provider_google.container_cluster import (
     ContainerCluster,
+    ContainerClusterMaintenancePolicyMaintenanceExclusion,
     ContainerClusterMasterAuthorizedNetworksConfigCidrBlocks,
 )
 from cdktn_provider_google.container_node_pool import ContainerNodePool
+from cdktn_provider_google.data_google_project import DataGoogleProject
+from cdktn_provider_google.kms_crypto_key import KmsCryptoKey
+from cdktn_provider_google.kms_crypto_key_iam_member import KmsCryptoKeyIamMember
+from cdktn_provider_google.kms_key_ring import KmsKeyRing
 from cdktn_provider_google.project_iam_member import ProjectIamMember
+from cdktn_provider_google.pubsub_topic import PubsubTopic
 from cdktn_provider_google.service_account import ServiceAccount
 from constructs import Construct
 
@@ -36,6 +47,40 @@ NODE_ROLES = ("roles/container.defaultNodeServiceAccount",)
 NODE_TAG = "mcp-gke-node"
 # GKE metric packages the alerts and the dashboard read (see monitoring.py).
 MONITORING_COMPONENTS = ("SYSTEM_COMPONENTS", "POD", "DEPLOYMENT", "HPA")
+# What GKE publishes to the upgrade topic.
+# https://cloud.google.com/kubernetes-engine/docs/concepts/cluster-notifications
+UPGRADE_EVENTS = ("UPGRADE_AVAILABLE_EVENT", "UPGRADE_EVENT", "SECURITY_BULLETIN_EVENT")
+# A new key version every 90 days: what CIS and NIST SP 800-57 suggest for a data key.
+KEY_ROTATION = f"{90 * 24 * 3600}s"
+# The Google APIs the options need, enabled only with them (services.py enables the rest).
+OPTION_SERVICES = {
+    "database_encryption": "cloudkms.googleapis.com",
+    "upgrade_notifications": "pubsub.googleapis.com",
+}
+
+
+def option_services(cfg: InfraConfig) -> tuple[str, ...]:
+    return tuple(api for option, api in OPTION_SERVICES.items() if getattr(cfg, option))
+
+
+def location(cfg: InfraConfig) -> str:
+    """A region makes GKE regional (three zones); a zone makes it zonal."""
+    return cfg.region if cfg.regional else cfg.zone
+
+
+def maintenance_policy(cfg: InfraConfig) -> dict[str, Any]:
+    policy: dict[str, Any] = {"daily_maintenance_window": {"start_time": "03:00"}}
+    if cfg.maintenance_exclusion_start:
+        # https://cloud.google.com/kubernetes-engine/docs/concepts/maintenance-windows-and-exclusions
+        policy["maintenance_exclusion"] = [
+            ContainerClusterMaintenancePolicyMaintenanceExclusion(
+                exclusion_name="config-toml",
+                start_time=cfg.maintenance_exclusion_start,
+                end_time=cfg.maintenance_exclusion_end,
+                exclusion_options={"scope": cfg.maintenance_exclusion_scope},
+            )
+        ]
+    return policy
 
 
 def node_config(cfg: InfraConfig, service_account: str) -> dict[str, Any]:
@@ -118,13 +163,15 @@ class Cluster(Construct):
             member=node_member,
         )
 
+        cluster_options = self._options(cfg)
         self.cluster = ContainerCluster(
             self,
             "cluster",
             name=cfg.cluster_name,
             project=cfg.project_id,
-            # Zonal: one control plane, covered by GKE's free tier (the tutorial's shape).
-            location=cfg.zone,
+            # Zonal (the default): one control plane, covered by GKE's free tier.
+            # Regional: replicated over three zones, billed (see `regional` in settings.py).
+            location=location(cfg),
             network=network.vpc.id,
             subnetwork=network.subnet.id,
             # Node pools are managed separately, so the default pool is removed at once.
@@ -185,6 +232,8 @@ class Cluster(Construct):
             # Pod-to-pod traffic on one node goes through the VPC, so flow logs record it too.
             # https://cloud.google.com/kubernetes-engine/docs/how-to/intranode-visibility
             enable_intranode_visibility=True,
+            # Only images the project's policy admits run (binary_authorization.py).
+            binary_authorization={"evaluation_mode": "PROJECT_SINGLETON_POLICY_ENFORCE"},
             # Logs and metrics from system components and workloads, for audits.
             logging_service="logging.googleapis.com/kubernetes",
             monitoring_service="monitoring.googleapis.com/kubernetes",
@@ -197,11 +246,12 @@ class Cluster(Construct):
                 "enable_components": list(MONITORING_COMPONENTS),
             },
             resource_labels=dict(cfg.labels),
-            maintenance_policy={"daily_maintenance_window": {"start_time": "03:00"}},
+            maintenance_policy=maintenance_policy(cfg),
+            **cluster_options,
             # The removed default pool's settings differ from GKE's view of it afterwards;
             # ignoring them stops a perpetual diff that would recreate the cluster.
             lifecycle={"ignore_changes": ["node_config"]},
-            depends_on=depends_on,
+            depends_on=[*depends_on, *self.option_dependencies],
         )
 
         self.node_pool = ContainerNodePool(
@@ -209,9 +259,9 @@ class Cluster(Construct):
             "nodes",
             name=f"{cfg.cluster_name}-nodes",
             project=cfg.project_id,
-            location=cfg.zone,
+            location=location(cfg),
             cluster=self.cluster.name,
-            node_count=cfg.node_count,
+            **node_count(cfg),
             management={
                 # A broken node is replaced without a human noticing it first.
                 # https://cloud.google.com/kubernetes-engine/docs/how-to/node-auto-repair
@@ -224,3 +274,78 @@ class Cluster(Construct):
             upgrade_settings={"max_surge": 1, "max_unavailable": 0},
             node_config=node_config(cfg, self.node_service_account.email),
         )
+
+    def _options(self, cfg: InfraConfig) -> dict[str, Any]:
+        """The cluster arguments (and their resources) of the options that are on."""
+        options: dict[str, Any] = {}
+        self.option_dependencies: list[ITerraformDependable] = []
+        self.upgrade_topic: PubsubTopic | None = None
+        if cfg.upgrade_notifications:
+            self.upgrade_topic = PubsubTopic(
+                self,
+                "upgrade-topic",
+                project=cfg.project_id,
+                name=f"{cfg.cluster_name}-upgrades",
+                labels=dict(cfg.labels),
+            )
+            options["notification_config"] = {
+                "pubsub": {
+                    "enabled": True,
+                    "topic": self.upgrade_topic.id,
+                    "filter": {"event_type": list(UPGRADE_EVENTS)},
+                }
+            }
+        self.secrets_key: KmsCryptoKey | None = None
+        if cfg.database_encryption:
+            ring = KmsKeyRing(
+                self,
+                "secrets-key-ring",
+                project=cfg.project_id,
+                name=f"{cfg.cluster_name}-secrets",
+                # The key must be in the cluster's region (a zonal cluster: its zone's region).
+                location=cfg.region,
+            )
+            self.secrets_key = KmsCryptoKey(
+                self,
+                "secrets-key",
+                name="etcd-secrets",
+                key_ring=ring.id,
+                purpose="ENCRYPT_DECRYPT",
+                rotation_period=KEY_ROTATION,
+                labels=dict(cfg.labels),
+                # Destroying the key would make every Secret in etcd unreadable.
+                lifecycle={"prevent_destroy": True},
+            )
+            project = DataGoogleProject(self, "project", project_id=cfg.project_id)
+            # GKE's service agent encrypts and decrypts with this key, and nothing else.
+            # https://cloud.google.com/kubernetes-engine/docs/how-to/encrypting-secrets
+            grant = KmsCryptoKeyIamMember(
+                self,
+                "secrets-key-gke-agent",
+                crypto_key_id=self.secrets_key.id,
+                role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
+                member=(
+                    f"serviceAccount:service-{project.number}"
+                    "@container-engine-robot.iam.gserviceaccount.com"
+                ),
+            )
+            # The cluster is created encrypted: the grant must exist before it.
+            self.option_dependencies.append(grant)
+            # Secrets in etcd encrypted with a key the learner controls (envelope encryption).
+            # https://cloud.google.com/kubernetes-engine/docs/how-to/hardening-your-cluster#secret_management
+            options["database_encryption"] = {
+                "state": "ENCRYPTED",
+                "key_name": self.secrets_key.id,
+            }
+        return options
+
+
+def node_count(cfg: InfraConfig) -> dict[str, Any]:
+    """A fixed node_count, or autoscaling between the bounds (per zone when regional)."""
+    if not cfg.max_nodes:
+        return {"node_count": cfg.node_count}
+    return {
+        "initial_node_count": cfg.node_count,
+        # https://cloud.google.com/kubernetes-engine/docs/concepts/cluster-autoscaler
+        "autoscaling": {"min_node_count": cfg.min_nodes, "max_node_count": cfg.max_nodes},
+    }

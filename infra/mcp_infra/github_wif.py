@@ -31,6 +31,43 @@ ATTRIBUTE_MAPPING = {
 }
 
 
+def github_pool(
+    scope: Construct,
+    cfg: InfraConfig,
+    *,
+    pool_id: str,
+    display_name: str,
+    description: str,
+    attribute_condition: str,
+    depends_on: list[ITerraformDependable],
+) -> tuple[IamWorkloadIdentityPool, IamWorkloadIdentityPoolProvider]:
+    """A workload identity pool with one GitHub OIDC provider admitting what the condition says."""
+    pool = IamWorkloadIdentityPool(
+        scope,
+        "pool",
+        project=cfg.project_id,
+        workload_identity_pool_id=pool_id,
+        display_name=display_name,
+        description=description,
+        depends_on=depends_on,
+    )
+    provider = IamWorkloadIdentityPoolProvider(
+        scope,
+        "provider",
+        project=cfg.project_id,
+        workload_identity_pool_id=pool.workload_identity_pool_id,
+        workload_identity_pool_provider_id=cfg.wif_provider_id,
+        display_name="GitHub OIDC",
+        attribute_mapping=ATTRIBUTE_MAPPING,
+        # Without a condition any GitHub repository could exchange tokens here; numeric ids,
+        # unlike names, are never reused after a rename or deletion.
+        # https://cloud.google.com/iam/docs/best-practices-for-using-workload-identity-federation
+        attribute_condition=attribute_condition,
+        oidc={"issuer_uri": GITHUB_ISSUER},
+    )
+    return pool, provider
+
+
 class GithubFederation(Construct):
     """A pool and an OIDC provider that admit only the configured repository's branch.
 
@@ -49,28 +86,14 @@ class GithubFederation(Construct):
     ) -> None:
         super().__init__(scope, id_)
         cfg = config
-        self.pool = IamWorkloadIdentityPool(
+        self.pool, self.provider = github_pool(
             self,
-            "pool",
-            project=cfg.project_id,
-            workload_identity_pool_id=cfg.wif_pool_id,
+            cfg,
+            pool_id=cfg.wif_pool_id,
             display_name="GitHub Actions",
             description=f"CI of {cfg.github_owner}/{cfg.github_repository}",
-            depends_on=depends_on,
-        )
-        self.provider = IamWorkloadIdentityPoolProvider(
-            self,
-            "provider",
-            project=cfg.project_id,
-            workload_identity_pool_id=self.pool.workload_identity_pool_id,
-            workload_identity_pool_provider_id=cfg.wif_provider_id,
-            display_name="GitHub OIDC",
-            attribute_mapping=ATTRIBUTE_MAPPING,
-            # Without a condition any GitHub repository could exchange tokens here; numeric ids,
-            # unlike names, are never reused after a rename or deletion.
-            # https://cloud.google.com/iam/docs/best-practices-for-using-workload-identity-federation
             attribute_condition=cfg.wif_attribute_condition,
-            oidc={"issuer_uri": GITHUB_ISSUER},
+            depends_on=depends_on,
         )
         self.service_account = ServiceAccount(
             self,

@@ -57,6 +57,16 @@ class Registry(Construct):
                         "older_than": f"{cfg.registry_untagged_days * 86400}s",
                     },
                 ),
+                # Tagged images beyond the kept ones go too, once they are old enough (KEEP
+                # wins over DELETE, so the most recent versions stay whatever their age).
+                ArtifactRegistryRepositoryCleanupPolicies(
+                    id="delete-old-tagged",
+                    action="DELETE",
+                    condition={
+                        "tag_state": "TAGGED",
+                        "older_than": f"{cfg.registry_tagged_days * 86400}s",
+                    },
+                ),
             ],
             depends_on=depends_on,
         )

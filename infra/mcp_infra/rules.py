@@ -15,6 +15,7 @@ import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 
@@ -127,17 +128,38 @@ def bucket_name() -> Rule:
 
 
 def email_or_empty() -> Rule:
-    # One plain address (no display name, no list): what a Monitoring e-mail channel takes.
+    # Plain addresses (no display names), comma-separated: one Monitoring e-mail
+    # channel each.
     pattern = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 
     def check(value: str, _cfg: Any) -> None:
-        if value and not pattern.fullmatch(value):
+        for address in split_addresses(value):
+            if not pattern.fullmatch(address):
+                raise Invalid(
+                    f"{address!r} is not an e-mail address (like oncall@example.com; several "
+                    "separated by commas); leave it empty for no notification channel"
+                )
+
+    return Rule("addresses separated by commas, or empty", check)
+
+
+def split_addresses(value: str) -> list[str]:
+    return [address.strip() for address in value.split(",") if address.strip()]
+
+
+def hostname_or_empty() -> Rule:
+    # A DNS name of at least two labels, as a certificate and an Ingress rule take it.
+    label = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+    pattern = re.compile(rf"(?:{label}\.)+[a-z]{{2,63}}")
+
+    def check(value: str, _cfg: Any) -> None:
+        if value and (len(value) > 253 or not pattern.fullmatch(value)):
             raise Invalid(
-                f"{value!r} is not one e-mail address (like oncall@example.com); "
-                "leave it empty for no notification channel"
+                f"{value!r} is not a host name (lowercase, like mcp.example.com, no scheme "
+                "or path); leave it empty to leave sign-in out"
             )
 
-    return Rule("one address, or empty", check)
+    return Rule("a host name, or empty", check)
 
 
 def labels() -> Rule:
@@ -220,3 +242,49 @@ def private_range(*disjoint_from: str, prefixlen: int | None = None, why: str = 
                 raise Invalid(f"{net} overlaps {name} {other}")
 
     return Rule(allowed, check)
+
+
+def timestamp_or_empty(after: str | None = None, with_setting: str | None = None) -> Rule:
+    """An RFC 3339 time with its offset (like 2026-12-24T00:00:00Z), or empty.
+
+    `after` names a setting this one must be later than; `with_setting` one that
+    must be set together with this one (both or neither).
+    """
+
+    def parse(value: str) -> datetime | None:
+        try:
+            when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return when if when.tzinfo is not None else None
+
+    def check(value: str, cfg: Any) -> None:
+        if value and parse(value) is None:
+            raise Invalid(
+                f"{value!r} is not an RFC 3339 time with its offset (like 2026-12-24T00:00:00Z)"
+            )
+        if with_setting is not None and bool(value) != bool(getattr(cfg, with_setting)):
+            raise Invalid(f"and {with_setting} must be set together (or both left empty)")
+        other = getattr(cfg, after) if after else ""
+        if value and other and (start := parse(other)) is not None:
+            end = parse(value)
+            assert end is not None
+            if end <= start:
+                raise Invalid(f"{value!r} must be later than {after} {other!r}")
+
+    return Rule("an RFC 3339 time, or empty", check)
+
+
+def autoscaling_bounds() -> Rule:
+    """max_nodes: 0 (off), or at least min_nodes and node_count."""
+
+    def check(value: int, cfg: Any) -> None:
+        if value == 0:
+            return
+        if not cfg.min_nodes <= cfg.node_count <= value:
+            raise Invalid(
+                f"must be 0 (no autoscaling) or at least node_count ({cfg.node_count}), "
+                f"which must be at least min_nodes ({cfg.min_nodes}); got {value}"
+            )
+
+    return Rule("0 (off), or node_count-50", check)

@@ -55,6 +55,10 @@ class SigningKeySecret(Construct):
             # Deleting the secret deletes every key version with it: Terraform refuses
             # until deletion_protection is turned off on purpose (see teardown).
             deletion_protection=cfg.deletion_protection,
+            # A destroyed key version is only disabled for a day before it is gone, so a
+            # mistaken `gcloud secrets versions destroy` can be undone (enable it) that day.
+            # https://cloud.google.com/secret-manager/docs/delayed-destruction
+            version_destroy_ttl=f"{86400}s",
             depends_on=depends_on,
         )
         if cfg.import_existing_secret:

@@ -15,13 +15,18 @@ SERVICES = (
     "iamcredentials.googleapis.com",  # short-lived tokens for Workload Identity (Federation)
     "sts.googleapis.com",  # token exchange for GitHub's OIDC tokens
     "monitoring.googleapis.com",  # Managed Prometheus, the alert policies and the dashboard
+    "binaryauthorization.googleapis.com",  # the admission policy and the pipeline's attestor
+    "containeranalysis.googleapis.com",  # the attestor's note and the attestations on it
+    "cloudkms.googleapis.com",  # the key that signs the attestations
 )
 
 
 class ProjectServices(Construct):
     """Enable each API; `self.enabled` is what the other constructs depend on."""
 
-    def __init__(self, scope: Construct, id_: str, *, project_id: str) -> None:
+    def __init__(
+        self, scope: Construct, id_: str, *, project_id: str, extra: tuple[str, ...] = ()
+    ) -> None:
         super().__init__(scope, id_)
         self.enabled: list[ProjectService] = [
             ProjectService(
@@ -34,5 +39,6 @@ class ProjectServices(Construct):
                 disable_on_destroy=False,
                 disable_dependent_services=False,
             )
-            for service in SERVICES
+            # `extra`: the APIs of options that are on (cluster.option_services).
+            for service in (*SERVICES, *extra)
         ]

@@ -179,6 +179,61 @@ class InfraConfig:
         "destroying.",
         default=True,
     )
+    regional: bool = setting(
+        "Protects against a zone outage: the control plane and nodes spread over three zones "
+        "of `region` (control plane SLA 99.95% instead of 99.5%). Costs: GKE's free tier "
+        "covers one zonal cluster, so the management fee ($0.10 an hour, about $73 a month) "
+        "is billed, and node_count and the autoscaling bounds count per zone: three times the "
+        "nodes. false keeps the cluster in `zone`.",
+        default=False,
+        group="Cluster options (each off by default: what it costs, what it protects)",
+    )
+    min_nodes: int = setting(
+        "Autoscaling's lower bound (per zone when regional); used only when max_nodes is set.",
+        rules.between(0, 50),
+        default=1,
+    )
+    max_nodes: int = setting(
+        "Autoscaling's upper bound (per zone when regional); 0 keeps node_count nodes. "
+        "Protects: pods that do not fit (a surge, an HPA scaling out, a lost node) get a new "
+        "node within minutes. Costs: up to max_nodes VMs while they are needed.",
+        rules.autoscaling_bounds(),
+        default=0,
+    )
+    maintenance_exclusion_start: str = setting(
+        "Start of a window in which GKE does not upgrade the cluster (a launch, a demo), "
+        "RFC 3339 like 2026-12-24T00:00:00Z; empty for none. Costs nothing; security "
+        "patches wait until it ends.",
+        rules.timestamp_or_empty(),
+        default="",
+    )
+    maintenance_exclusion_end: str = setting(
+        "End of that window (GKE allows at most 30 days for NO_UPGRADES; the other scopes "
+        "up to the version's end of support).",
+        rules.timestamp_or_empty(
+            after="maintenance_exclusion_start", with_setting="maintenance_exclusion_start"
+        ),
+        default="",
+    )
+    maintenance_exclusion_scope: str = setting(
+        "What the window holds back: NO_UPGRADES (everything, even patches), "
+        "NO_MINOR_UPGRADES or NO_MINOR_OR_NODE_UPGRADES.",
+        rules.one_of("NO_UPGRADES", "NO_MINOR_UPGRADES", "NO_MINOR_OR_NODE_UPGRADES"),
+        default="NO_MINOR_UPGRADES",
+    )
+    upgrade_notifications: bool = setting(
+        "GKE publishes available and started upgrades and security bulletins to a Pub/Sub "
+        "topic `<cluster_name>-upgrades` (subscribe to it to hear before nodes drain). "
+        "Costs: a handful of messages a month, inside Pub/Sub's free 10 GiB.",
+        default=False,
+    )
+    database_encryption: bool = setting(
+        "Encrypt Kubernetes Secrets in etcd with a Cloud KMS key of yours (key ring "
+        "`<cluster_name>-secrets` in `region`, rotated every 90 days): revoking the key or "
+        "reading its audit log is yours. Costs: $0.06 a month per key version (one more "
+        "every rotation). Key rings can never be deleted: a destroyed stack leaves the ring.",
+        default=False,
+    )
 
     network_name: str = setting(
         "The VPC (its subnet, router and NAT are named after it).",
@@ -220,6 +275,12 @@ class InfraConfig:
     )
     registry_untagged_days: int = setting(
         "Untagged images are deleted after this many days.", rules.between(1, 365), default=7
+    )
+    registry_tagged_days: int = setting(
+        "Tagged images beyond the most recent `registry_keep_versions` are deleted after this "
+        "many days (a rollback target older than that is rebuilt by the pipeline).",
+        rules.between(1, 3650),
+        default=30,
     )
     import_existing_registry: bool = setting(
         "Adopt a repository made by hand in an earlier phase: Terraform imports it on the "
@@ -286,9 +347,40 @@ class InfraConfig:
         "The pool's OIDC provider for GitHub.", rules.resource_name(4, 32), default="github"
     )
 
+    kms_key_ring: str = setting(
+        "The Cloud KMS key ring holding the key that signs the pipeline's attestations. Key "
+        "rings and keys can never be deleted: after a teardown, pick a new name to apply again.",
+        rules.matches(
+            r"[A-Za-z0-9_-]{1,63}",
+            "is not a key ring name (1-63 of A-Z, a-z, 0-9, '_', '-')",
+            "1-63 of A-Z, a-z, 0-9, '_', '-'",
+        ),
+        default="mcp-binauthz",
+        group="Binary Authorization and the pipeline's identities (phases 5 and 7)",
+    )
+    binauthz_enforcement_mode: str = setting(
+        "What the cluster does with an image the pipeline did not attest: refuse it, or only "
+        "log that it would (DRYRUN, for phase 6's hand-pushed image; see the tutorial).",
+        rules.one_of("ENFORCED_BLOCK_AND_AUDIT_LOG", "DRYRUN_AUDIT_LOG_ONLY"),
+        default="ENFORCED_BLOCK_AND_AUDIT_LOG",
+    )
+    plan_service_account_id: str = setting(
+        "The infra workflow's Google service account (reads the project to plan; changes nothing).",
+        rules.SERVICE_ACCOUNT_ID,
+        default="mcp-infra-plan",
+    )
+    plan_wif_pool_id: str = setting(
+        "Workload identity pool of the infra workflow, apart from the image pusher's so a pull "
+        "request can never reach the pusher. Deleted pools keep their id for 30 days.",
+        rules.resource_name(4, 32),
+        default="github-plan",
+    )
+
     alert_email: str = setting(
-        "Where the alert policies (mcp_infra/monitoring.py) send e-mail; empty means no "
-        "notification channel (incidents still open in the console).",
+        "Where the alert policies (mcp_infra/monitoring.py) send e-mail: the on-call "
+        "address, or several separated by commas (one channel each). Empty means no "
+        "notification channel: alerts reach nobody (incidents only open in the console), "
+        "and synth warns.",
         rules.email_or_empty(),
         default="",
         group="Alerts and labels",
@@ -297,6 +389,21 @@ class InfraConfig:
         "Labels on every resource that takes them: cost reports and GKE find resources by them.",
         rules.labels(),
         factory=lambda: {"app": "mcp-server", "env": "prototype", "managed-by": "cdktn"},
+    )
+
+    signin_host: str = setting(
+        "The public host name of sign-in (phase 10), like mcp.example.com; empty leaves "
+        "sign-in's Google Cloud parts out.",
+        rules.hostname_or_empty(),
+        default="",
+        group="Sign-in (phase 10)",
+    )
+    signin_redis_tier: str = setting(
+        "Memorystore tier of sign-in's store, 1 GB: BASIC (one node, about 36 USD a month in "
+        "us-central1; a failure loses sign-ins in progress) or STANDARD_HA (a replica in "
+        "another zone, about 47 USD a month). Google Cloud pricing page, checked 2026-12.",
+        rules.one_of("BASIC", "STANDARD_HA"),
+        default="BASIC",
     )
 
     # ---- derived names (one place, so the outputs and tests agree) ----

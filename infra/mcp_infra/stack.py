@@ -10,15 +10,19 @@ from cdktn import App, GcsBackend, ITerraformDependable, TerraformOutput, Terraf
 from cdktn_provider_google.provider import GoogleProvider
 from constructs import Construct
 
-from .cluster import Cluster
+from .binary_authorization import BinaryAuthorization
+from .cluster import Cluster, option_services
 from .config import InfraConfig
 from .github_wif import GithubFederation
 from .monitoring import Monitoring
 from .network import Network
 from .outputs import REPOSITORY_VARIABLES
+from .plan_identity import PlanIdentity
 from .registry import Registry
 from .secrets import SigningKeySecret
 from .services import ProjectServices
+from .signin import SERVICES as SIGNIN_SERVICES
+from .signin import SignIn
 from .workload_identity import AppIdentity
 
 
@@ -40,7 +44,12 @@ class McpStack(TerraformStack):
         # State in a versioned GCS bucket the learner created first (see the tutorial).
         GcsBackend(self, bucket=cfg.state_bucket, prefix=cfg.state_prefix)
 
-        services = ProjectServices(self, "services", project_id=cfg.project_id)
+        services = ProjectServices(
+            self,
+            "services",
+            project_id=cfg.project_id,
+            extra=(*option_services(cfg), *(SIGNIN_SERVICES if cfg.signin_host else ())),
+        )
         apis: list[ITerraformDependable] = list(services.enabled)
         network = Network(self, "network", config=cfg, depends_on=apis)
         registry = Registry(self, "registry", config=cfg, depends_on=apis)
@@ -58,6 +67,28 @@ class McpStack(TerraformStack):
         )
         github = GithubFederation(self, "github", config=cfg, registry=registry, depends_on=apis)
         monitoring = Monitoring(self, "monitoring", config=cfg, depends_on=apis)
+        binauthz = BinaryAuthorization(
+            self,
+            "binauthz",
+            config=cfg,
+            signer_email=github.service_account.email,
+            depends_on=apis,
+        )
+        plan = PlanIdentity(
+            self, "infra-plan", config=cfg, attestation_key_id=binauthz.key.id, depends_on=apis
+        )
+        signin = (
+            SignIn(
+                self,
+                "signin",
+                config=cfg,
+                network=network,
+                app_service_account=app_identity.service_account,
+                depends_on=apis,
+            )
+            if cfg.signin_host
+            else None
+        )
 
         outputs = {
             "project_id": (cfg.project_id, "values-gke.yaml projectID"),
@@ -78,7 +109,23 @@ class McpStack(TerraformStack):
             "secret_id": (secret.secret.secret_id, "scripts/jwt_key.py and the ExternalSecret"),
             "workload_identity_pool": (cfg.workload_pool, "the cluster's Workload Identity pool"),
             "dashboard_id": (monitoring.dashboard.id, "docs/operations.md: Read the dashboard"),
+            "attestor": (binauthz.attestor_name, "the image workflow signs for it"),
+            "attestation_key_version": (binauthz.key_version_name, "the attestation's KMS key"),
+            "plan_wif_provider": (plan.provider.name, "infra.yml: google-github-actions/auth"),
+            "plan_service_account": (plan.service_account.email, "infra.yml's read-only identity"),
         }
+        if signin is not None:
+            outputs |= {
+                "signin_address": (
+                    signin.address.address,
+                    "the DNS A record of signin_host (docs/tutorial/10-sign-in.md)",
+                ),
+                "signin_redis_host": (signin.redis.host, "values: signin.redis.host"),
+                "signin_redis_instance": (
+                    signin.redis.name,
+                    "gcloud redis instances get-auth-string / describe (into the secrets)",
+                ),
+            }
         variable = {output: name for name, output in REPOSITORY_VARIABLES.items()}
         for name, (value, used_by) in outputs.items():
             if name in variable:

@@ -1,5 +1,6 @@
-"""Phase 10, sign-in (optional): the settings and policy checks, the chart's sign-in
-objects and refusals, the flow against a test provider, and the public address."""
+"""Phase 10, sign-in (optional): the settings and policy checks, the stack's sign-in
+resources, the chart's sign-in objects and refusals, the flow against a test provider,
+and the public address."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import os
 import urllib.error
 import urllib.request
 
-from .chart import helm_template
+from .chart import helm_template, render_chart
+from .files import load_yaml
 from .framework import CheckFailed, Context, check, declare_phase, last_lines
+from .infra import demo_toml, infra_config
 from .process import http_get, local_server
 
 declare_phase(10, "10-sign-in.md")
@@ -21,6 +24,20 @@ SIGNIN = (
     "signin.clientId=123-abc.apps.googleusercontent.com",
     "signin.policy.rules[0].domains[0]=example.com",
     "signin.policy.rules[0].scopes[0]=public:read",
+)
+
+
+# Google's load balancer and health-check ranges, which the NetworkPolicy must admit.
+LB_RANGES = ["35.191.0.0/16", "130.211.0.0/22"]
+INTERNAL_PATHS = {"/metrics", "/health", "/ready"}
+DEMO_HOST = "mcp.example.com"
+GKE_SIGNIN = (
+    *SIGNIN,
+    "signin.redis.host=10.0.0.3",
+    "signin.ingress.enabled=true",
+    f"signin.ingress.host={DEMO_HOST}",
+    f"server.publicUrl=https://{DEMO_HOST}",
+    "signin.ingress.staticIpAddress=203.0.113.9",
 )
 
 
@@ -54,7 +71,7 @@ def policy_with_unknown_scope_refused(ctx: Context) -> None:
         raise CheckFailed(f"expected exit 2 naming MCP_SCOPE_POLICY_FILE, got {code}: {stderr}")
 
 
-@check(phase=10, title="sign-in without a client id is refused", hint=f"{DOC} section 6")
+@check(phase=10, title="sign-in without a client id is refused", hint=f"{DOC} section 7")
 def signin_without_client_id_refused(ctx: Context) -> None:
     code, stderr = _start(ctx, {"MCP_OIDC_CONFIG_URL": CONFIG_URL})
     if code != 2 or "MCP_OIDC_CLIENT_ID" not in stderr:
@@ -63,18 +80,18 @@ def signin_without_client_id_refused(ctx: Context) -> None:
 
 @check(
     phase=10,
-    title="the chart refuses sign-in with two replicas and no storage URL",
-    hint=f"{DOC} section 4",
+    title="the chart refuses sign-in with two replicas and no shared store",
+    hint=f"{DOC} section 7",
 )
 def chart_refuses_shared_nothing(ctx: Context) -> None:
     values = ctx.path("helm/mcp-server/values-dev.yaml")
     sets = [arg for item in SIGNIN for arg in ("--set", item)]
     result = helm_template(ctx, "--values", values, *sets, "--set", "replicaCount=2", check=False)
-    if result.returncode == 0 or "signin.storageUrl" not in result.stderr:
+    if result.returncode == 0 or "signin.redis.host" not in result.stderr:
         raise CheckFailed(f"helm template did not refuse: {last_lines(result.stderr)}")
 
 
-@check(phase=10, title="the chart renders the sign-in objects", hint=f"{DOC} section 6")
+@check(phase=10, title="the chart renders the sign-in objects", hint=f"{DOC} section 7")
 def chart_renders_signin(ctx: Context) -> None:
     values = ctx.path("helm/mcp-server/values-dev.yaml")
     sets = [arg for item in SIGNIN for arg in ("--set", item)]
@@ -119,6 +136,92 @@ def signin_flow_passes(ctx: Context) -> None:
     )  # fmt: skip
 
 
+def _signin_synth(ctx: Context) -> dict[str, object]:
+    """The stack synthesized into the scratch directory with signin_host set."""
+    cfg = infra_config(ctx)
+    host = cfg.signin_host or DEMO_HOST
+    config = ctx.scratch / "infra-signin.toml"
+    config.write_text(demo_toml(cfg) + f'signin_host = "{host}"\n')
+    outdir = ctx.scratch / "cdktf.out-signin"
+    env = {"MCP_INFRA_CONFIG": str(config), "CDKTF_OUTDIR": str(outdir)}
+    ctx.run("make", "--no-print-directory", "synth", env=env, timeout=600)
+    path = outdir / "stacks" / cfg.stack_name / "cdk.tf.json"
+    if not path.is_file():
+        raise CheckFailed(f"{path} was not written")
+    text = path.read_text()
+    for attribute in ("auth_string", "server_ca_certs", "secret_data"):
+        if attribute in text:
+            raise CheckFailed(f"the stack refers to {attribute}: a secret value would be in state")
+    synthesized: dict[str, object] = json.loads(text)
+    return synthesized
+
+
+@check(
+    phase=10,
+    title="signin_host adds Memorystore (AUTH, TLS, the cluster's VPC), TLS 1.2+, Cloud Armor",
+    hint=f"{DOC} section 4; `.venv/bin/pytest tests/infra/test_signin.py -q`",
+)
+def stack_has_signin_resources(ctx: Context) -> None:
+    resources = _signin_synth(ctx)["resource"]
+    assert isinstance(resources, dict)
+
+    def only(rtype: str) -> dict[str, object]:
+        found = list(resources.get(rtype, {}).values())
+        if len(found) != 1:
+            raise CheckFailed(f"expected one {rtype}, found {len(found)}")
+        return dict(found[0])
+
+    redis = only("google_redis_instance")
+    if redis.get("auth_enabled") is not True:
+        raise CheckFailed("Memorystore has AUTH off")
+    if redis.get("transit_encryption_mode") != "SERVER_AUTHENTICATION":
+        raise CheckFailed("Memorystore does not encrypt in transit")
+    if "google_compute_network." not in str(redis.get("authorized_network")):
+        raise CheckFailed("Memorystore is not on the stack's own VPC")
+    if only("google_compute_ssl_policy").get("min_tls_version") not in {"TLS_1_2", "TLS_1_3"}:
+        raise CheckFailed("the SSL policy accepts TLS older than 1.2")
+    rules = only("google_compute_security_policy").get("rule", [])
+    assert isinstance(rules, list)
+    if not any(r.get("action") == "throttle" for r in rules):
+        raise CheckFailed("the Cloud Armor policy has no rate limit")
+    for rtype in ("google_compute_global_address", "google_compute_managed_ssl_certificate"):
+        only(rtype)
+    if any("secret_version" in rtype for rtype in resources):
+        raise CheckFailed("the stack writes a secret version: its value would be in state")
+
+
+@check(
+    phase=10,
+    title="the chart serves sign-in behind the load balancer, within the ArgoCD project",
+    hint=f"{DOC} section 7; `.venv/bin/pytest tests/chart/test_ingress.py -q`",
+)
+def chart_renders_the_public_entry(ctx: Context) -> None:
+    objects = render_chart(ctx, *[arg for item in GKE_SIGNIN for arg in ("--set", item)])
+    by_kind: dict[str, list[dict[str, object]]] = {}
+    for obj in objects:
+        by_kind.setdefault(str(obj["kind"]), []).append(obj)
+    project = load_yaml(ctx.path("argocd/project.yaml"))
+    permitted = {e["kind"] for e in project["spec"]["namespaceResourceWhitelist"]}
+    if set(by_kind) - permitted:
+        raise CheckFailed(f"ArgoCD's project refuses {sorted(set(by_kind) - permitted)}")
+    for kind in ("Ingress", "BackendConfig", "FrontendConfig"):
+        if kind not in by_kind:
+            raise CheckFailed(f"no {kind} rendered")
+    ingress = json.dumps(by_kind["Ingress"][0])
+    if any(f'"path": "{path}"' in ingress for path in INTERNAL_PATHS):
+        raise CheckFailed("the Ingress makes /metrics, /health or /ready public")
+    backend = json.dumps(by_kind["BackendConfig"][0])
+    if '"requestPath": "/ready"' not in backend or "securityPolicy" not in backend:
+        raise CheckFailed("the BackendConfig lacks the /ready health check or Cloud Armor")
+    policy = json.dumps(by_kind["NetworkPolicy"][0])
+    if not all(cidr in policy for cidr in LB_RANGES) or '"port": 6378' not in policy:
+        raise CheckFailed("the NetworkPolicy does not admit the load balancer or reach Redis")
+    deployment = json.dumps(by_kind["Deployment"][0])
+    for name in ("MCP_REDIS_PASSWORD_FILE", "MCP_REDIS_CA_FILE", "MCP_FORWARDED_ALLOW_IPS"):
+        if name not in deployment:
+            raise CheckFailed(f"the pods get no {name}")
+
+
 def _host() -> str:
     host = os.environ.get("HOST", "")
     if not host:
@@ -129,7 +232,7 @@ def _host() -> str:
 @check(
     phase=10,
     title="the public address serves the authorization server metadata",
-    hint=f"{DOC} section 5",
+    hint=f"{DOC} section 6",
     live=True,
 )
 def live_authorization_server(ctx: Context) -> None:
@@ -138,3 +241,6 @@ def live_authorization_server(ctx: Context) -> None:
     issuer = json.loads(body).get("issuer", "") if status == 200 else ""
     if issuer.rstrip("/") != f"https://{host}":
         raise CheckFailed(f"expected issuer https://{host}/, got {status} {body[:200]}")
+    status, _body = http_get(f"https://{host}/metrics", timeout=15)
+    if status != 404:
+        raise CheckFailed(f"https://{host}/metrics answered {status}: it must not be public")

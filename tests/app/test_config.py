@@ -67,6 +67,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
         ("MCP_PORT", ["1", "65535"], ["0", "65536"]),
         ("MCP_SHUTDOWN_DRAIN_SECONDS", ["0", "120"], ["-0.1", "120.1"]),
         ("MCP_SHUTDOWN_TIMEOUT_SECONDS", ["0.1", "300"], ["0", "300.1"]),
+        ("MCP_REQUEST_BODY_TIMEOUT_SECONDS", ["0.1", "120"], ["0", "120.1"]),
     ],
 )
 def test_numeric_bounds_at_their_edges(

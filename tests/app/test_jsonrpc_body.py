@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from app.jsonrpc_body import MAX_BODY_BYTES, MAX_DEPTH, BodyError, canonical, parse
+from app.jsonrpc_body import (
+    MAX_BODY_BYTES,
+    MAX_DEPTH,
+    OFF_LOOP_BYTES,
+    BodyError,
+    canonical,
+    parse,
+    parse_off_loop,
+)
 
 
 def refusal(body: bytes) -> tuple[int, str]:
@@ -45,7 +53,12 @@ def test_a_byte_over_the_limit_is_413() -> None:
         (b"[NaN]", "NaN is not JSON"),
         (b'{"a": Infinity}', "Infinity is not JSON"),
         (b"-Infinity", "-Infinity is not JSON"),
-        (b"[" * 100_000 + b"]" * 100_000, "the body is not valid JSON"),  # RecursionError
+        (b"[" * 100_000 + b"]" * 100_000, f"the body nests deeper than {MAX_DEPTH} levels"),
+        (b'{"id": 1e400}', "the number 1e400 is out of range"),
+        (b"[-1E999]", "the number -1E999 is out of range"),
+        (b'{"id": "\\ud800"}', "a string holds a lone surrogate escape (not a character)"),
+        (b'{"\\udfff": 1}', "a string holds a lone surrogate escape (not a character)"),
+        (b'["a\\udc00\\ud800"]', "a string holds a lone surrogate escape (not a character)"),
     ],
 )
 def test_anything_but_strict_json_is_400(body: bytes, reason: str) -> None:
@@ -80,6 +93,22 @@ def test_depth_counts_the_deepest_branch_not_the_last() -> None:
 def test_scalars_count_as_one_level() -> None:
     assert parse(b"[" * (MAX_DEPTH - 1) + b"1" + b"]" * (MAX_DEPTH - 1)) is not None
     assert refusal(b"[" * MAX_DEPTH + b"1" + b"]" * MAX_DEPTH)[0] == 400
+
+
+def test_a_surrogate_pair_is_one_character_and_passes() -> None:
+    assert parse(b'["\\ud83d\\ude00"]') == ["\U0001f600"]
+
+
+def test_a_huge_integer_is_400_not_an_error_of_its_own() -> None:
+    assert refusal(b"[" + b"9" * 5000 + b"]") == (400, "the body is not valid JSON")
+
+
+@pytest.mark.parametrize("size", [10, OFF_LOOP_BYTES + 10])
+async def test_the_parse_off_the_loop_follows_the_same_rules(size: int) -> None:
+    text = b'"' + b"a" * (size - 2) + b'"'
+    assert await parse_off_loop(text) == "a" * (size - 2)
+    with pytest.raises(BodyError, match="duplicate keys"):
+        await parse_off_loop(b'{"a":1,"a":' + text + b"}")
 
 
 def test_canonical_is_compact_ascii() -> None:

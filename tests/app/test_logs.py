@@ -22,5 +22,9 @@ def test_exception_travels_inside_the_json_line() -> None:
     assert entry["severity"] == "ERROR"
     assert entry["message"] == "failed"
     assert entry["reason"] == "test"
-    assert "ValueError: boom" in entry["error"]
-    assert "Traceback" in entry["error"]
+    # What Error Reporting reads: Python's traceback text in stack_trace, and the type.
+    assert entry["stack_trace"].startswith("Traceback (most recent call last):")
+    assert entry["stack_trace"].endswith("ValueError: boom\nsecond line")
+    assert entry["@type"] == (
+        "type.googleapis.com/google.devtools.clouderrorreporting.v1beta1.ReportedErrorEvent"
+    )

@@ -34,6 +34,7 @@ def test_the_guard_modules_are_all_mutated() -> None:
     guards = {
         "auth", "scope_gate", "origin", "rate_limit", "tokens", "config",
         "failure_limit", "jsonrpc_body", "key_files", "paths", "challenges",
+        "body_limit", "json_routes",
     }  # fmt: skip
     assert {m.removeprefix("app/").removesuffix(".py") for m in mutated_modules()} >= guards
 

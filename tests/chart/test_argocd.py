@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.chart.rendering import CHART, NAMESPACE, Chart
+from tests.chart.rendering import CHART, NAMESPACE
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.chart
@@ -57,17 +57,4 @@ def test_project_limits_repository_and_destination(
     assert spec["clusterResourceWhitelist"] == [{"group": "", "kind": "Namespace"}]
 
 
-def test_project_permits_exactly_the_kinds_the_chart_renders(
-    chart: Chart, argocd_objects: dict[str, dict[str, Any]]
-) -> None:
-    permitted = {
-        (entry["group"], entry["kind"])
-        for entry in argocd_objects["project"]["spec"]["namespaceResourceWhitelist"]
-    }
-    rendered = {
-        (obj["apiVersion"].rpartition("/")[0], obj["kind"])
-        for r in chart.render_all()
-        for obj in r.objects
-    }
-    assert rendered == permitted
-    assert not any(kind == "Secret" for _, kind in permitted), "ArgoCD never holds the key"
+# The project's kinds against every values combination: test_combinations.py.

@@ -21,12 +21,14 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from tests.chart.rendering import NAMESPACE, Chart
+from tests.chart.combinations import INGRESS, REDIS, SIGNIN
+from tests.chart.rendering import NAMESPACE, Chart, Combo, parse_all
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.chart
 
 DOC = ROOT / "docs" / "operations.md"
+SIGNIN_GKE = (*SIGNIN, *REDIS, *INGRESS)
 TEXT = DOC.read_text()
 # kubectl kinds as the runbooks write them -> the kind the chart renders.
 KINDS = {
@@ -63,7 +65,7 @@ def yaml_blocks(text: str) -> list[str]:
 
 def test_every_runbook_ends_with_a_verify_block() -> None:
     found = sections()
-    assert list(found) == [str(n) for n in range(1, len(found) + 1)]  # numbered 1, 2, ...
+    assert list(found) == [str(n) for n in range(1, len(found) + 1)]
     assert len(found) >= 7
     for number, text in found.items():
         assert "\n### Verify\n" in text, f"runbook {number}"
@@ -106,14 +108,18 @@ def test_values_snippets_render(chart: Chart, tmp_path: Path, snippet: str) -> N
 
 
 def test_kubectl_commands_name_objects_the_chart_renders(chart: Chart) -> None:
-    rendered = chart.render("gke")
-    names = {(o["kind"], o["metadata"]["name"]) for o in rendered.objects}
-    # ESO writes the Secret the ExternalSecret targets.
-    target = rendered.one("ExternalSecret")["spec"]["target"]["name"]
-    names.add(("Secret", target))
+    # The GKE values, and with sign-in (runbooks 8 and 9) on top.
+    signin = chart.template(chart.args(Combo("signin", ("values-gke.yaml",), SIGNIN_GKE)))
+    assert signin.returncode == 0, signin.stderr
+    objects = chart.render("gke").objects + parse_all(signin.stdout)
+    names = {(o["kind"], o["metadata"]["name"]) for o in objects}
+    # ESO writes the Secret each ExternalSecret targets.
+    for external in (o for o in objects if o["kind"] == "ExternalSecret"):
+        names.add(("Secret", external["spec"]["target"]["name"]))
     pattern = re.compile(
         rf"kubectl -n {NAMESPACE} (?:get|describe|annotate|logs|rollout \w+|port-forward) "
-        r"(?:(\w+) ([a-z0-9-]+)|(\w+)/([a-z0-9-]+))"
+        # A name starts with a letter or digit; `get hpa -l ...` selects by label, names none.
+        r"(?:(\w+) ([a-z0-9][a-z0-9-]*)|(\w+)/([a-z0-9-]+))"
     )
     found = 0
     for match in pattern.finditer(TEXT):

@@ -8,16 +8,14 @@ versions, and the ExternalSecret CRD schema.
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.chart.combinations import INGRESS, REDIS
 from tests.chart.rendering import K8S_VERSIONS, Chart, Combo, parse_all
-from tests.chart.test_validators import CRD_GROUPS, run_crd_validator
-from tests.helpers import tool
+from tests.chart.test_validators import CRD_GROUPS, run_crd_validator, run_kubernetes_validate
 
 pytestmark = pytest.mark.chart
 
@@ -26,12 +24,6 @@ POLICY = (
     "signin.policy.rules[0].scopes[0]=public:read",
 )
 SIGNIN = ("signin.enabled=true", "signin.clientId=123-abc.apps.googleusercontent.com", *POLICY)
-REDIS = "signin.storageUrl=redis://10.0.0.3:6379/0"
-INGRESS = (
-    "signin.ingress.enabled=true",
-    "signin.ingress.host=mcp.example.com",
-    "server.publicUrl=https://mcp.example.com",
-)
 
 COMBOS = {
     c.name: c
@@ -40,26 +32,29 @@ COMBOS = {
         Combo("signin-dev", ("values-dev.yaml",), ("replicaCount=1", *SIGNIN)),
         # GKE: two replicas sharing Memorystore, the client secret from Secret
         # Manager, an Ingress with a Google-managed certificate.
-        Combo("signin-gke", ("values-gke.yaml",), (*SIGNIN, REDIS, *INGRESS)),
+        Combo("signin-gke", ("values-gke.yaml",), (*SIGNIN, *REDIS, *INGRESS)),
         # GKE with the HPA and a TLS Secret of one's own instead.
         Combo(
             "signin-gke-hpa-tls",
             ("values-gke.yaml",),
             (
                 *SIGNIN,
-                REDIS,
+                *REDIS,
                 *INGRESS,
                 "autoscaling.enabled=true",
-                "signin.ingress.managedCertificate=false",
+                "signin.ingress.preSharedCertificate=",
                 "signin.ingress.tlsSecretName=mcp-tls",
             ),
         ),
     )
 }
+# The policy, the client secret's and the store's ExternalSecrets, the load balancer's objects.
+GKE_EXTRA = ["ConfigMap", "ExternalSecret", "ExternalSecret", "Ingress"]
+GKE_EXTRA += ["BackendConfig", "FrontendConfig"]
 EXPECTED_EXTRA_KINDS = {
     "signin-dev": ["ConfigMap"],
-    "signin-gke": ["ConfigMap", "ExternalSecret", "Ingress", "ManagedCertificate"],
-    "signin-gke-hpa-tls": ["ConfigMap", "ExternalSecret", "Ingress"],
+    "signin-gke": [*GKE_EXTRA],
+    "signin-gke-hpa-tls": [*GKE_EXTRA],
 }
 BASE = {"signin-dev": "single-replica", "signin-gke": "gke", "signin-gke-hpa-tls": "gke-hpa"}
 
@@ -101,15 +96,31 @@ def test_the_server_gets_the_sign_in_settings_as_files(chart: Chart, name: str) 
     assert "MCP_OIDC_CLIENT_SECRET" not in env
     assert env["MCP_OIDC_CLIENT_SECRET_FILE"] == "/var/run/secrets/mcp-oauth/client-secret"
     assert env["MCP_SCOPE_POLICY_FILE"] == "/etc/mcp/policy/policy.yaml"
-    assert env.get("MCP_OAUTH_STORAGE_URL") == (
-        None if name == "signin-dev" else "redis://10.0.0.3:6379/0"
-    )
+    store = None if name == "signin-dev" else "rediss://10.0.0.3:6378/0"
+    assert env.get("MCP_OAUTH_STORAGE_URL") == store
+    # The rate limits are counted in the same store, shared by the replicas.
+    assert env.get("MCP_RATE_LIMIT_STORAGE_URL") == store
+    if store:
+        # The AUTH string and the CA are files from the Secret, never in the URL.
+        assert env["MCP_REDIS_PASSWORD_FILE"] == "/var/run/secrets/mcp-redis/password"
+        assert env["MCP_REDIS_CA_FILE"] == "/var/run/secrets/mcp-redis/ca.crt"
+        assert not [e for e in env if "PASSWORD" in e and not e.endswith("_FILE")]
+        assert "@" not in store
+        redis = pod_volume(pod, "redis")
+        assert redis["secret"]["secretName"] == "mcp-redis"
+        assert [i["key"] for i in redis["secret"]["items"]] == ["password", "ca.crt"]
     mounts = {m["mountPath"]: m for m in pod["containers"][0]["volumeMounts"]}
     assert mounts["/var/run/secrets/mcp-oauth"]["readOnly"] is True
     volumes = {v["name"]: v for v in pod["volumes"]}
     assert volumes["oauth-client-secret"]["secret"]["secretName"] == "mcp-oauth-client-secret"
     policy = _one(objects, "ConfigMap", "-scope-policy")
     assert volumes["scope-policy"]["configMap"]["name"] == policy["metadata"]["name"]
+
+
+def pod_volume(pod: dict[str, Any], name: str) -> dict[str, Any]:
+    volume: dict[str, Any]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == name]
+    return volume
 
 
 def test_the_policy_reaches_the_server_as_written(chart: Chart) -> None:
@@ -131,19 +142,25 @@ def test_the_client_secret_comes_from_secret_manager_on_gke(chart: Chart) -> Non
     assert external["spec"]["secretStoreRef"]["name"] == store["metadata"]["name"]
 
 
-def test_the_ingress_serves_https_for_the_public_url(chart: Chart) -> None:
+def test_the_store_credentials_come_from_secret_manager_on_gke(chart: Chart) -> None:
     objects = _render(chart, "signin-gke")
-    ingress = _one(objects, "Ingress")
-    annotations = ingress["metadata"]["annotations"]
-    assert annotations["kubernetes.io/ingress.allow-http"] == "false"
-    certificate = _one(objects, "ManagedCertificate")
-    assert annotations["networking.gke.io/managed-certificates"] == certificate["metadata"]["name"]
-    assert certificate["spec"]["domains"] == ["mcp.example.com"]
-    rule = ingress["spec"]["rules"][0]
-    assert rule["host"] == "mcp.example.com"
-    assert rule["http"]["paths"][0]["backend"]["service"]["port"] == {"name": "http"}
-    tls = _one(_render(chart, "signin-gke-hpa-tls"), "Ingress")["spec"]["tls"]
-    assert tls == [{"hosts": ["mcp.example.com"], "secretName": "mcp-tls"}]
+    external = _one(objects, "ExternalSecret", "-redis")
+    spec = external["spec"]
+    assert spec["target"] == {
+        "name": "mcp-redis",
+        "creationPolicy": "Owner",
+        "deletionPolicy": "Retain",
+    }
+    assert {d["secretKey"]: d["remoteRef"]["key"] for d in spec["data"]} == {
+        "password": "mcp-redis-auth",
+        "ca.crt": "mcp-redis-ca",
+    }
+    # Defaults the CRD would add are written out: ArgoCD sees no drift.
+    for item in spec["data"]:
+        assert item["remoteRef"]["conversionStrategy"] == "Default"
+        assert item["remoteRef"]["decodingStrategy"] == "None"
+        assert item["remoteRef"]["metadataPolicy"] == "None"
+    assert spec["refreshPolicy"] == "Periodic"
 
 
 @pytest.mark.parametrize(
@@ -152,13 +169,13 @@ def test_the_ingress_serves_https_for_the_public_url(chart: Chart) -> None:
         pytest.param(
             ("values-dev.yaml",),
             SIGNIN,
-            "signin.enabled with 2 replicas needs signin.storageUrl",
+            "signin.enabled with 2 replicas needs signin.redis.host",
             id="two replicas, no storage",
         ),
         pytest.param(
             ("values-gke.yaml",),
             (*SIGNIN, "replicaCount=1", "autoscaling.enabled=true"),
-            "signin.enabled with 2 replicas needs signin.storageUrl",
+            "signin.enabled with 2 replicas needs signin.redis.host",
             id="autoscaling, no storage",
         ),
         pytest.param(
@@ -169,15 +186,33 @@ def test_the_ingress_serves_https_for_the_public_url(chart: Chart) -> None:
         ),
         pytest.param(
             ("values-gke.yaml",),
-            (*SIGNIN, REDIS, "signin.ingress.enabled=true", "signin.ingress.host=mcp.example.com"),
+            (*SIGNIN, *REDIS, "signin.ingress.enabled=true", "signin.ingress.host=mcp.example.com"),
             "server.publicUrl must be https://mcp.example.com",
             id="ingress without the public url",
         ),
         pytest.param(
+            ("values-gke.yaml",),
+            (*SIGNIN, *REDIS, *INGRESS, "signin.ingress.staticIpAddress="),
+            "signin.ingress.staticIpAddress is required",
+            id="ingress without the address to trust",
+        ),
+        pytest.param(
+            ("values-gke.yaml",),
+            (*SIGNIN, *REDIS, *INGRESS, "signin.ingress.preSharedCertificate="),
+            "signin.ingress needs a certificate",
+            id="ingress without a certificate",
+        ),
+        pytest.param(
+            ("values-gke.yaml",),
+            (*SIGNIN, *REDIS, *INGRESS, "terminationGracePeriodSeconds=45"),
+            "+ signin.ingress.preStopSleepSeconds (50)",
+            id="grace period shorter than preStop and drain",
+        ),
+        pytest.param(
             ("values-dev.yaml",),
-            (*SIGNIN, "signin.storageUrl=memcached://10.0.0.3:11211"),
-            "at '/signin/storageUrl'",
-            id="storage not redis",
+            (*SIGNIN, "signin.redis.host=redis://10.0.0.3:6379"),
+            "at '/signin/redis/host'",
+            id="a URL where the host goes",
         ),
         pytest.param(
             ("values-dev.yaml",),
@@ -203,26 +238,8 @@ def test_helm_lint_strict(chart: Chart, name: str) -> None:
 
 @pytest.mark.parametrize("version", K8S_VERSIONS[-1:])
 def test_kubernetes_validate_strict(chart: Chart, version: str, tmp_path: Path) -> None:
-    files = []
-    for name in COMBOS:
-        builtin = [
-            o
-            for o in _render(chart, name)
-            if "." not in o["apiVersion"].split("/")[0]
-            or o["apiVersion"].startswith(
-                ("networking.k8s.io/", "apps/", "policy/", "autoscaling/")
-            )
-        ]
-        path = tmp_path / f"{name}.json"
-        path.write_text("\n---\n".join(json.dumps(o) for o in builtin))
-        files.append(str(path))
-    result = subprocess.run(
-        [tool("kubernetes-validate"), "--strict", "--quiet", "-k", version, *files],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    rendered = {name: _render(chart, name) for name in COMBOS}
+    result = run_kubernetes_validate(rendered, version, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

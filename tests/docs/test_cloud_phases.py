@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from infra.mcp_infra.outputs import REPOSITORY_VARIABLES
+from infra.mcp_infra.outputs import PLAN_VARIABLES, REPOSITORY_VARIABLES
 from infra.mcp_infra.settings import InfraConfig
 from tests.helpers import ROOT, require
 
@@ -407,8 +407,9 @@ def test_quota_table_and_quota_commands_name_the_same_metrics() -> None:
     in_table = set(re.findall(r"`([A-Z_]+)`", quotas))
     asked: set[str] = set()
     for command in commands("05-infrastructure.md"):
-        for listed in re.findall(r"quotas\.metric=\(?([A-Z_,]+)\)?", command.text):
-            asked |= set(listed.split(","))
+        # gcloud's describe commands take no --filter: awk picks the metrics.
+        for listed in re.findall(r"\$1 ~ /\^\(([A-Z_|]+)\)\$/", command.text):
+            asked |= set(listed.split("|"))
     assert {"CPUS", "CPUS_ALL_REGIONS", "SSD_TOTAL_GB", "STATIC_ADDRESSES"} <= in_table
     assert asked == in_table
     quota_steps = first(commands("05-infrastructure.md"), r"regions describe")
@@ -529,7 +530,10 @@ def test_cleanup_removes_what_the_earlier_phases_left_behind() -> None:
     cleanup = [c.text for c in commands("09-end-to-end.md")]
     loop = re.search(r"for v in ([\w ]+); do gh variable delete", " ".join(cleanup))
     assert loop is not None
-    assert set(loop.group(1).split()) == set(REPOSITORY_VARIABLES)
+    # Both workflows' variables: image.yml's and infra.yml's (with the config it synthesizes).
+    assert set(loop.group(1).split()) == set(REPOSITORY_VARIABLES) | set(PLAN_VARIABLES) | {
+        "INFRA_CONFIG_TOML"
+    }
     added = re.search(r"gh repo deploy-key add \S+ --title (\S+)", read("08-argocd.md"))
     assert added is not None
     title = added.group(1)

@@ -14,7 +14,8 @@ REFERENCE = re.compile(r"`((?:tests/[\w/]+/)?(?:test_\w+\.py)?)(?:::(\w+))?`")
 
 def _defined_tests(path: str) -> set[str]:
     tree = ast.parse((ROOT / path).read_text())
-    return {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
+    functions = (ast.FunctionDef, ast.AsyncFunctionDef)
+    return {node.name for node in ast.walk(tree) if isinstance(node, functions)}
 
 
 def _references() -> list[tuple[str, str | None]]:

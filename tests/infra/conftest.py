@@ -19,7 +19,7 @@ import pytest
 
 from infra.mcp_infra.config import InfraConfig, from_mapping
 from tests.helpers import require
-from tests.infra.example import EXAMPLE_SETTINGS
+from tests.infra.example import EXAMPLE_SETTINGS, SIGNIN_HOST
 
 
 @pytest.fixture(scope="session")
@@ -88,9 +88,33 @@ def adopting_synth(tmp_path_factory: pytest.TempPathFactory, synth: Synth) -> Sy
     return _synth(config, tmp_path_factory.mktemp("cdktf.out-adopting"))
 
 
+# A learner's config with every option on: alerts by e-mail, sign-in's public host
+# (the uptime check) and each cluster option of "Cluster options".
+LEARNER_OPTIONS: dict[str, Any] = {
+    "alert_email": "oncall@example.com",
+    "signin_host": "mcp.example.com",
+    "regional": True,
+    "node_count": 1,
+    "min_nodes": 1,
+    "max_nodes": 3,
+    "maintenance_exclusion_start": "2026-12-24T00:00:00Z",
+    "maintenance_exclusion_end": "2027-01-02T00:00:00Z",
+    "maintenance_exclusion_scope": "NO_MINOR_UPGRADES",
+    "upgrade_notifications": True,
+    "database_encryption": True,
+}
+
+
 @pytest.fixture(scope="session")
 def alerting_synth(tmp_path_factory: pytest.TempPathFactory, synth: Synth) -> Synth:
-    """The same stack with alert_email set: an e-mail notification channel."""
-    settings = dict(EXAMPLE_SETTINGS, alert_email="oncall@example.com")
-    config = from_mapping(settings, source="example")
+    """The same stack with LEARNER_OPTIONS: channels, uptime check, every cluster option."""
+    config = from_mapping(dict(EXAMPLE_SETTINGS, **LEARNER_OPTIONS), source="example")
     return _synth(config, tmp_path_factory.mktemp("cdktf.out-alerting"))
+
+
+@pytest.fixture(scope="session")
+def signin_synth(tmp_path_factory: pytest.TempPathFactory, synth: Synth) -> Synth:
+    """The same stack with signin_host set: sign-in's Google Cloud parts (phase 10)."""
+    settings = dict(EXAMPLE_SETTINGS, signin_host=SIGNIN_HOST)
+    config = from_mapping(settings, source="example")
+    return _synth(config, tmp_path_factory.mktemp("cdktf.out-signin"))

@@ -18,6 +18,9 @@ EXAMPLE_SETTINGS: dict[str, Any] = {
     "authorized_networks": [{"cidr": "198.51.100.7/32", "name": "learner workstation"}],
 }
 
+# A host under example.com (RFC 2606): sign-in's resources in the synth, never deployable.
+SIGNIN_HOST = "mcp.example.com"
+
 
 def with_settings(**changes: Any) -> dict[str, Any]:
     """EXAMPLE_SETTINGS with some values changed (a value of None removes the key)."""

@@ -7,6 +7,7 @@ provider is imported, which is also what makes a bad config fail fast.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -139,8 +140,8 @@ def test_required_and_unknown_settings() -> None:
             "signing_key_replication must be user-managed or automatic",
         ),
         ({"k8s_namespace": "Bad_NS"}, "k8s_namespace 'Bad_NS' must be a DNS label"),
-        ({"alert_email": "oncall"}, "alert_email 'oncall' is not one e-mail address"),
-        ({"alert_email": "a@b.com, c@d.com"}, "alert_email 'a@b.com, c@d.com' is not one"),
+        ({"alert_email": "oncall"}, "alert_email 'oncall' is not an e-mail address"),
+        ({"alert_email": "a@b.com, nobody"}, "alert_email 'nobody' is not an e-mail address"),
         ({"alert_email": 5}, "alert_email must be a string"),
     ],
 )
@@ -152,6 +153,8 @@ def test_alert_email_is_optional() -> None:
     assert from_mapping(with_settings(), source="example").alert_email == ""
     config = from_mapping(with_settings(alert_email="oncall@example.com"), source="example")
     assert config.alert_email == "oncall@example.com"
+    several = from_mapping(with_settings(alert_email="a@example.com, b@example.org"), source="x")
+    assert several.alert_email == "a@example.com, b@example.org"
 
 
 def test_example_file_is_refused_until_edited() -> None:
@@ -229,6 +232,14 @@ BAD_VALUES: dict[str, Any] = {
     "disk_size_gb": 10,
     "release_channel": "EXTENDED",
     "deletion_protection": "yes",
+    "regional": "yes",
+    "min_nodes": 51,
+    "max_nodes": 2,
+    "maintenance_exclusion_start": "2026-12-24T00:00:00",
+    "maintenance_exclusion_end": "tomorrow",
+    "maintenance_exclusion_scope": "NONE",
+    "upgrade_notifications": 1,
+    "database_encryption": "true",
     "network_name": "-vpc",
     "subnet_cidr": "10.10.0.1/20",
     "pods_cidr": "8.8.0.0/16",
@@ -237,6 +248,7 @@ BAD_VALUES: dict[str, Any] = {
     "registry_id": "a" * 41,
     "registry_keep_versions": 0,
     "registry_untagged_days": 366,
+    "registry_tagged_days": 0,
     "import_existing_registry": 1,
     "secret_id": "key.v1",
     "signing_key_replication": "regional",
@@ -248,7 +260,13 @@ BAD_VALUES: dict[str, Any] = {
     "node_service_account_id": "Nodes-account",
     "wif_pool_id": "gha",
     "wif_provider_id": "p" * 33,
+    "kms_key_ring": "key ring",
+    "binauthz_enforcement_mode": "ALWAYS_ALLOW",
+    "plan_service_account_id": "plan",
+    "plan_wif_pool_id": "Plan-Pool",
     "alert_email": "Oncall <oncall@example.com>",
+    "signin_host": "https://mcp.example.com",
+    "signin_redis_tier": "PREMIUM",
     "labels": {},
 }
 
@@ -282,3 +300,40 @@ def test_config_modules_import_nothing_from_cdk_terrain() -> None:
         check=True,
     )
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"maintenance_exclusion_start": "2026-12-24T00:00:00Z"},
+            "maintenance_exclusion_end and maintenance_exclusion_start must be set together",
+        ),
+        (
+            {
+                "maintenance_exclusion_start": "2026-12-24T00:00:00Z",
+                "maintenance_exclusion_end": "2026-12-23T00:00:00+01:00",
+            },
+            "maintenance_exclusion_end '2026-12-23T00:00:00+01:00' must be later than",
+        ),
+        ({"max_nodes": 5, "min_nodes": 4}, "max_nodes must be 0 (no autoscaling) or at least"),
+        ({"signin_host": "mcp.example.com:443"}, "signin_host 'mcp.example.com:443' is not"),
+    ],
+)
+def test_cluster_options_that_do_not_fit_together(changes: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        from_mapping(with_settings(**changes), source="config.toml")
+
+
+def test_cluster_options_that_fit_together() -> None:
+    config = from_mapping(
+        with_settings(
+            maintenance_exclusion_start="2026-12-24T00:00:00Z",
+            maintenance_exclusion_end="2027-01-02T00:00:00Z",
+            min_nodes=1,
+            max_nodes=6,
+            signin_host="mcp.example.com",
+        ),
+        source="config.toml",
+    )
+    assert (config.max_nodes, config.signin_host) == (6, "mcp.example.com")

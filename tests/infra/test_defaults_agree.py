@@ -53,3 +53,19 @@ def test_argocd_deploys_into_the_namespace_workload_identity_trusts() -> None:
     for name in ("application.yaml", "application-kind.yaml"):
         application = load(f"argocd/{name}")
         assert application["spec"]["destination"]["namespace"] == DEFAULTS["k8s_namespace"], name
+
+
+def test_the_charts_sign_in_defaults_name_infras_resources() -> None:
+    """signin_host's resources (mcp_infra/signin.py) are what the chart's Ingress names."""
+    from infra.mcp_infra import signin_names as names
+
+    signin = load("helm/mcp-server/values.yaml")["signin"]
+    ingress = signin["ingress"]
+    for key in ("staticIpName", "preSharedCertificate", "sslPolicy", "securityPolicy"):
+        assert ingress[key] == names.NAME, key
+    assert signin["clientSecret"]["gcpSecretId"] == names.OAUTH_CLIENT_SECRET_ID
+    assert signin["redis"]["gcpPasswordSecretId"] == names.REDIS_AUTH_SECRET_ID
+    assert signin["redis"]["gcpCaSecretId"] == names.REDIS_CA_SECRET_ID
+    assert signin["redis"]["port"] == names.REDIS_TLS_PORT
+    assert signin["redis"]["tls"] is True
+    assert signin["redis"]["auth"] is True

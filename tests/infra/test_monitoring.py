@@ -1,4 +1,8 @@
-"""Alert policies, the dashboard and the notification channel in the synthesized stack.
+"""Alert policies, SLOs, the uptime check, the dashboard and the channel in the stack.
+
+What the alert expressions compute is tested by promtool (test_promtool.py);
+here: that the stack turns each into a policy that reaches the channel, that
+its selectors name the server's real metrics, and the dashboard's shape.
 
 The dashboard's JSON is checked against the part of the Monitoring API's
 Dashboard schema this project uses (schemas/monitoring-dashboard-v1.json,
@@ -6,13 +10,13 @@ written from the API reference), plus what a schema cannot say: tiles fit
 the grid and do not overlap. Every PromQL expression is parsed with
 promql-parser (the Rust parser of the Prometheus grammar); its selectors must
 name the metrics the server exports (app/metrics.py) and select this
-deployment's series. No PromQL engine runs here, so what the expressions
-compute is checked by reading them against the expected text.
+deployment's series.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -31,7 +35,13 @@ SCHEMA = json.loads(
     (Path(__file__).parent / "schemas" / "monitoring-dashboard-v1.json").read_text()
 )
 SELECTOR = 'cluster="mcp-prototype",namespace="mcp-prototype",job="mcp-server"'
-APP_METRICS = set(re.findall(r'"(mcp_[a-z_]+)"', (ROOT / "app" / "metrics.py").read_text()))
+APP_METRICS = {
+    name
+    for path in (ROOT / "app").glob("*.py")
+    for name in re.findall(r'"(mcp_[a-z_]+)"', path.read_text())
+}
+# Counted by the clients of the shared Redis stores (rate limits, sign-in state).
+STORE_METRICS = {"mcp_limit_storage_errors_total", "mcp_oauth_storage_errors_total"}
 
 
 def policies(synth: Synth) -> dict[str, dict[str, Any]]:
@@ -72,14 +82,31 @@ def selectors(promql: str) -> list[tuple[str, dict[str, str]]]:
 # ---------------------------------------------------------------- alerts
 
 
-def test_three_alert_policies_with_promql_conditions(synth: Synth) -> None:
+BURN_ALERTS = {
+    "slo_availability_fast_burn",
+    "slo_availability_slow_burn",
+    "slo_latency_fast_burn",
+    "slo_latency_slow_burn",
+}
+DAY2_ALERTS = {
+    "auth_denied_spike",
+    "no_ready_pods",
+    "signing_keys_differ",
+    "denylists_differ",
+    "reload_refused",
+    "limit_storage_errors",
+    "oauth_storage_errors",
+}
+
+
+def test_alert_policies_with_promql_conditions(synth: Synth) -> None:
     found = policies(synth)
-    assert set(found) == {"http_5xx_ratio", "auth_denied_spike", "no_ready_pods"}
+    assert set(found) == BURN_ALERTS | DAY2_ALERTS
     for body in found.values():
         promql = body["conditions"][0]["condition_prometheus_query_language"]
         assert promql["rule_group"] == "mcp_server"
         assert promql["evaluation_interval"] == "60s"
-        assert re.fullmatch(r"[1-9][0-9]*s", promql["duration"])
+        assert re.fullmatch(r"(0|[1-9][0-9]*)s", promql["duration"])
         # Policies are created before any pod has been scraped.
         assert promql["disable_metric_validation"] is True
         assert body["combiner"] == "OR"
@@ -87,45 +114,82 @@ def test_three_alert_policies_with_promql_conditions(synth: Synth) -> None:
         assert body["alert_strategy"] == {"auto_close": "1800s"}
 
 
-def test_5xx_ratio_query(synth: Synth) -> None:
-    assert query(policies(synth)["http_5xx_ratio"]) == (
-        f'sum(rate(mcp_http_requests_total{{{SELECTOR},status=~"5.."}}[5m]))'
-        f" / sum(rate(mcp_http_requests_total{{{SELECTOR}}}[5m])) > 0.05"
+def test_burn_rate_alerts_count_only_mcp_requests(synth: Synth) -> None:
+    found = policies(synth)
+    for name in BURN_ALERTS:
+        request_selectors = [
+            matchers for metric, matchers in selectors(query(found[name])) if "http" in metric
+        ]
+        # Two windows, each a ratio of two selectors, and the traffic guard.
+        assert len(request_selectors) == 5, name
+        assert all(m.get("route") == "/mcp" for m in request_selectors), name
+    # The fast pair pages (CRITICAL); the slow pair does too, less urgently.
+    assert {found[n]["severity"] for n in BURN_ALERTS if "fast" in n} == {"CRITICAL"}
+
+
+def test_slos_on_a_custom_service_over_mcp_only(synth: Synth) -> None:
+    from infra.mcp_infra import alert_rules
+
+    service = synth.only("google_monitoring_custom_service")
+    slos = synth.resources("google_monitoring_slo")
+    assert len(slos) == 2
+    by_goal = {body["goal"]: body for body in slos.values()}
+    assert set(by_goal) == {alert_rules.AVAILABILITY_GOAL, alert_rules.LATENCY_GOAL}
+    for body in slos.values():
+        assert body["service"].startswith("${google_monitoring_custom_service.")
+        assert body["rolling_period_days"] == alert_rules.SLO_DAYS
+    assert service["service_id"] == "mcp-server"
+    ratio = by_goal[alert_rules.AVAILABILITY_GOAL]["request_based_sli"]["good_total_ratio"]
+    cut = by_goal[alert_rules.LATENCY_GOAL]["request_based_sli"]["distribution_cut"]
+    for where in (ratio["total_service_filter"], ratio["bad_service_filter"]):
+        assert 'metric.label.route="/mcp"' in where
+        assert 'resource.label.job="mcp-server"' in where
+        assert "prometheus.googleapis.com/mcp_http_requests_total/counter" in where
+    assert 'status=monitoring.regex.full_match("5..")' in ratio["bad_service_filter"]
+    assert "mcp_http_request_duration_seconds/histogram" in cut["distribution_filter"]
+    assert 'metric.label.route="/mcp"' in cut["distribution_filter"]
+    assert cut["range"] == {"max": alert_rules.LATENCY_THRESHOLD_SECONDS}
+
+
+def test_latency_threshold_is_a_bucket_the_server_exports() -> None:
+    from app.metrics import LATENCY
+    from infra.mcp_infra import alert_rules
+
+    assert alert_rules.LATENCY_THRESHOLD_SECONDS in LATENCY._upper_bounds
+
+
+def test_no_uptime_check_without_signin_host(synth: Synth) -> None:
+    assert synth.resources("google_monitoring_uptime_check_config") == {}
+    assert "uptime_check_failing" not in policies(synth)
+
+
+def test_uptime_check_on_the_public_url_when_signin_host_is_set(alerting_synth: Synth) -> None:
+    (check_id, check) = next(
+        iter(alerting_synth.resources("google_monitoring_uptime_check_config").items())
     )
+    assert check["monitored_resource"] == {
+        "type": "uptime_url",
+        "labels": {"project_id": "mcp-example-123456", "host": "mcp.example.com"},
+    }
+    http = check["http_check"]
+    assert (http["use_ssl"], http["validate_ssl"], http["port"]) == (True, True, 443)
+    assert http["path"] == "/.well-known/oauth-protected-resource/mcp"
+    # The alert follows the check Google names at apply time.
+    promql = query(policies(alerting_synth)["uptime_check_failing"])
+    reference = f"${{google_monitoring_uptime_check_config.{check_id}.uptime_check_id}}"
+    assert f'check_id="{reference}"' in promql
 
 
-def test_refused_token_spike_is_per_reason(synth: Synth) -> None:
-    promql = query(policies(synth)["auth_denied_spike"])
-    denied = f'sum by (reason) (rate(mcp_auth_decisions_total{{{SELECTOR},outcome="denied"}}[5m]))'
-    baseline = (
-        f"sum by (reason) (rate(mcp_auth_decisions_total{{{SELECTOR},"
-        'outcome="denied"}[1h] offset 5m))'
-    )
-    assert promql == (f"{denied} > 0.2 and {denied} > 3 * ({baseline} or {denied} * 0)")
-
-
-def test_no_ready_pods_uses_gke_kube_state_metrics(synth: Synth) -> None:
-    assert query(policies(synth)["no_ready_pods"]) == (
-        "(sum(kube_deployment_status_replicas_available"
-        '{cluster="mcp-prototype",deployment="mcp-server"}) or vector(0)) < 1'
-    )
-    # Those metrics come from GKE's own packages, which the cluster turns on.
-    monitoring = synth.only("google_container_cluster")["monitoring_config"]
-    assert monitoring["managed_prometheus"] == {"enabled": True}
-    assert {"SYSTEM_COMPONENTS", "DEPLOYMENT", "POD"} <= set(monitoring["enable_components"])
-
-
-def test_every_alert_documents_meaning_first_check_and_runbook(synth: Synth) -> None:
+def test_every_alert_documents_meaning_runbook_and_query(synth: Synth) -> None:
     for name, body in policies(synth).items():
         doc = body["documentation"]
         assert doc["mime_type"] == "text/markdown"
         assert doc["subject"] == body["display_name"]
         content = doc["content"]
         assert "**What it means.**" in content, name
-        assert "**First thing to check.**" in content, name
         assert "docs/operations.md" in content, name
+        assert body["display_name"] in content, name
         assert query(body) in content, name
-    assert (ROOT / "docs" / "operations.md").is_file()
 
 
 def test_queries_are_well_formed_and_name_real_metrics(synth: Synth) -> None:
@@ -140,7 +204,7 @@ def test_queries_are_well_formed_and_name_real_metrics(synth: Synth) -> None:
     for promql in queries:
         for name, matchers in selectors(promql):
             if name.startswith("mcp_"):
-                used.add(name.removesuffix("_bucket"))
+                used.add(re.sub(r"_(bucket|count)$", "", name))
                 assert app_labels.items() <= matchers.items(), promql
             else:
                 assert name in {
@@ -148,14 +212,8 @@ def test_queries_are_well_formed_and_name_real_metrics(synth: Synth) -> None:
                     "kubernetes_io:container_restart_count",
                 }, name
                 assert matchers.get("cluster", matchers.get("cluster_name")) == "mcp-prototype"
-    expected = {
-        "mcp_http_requests_total",
-        "mcp_http_request_duration_seconds",
-        "mcp_auth_decisions_total",
-        "mcp_tool_calls_total",
-    }
-    assert expected == APP_METRICS
-    assert used == APP_METRICS, "every metric the server exports is charted, and no other"
+    assert used - APP_METRICS <= STORE_METRICS, "a query names a metric nobody exports"
+    assert used >= APP_METRICS, "every metric the server exports is charted or alerted on"
 
 
 @pytest.mark.parametrize(
@@ -167,7 +225,7 @@ def test_the_promql_check_can_fail(broken: str) -> None:
         selectors(broken)
 
 
-def test_no_channel_without_alert_email(synth: Synth) -> None:
+def test_no_channel_without_alert_email_and_synth_says_so(synth: Synth) -> None:
     assert synth.resources("google_monitoring_notification_channel") == {}
     for body in policies(synth).values():
         assert body.get("notification_channels", []) == []
@@ -181,7 +239,9 @@ def test_alert_email_adds_one_channel_used_by_every_policy(alerting_synth: Synth
     assert channel["type"] == "email"
     assert channel["labels"] == {"email_address": "oncall@example.com"}
     reference = f"${{google_monitoring_notification_channel.{channel_id}.id}}"
-    for body in policies(alerting_synth).values():
+    found = policies(alerting_synth)
+    assert set(found) == BURN_ALERTS | DAY2_ALERTS | {"uptime_check_failing"}
+    for body in found.values():
         assert body["notification_channels"] == [reference]
 
 
@@ -226,43 +286,63 @@ def test_dashboard_json_passes_the_api_schema(synth: Synth) -> None:
 def test_dashboard_widgets(synth: Synth) -> None:
     tiles = dashboard(synth)["mosaicLayout"]["tiles"]
     by_title = {t["widget"]["title"]: t["widget"] for t in tiles}
-    assert list(by_title) == [
-        "Requests per second by status",
-        "Share of requests failing with 5xx",
-        "Latency p50 and p99 (seconds)",
-        "Authorization decisions by reason",
-        "Tool calls by tool and result",
-        "Pod restarts (last 10 minutes)",
-        "Ready replicas",
-        "Runbooks",
-    ]
 
     def promql(title: str) -> list[str]:
         return [
             d["timeSeriesQuery"]["prometheusQuery"] for d in by_title[title]["xyChart"]["dataSets"]
         ]
 
-    assert promql("Requests per second by status") == [
-        f"sum by (status) (rate(mcp_http_requests_total{{{SELECTOR}}}[5m]))"
+    mcp = f'{SELECTOR},route="/mcp"'
+    assert promql("Requests per second by route and status") == [
+        f"sum by (route, status) (rate(mcp_http_requests_total{{{SELECTOR}}}[5m]))"
     ]
-    buckets = f"sum by (le) (rate(mcp_http_request_duration_seconds_bucket{{{SELECTOR}}}[5m]))"
-    assert promql("Latency p50 and p99 (seconds)") == [
+    buckets = f"sum by (le) (rate(mcp_http_request_duration_seconds_bucket{{{mcp}}}[5m]))"
+    assert promql("/mcp latency p50 and p99 (seconds)") == [
         f"histogram_quantile(0.5, {buckets})",
         f"histogram_quantile(0.99, {buckets})",
     ]
-    assert promql("Authorization decisions by reason") == [
-        f"sum by (outcome, reason) (rate(mcp_auth_decisions_total{{{SELECTOR}}}[5m]))"
-    ]
-    assert promql("Tool calls by tool and result") == [
-        f"sum by (tool, result) (rate(mcp_tool_calls_total{{{SELECTOR}}}[5m]))"
-    ]
-    (restarts,) = promql("Pod restarts (last 10 minutes)")
-    assert restarts.startswith("sum by (pod_name) (increase(kubernetes_io:container_restart_count{")
-    assert 'namespace_name="mcp-prototype",container_name="server"' in restarts
-    # The alerts' expressions and the charts' are the same text.
-    assert promql("Share of requests failing with 5xx")[0] in query(
-        policies(synth)["http_5xx_ratio"]
+    (budget_title,) = [t for t in by_title if t.startswith("Error budget left")]
+    availability, latency = promql(budget_title)
+    assert availability.startswith("1 - (sum(rate(mcp_http_requests_total{")
+    assert "[30d]" in availability
+    assert availability.endswith(" / 0.005")
+    assert latency.endswith(" / 0.01")
+    (fingerprints,) = promql("Pods per current signing key fingerprint")
+    assert fingerprints == (
+        f'count by (fingerprint) (mcp_signing_key_info{{{SELECTOR},slot="current"}})'
     )
+    # The alerts' expressions and the charts' are the same text.
+    (share,) = promql("Share of /mcp requests failing with 5xx")
+    assert share.replace("[5m]", "[1h]") in query(policies(synth)["slo_availability_fast_burn"])
+    assert list(by_title)[-1] == "Runbooks"
+
+
+def test_no_channel_warning_at_synth(
+    example_config: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cdktn import App, TerraformStack, Testing
+
+    from infra.mcp_infra.monitoring import Monitoring
+
+    stack = TerraformStack(App(), "probe")
+    Monitoring(stack, "monitoring", config=example_config, depends_on=[])
+    warning = capsys.readouterr().err
+    assert "alert_email is empty" in warning
+    assert "alerts reach nobody" in warning
+    two = dataclasses.replace(example_config, alert_email="oncall@example.com, lead@example.com")
+    stack = TerraformStack(App(), "probe2")
+    Monitoring(stack, "monitoring", config=two, depends_on=[])
+    assert capsys.readouterr().err == ""
+    # One channel per address, and every policy notifies both.
+    doc = json.loads(Testing.synth(stack))["resource"]
+    channels = doc["google_monitoring_notification_channel"]
+    assert sorted(c["labels"]["email_address"] for c in channels.values()) == [
+        "lead@example.com",
+        "oncall@example.com",
+    ]
+    references = {f"${{google_monitoring_notification_channel.{cid}.id}}" for cid in channels}
+    for policy in doc["google_monitoring_alert_policy"].values():
+        assert set(policy["notification_channels"]) == references
 
 
 @pytest.mark.parametrize(
@@ -301,22 +381,20 @@ def test_the_dashboard_check_can_fail(synth: Synth, what: str, mutate: Any, mess
     assert any(message in p for p in problems), (what, problems)
 
 
-def test_operations_doc_explains_every_alert(synth: Synth) -> None:
-    from infra.mcp_infra import monitoring
-
+def runbooks() -> dict[str, str]:
+    """The sections of docs/operations.md's alert chapter, by heading."""
     doc = (ROOT / "docs" / "operations.md").read_text()
-    alerts_part = doc.split("## 7. Alerts", 1)[1]
-    headings = re.findall(r"^### (.+)$", alerts_part, re.M)
-    names = sorted(body["display_name"] for body in policies(synth).values())
-    assert sorted(h for h in headings if h != "Verify") == names
-    # The numbers the runbook quotes are the ones the conditions use.
-    prose = " ".join(alerts_part.split())
-    assert f"more than {monitoring.ERROR_RATIO:.0%} of requests" in prose
-    assert f"above {monitoring.DENIED_FLOOR_PER_SECOND} per second" in prose
-    assert monitoring.DENIED_SPIKE_FACTOR == 3
-    assert "to three times the previous hour's rate" in prose
-    assert monitoring.FOR_NO_READY == "180s"
-    assert "no available replica for 3 minutes" in prose
-    # The Verify block lists exactly these policies, sorted.
-    verify = alerts_part.split("### Verify", 1)[1]
-    assert verify.split("```console\n", 1)[1].split("```", 1)[0].splitlines()[1:] == names
+    chapter = re.split(r"^## ", doc.split("\n## 7. Alerts", 1)[1], flags=re.M)[0]
+    parts = re.split(r"^### (.+)$", chapter, flags=re.M)
+    return {parts[i]: parts[i + 1] for i in range(1, len(parts), 2) if parts[i] != "Verify"}
+
+
+def test_every_alert_has_a_runbook_and_every_runbook_an_alert(alerting_synth: Synth) -> None:
+    names = {body["display_name"] for body in policies(alerting_synth).values()}
+    found = runbooks()
+    assert set(found) == names
+    for name, text in found.items():
+        assert "**Means:**" in text, name
+        assert "**Escalate:**" in text, name
+        commands = re.findall(r"^\$ \S", text.split("**First commands:**", 1)[1], re.M)
+        assert len(commands) >= 3, name

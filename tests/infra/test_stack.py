@@ -148,12 +148,20 @@ def test_registry_is_docker_with_cleanup_policies_and_immutable_tags(synth: Synt
         "tag_state": "UNTAGGED",
         "older_than": "604800s",
     }
+    # Tagged images go too once older than 30 days, except the 10 most recent (KEEP wins).
+    assert policies["delete-old-tagged"]["action"] == "DELETE"
+    assert policies["delete-old-tagged"]["condition"] == {
+        "tag_state": "TAGGED",
+        "older_than": "2592000s",
+    }
 
 
 def test_secret_exists_without_any_version(synth: Synth) -> None:
     secret = synth.only("google_secret_manager_secret")
     assert secret["secret_id"] == "mcp-jwt-signing-key"
     assert secret["deletion_protection"] is True  # deleting it would delete every key
+    # A destroyed key version is disabled for a day first, so a mistake can be undone.
+    assert secret["version_destroy_ttl"] == "86400s"
     assert secret["replication"] == {"user_managed": {"replicas": [{"location": "us-central1"}]}}
     assert not [t for t in synth.doc["resource"] if "secret_version" in t]
     assert not [t for t in synth.doc.get("data", {}) if "secret_version" in t]
@@ -215,9 +223,19 @@ def test_least_privilege_bindings_are_exactly_these(synth: Synth, example_config
     found = sorted((b["_type"], b["role"], b["member"]) for b in iam_members(synth))
     ids = {
         name: synth.by_path("google_service_account", suffix)["//"]["metadata"]["uniqueId"]
-        for name, suffix in (("node", "/gke/node-sa"), ("app", "/app-sa"), ("ci", "/ci-sa"))
+        for name, suffix in (
+            ("node", "/gke/node-sa"),
+            ("app", "/app-sa"),
+            ("ci", "/ci-sa"),
+            ("plan", "/plan-sa"),
+        )
     }
-    pool = synth.only("google_iam_workload_identity_pool")["//"]["metadata"]["uniqueId"]
+    pool = synth.by_path("google_iam_workload_identity_pool", "/github/pool")["//"]["metadata"][
+        "uniqueId"
+    ]
+    plan_pool = synth.by_path("google_iam_workload_identity_pool", "/infra-plan/pool")["//"][
+        "metadata"
+    ]["uniqueId"]
 
     def sa(name: str) -> str:
         return f"serviceAccount:${{google_service_account.{ids[name]}.email}}"
@@ -254,6 +272,53 @@ def test_least_privilege_bindings_are_exactly_these(synth: Synth, example_config
                 f"principalSet://iam.googleapis.com/${{google_iam_workload_identity_pool.{pool}.name}}"
                 "/attribute.repository_id/123456789",
             ),
+            # CI also attests what it pushed: sign with the one key, attach to the one note,
+            # read the one attestor; attestations are project-level occurrences.
+            ("google_kms_crypto_key_iam_member", "roles/cloudkms.signerVerifier", sa("ci")),
+            (
+                "google_container_analysis_note_iam_member",
+                "roles/containeranalysis.notes.attacher",
+                sa("ci"),
+            ),
+            (
+                "google_container_analysis_note_iam_member",
+                "roles/containeranalysis.notes.occurrences.viewer",
+                sa("ci"),
+            ),
+            (
+                "google_binary_authorization_attestor_iam_member",
+                "roles/binaryauthorization.attestorsViewer",
+                sa("ci"),
+            ),
+            ("google_project_iam_member", "roles/containeranalysis.occurrences.editor", sa("ci")),
+            # Infra plan: read-only roles (tests/infra/test_plan_identity.py says why each).
+            *[
+                ("google_project_iam_member", f"roles/{role}", sa("plan"))
+                for role in (
+                    "serviceusage.serviceUsageViewer",
+                    "compute.viewer",
+                    "container.clusterViewer",
+                    "artifactregistry.reader",
+                    "secretmanager.viewer",
+                    "iam.serviceAccountViewer",
+                    "iam.workloadIdentityPoolViewer",
+                    "monitoring.viewer",
+                    "cloudkms.viewer",
+                    "containeranalysis.notes.viewer",
+                    "binaryauthorization.attestorsViewer",
+                    "binaryauthorization.policyViewer",
+                    "iam.securityReviewer",
+                )
+            ],
+            ("google_kms_crypto_key_iam_member", "roles/cloudkms.publicKeyViewer", sa("plan")),
+            ("google_storage_bucket_iam_member", "roles/storage.objectViewer", sa("plan")),
+            (
+                "google_service_account_iam_member",
+                "roles/iam.workloadIdentityUser",
+                "principalSet://iam.googleapis.com/"
+                f"${{google_iam_workload_identity_pool.{plan_pool}.name}}"
+                "/attribute.repository_id/123456789",
+            ),
         ]
     )
 
@@ -271,7 +336,7 @@ def test_secret_and_registry_grants_are_scoped_to_the_one_resource(synth: Synth)
 
 
 def test_wif_provider_admits_only_the_configured_repository(synth: Synth) -> None:
-    provider = synth.only("google_iam_workload_identity_pool_provider")
+    provider = synth.by_path("google_iam_workload_identity_pool_provider", "/github/provider")
     assert provider["workload_identity_pool_provider_id"] == "github"
     assert provider["oidc"] == {"issuer_uri": "https://token.actions.githubusercontent.com"}
     assert provider["attribute_condition"] == (
@@ -281,7 +346,7 @@ def test_wif_provider_admits_only_the_configured_repository(synth: Synth) -> Non
     )
     assert provider["attribute_mapping"]["google.subject"] == "assertion.sub"
     assert provider["attribute_mapping"]["attribute.repository_id"] == "assertion.repository_id"
-    pool = synth.only("google_iam_workload_identity_pool")
+    pool = synth.by_path("google_iam_workload_identity_pool", "/github/pool")
     assert pool["workload_identity_pool_id"] == "github-actions"
 
 
@@ -332,9 +397,9 @@ def test_outputs_for_the_chart_argocd_and_workflow(synth: Synth) -> None:
     assert outputs["registry_url"]["value"].startswith(
         "us-central1-docker.pkg.dev/mcp-example-123456/"
     )
-    provider = synth.only("google_iam_workload_identity_pool_provider")["//"]["metadata"][
-        "uniqueId"
-    ]
+    provider = synth.by_path("google_iam_workload_identity_pool_provider", "/github/provider")[
+        "//"
+    ]["metadata"]["uniqueId"]
     assert outputs["wif_provider"]["value"] == (
         f"${{google_iam_workload_identity_pool_provider.{provider}.name}}"
     )

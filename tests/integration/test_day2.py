@@ -163,7 +163,7 @@ def test_request_lines_are_what_cloud_logging_reads(
     server = start_server(MCP_GCP_PROJECT_ID="mcp-demo-123456", MCP_RATE_LIMIT_PER_MINUTE="0")
     trace_id, span_id = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
     token = token_for("public:read")
-    httpx.post(
+    answer = httpx.post(
         f"{server.url}?access_token={token}",
         json=CALL,
         headers={
@@ -186,11 +186,14 @@ def test_request_lines_are_what_cloud_logging_reads(
         "latency": served["httpRequest"]["latency"],
         "userAgent": "day2-test/1.0",
         "remoteIp": "127.0.0.1",
+        "responseSize": str(len(answer.content)),
+        "protocol": "HTTP/1.1",
     }
     assert served["httpRequest"]["latency"].endswith("s")
     float(served["httpRequest"]["latency"][:-1])
     assert served["logging.googleapis.com/trace"] == f"projects/mcp-demo-123456/traces/{trace_id}"
     assert served["logging.googleapis.com/spanId"] == span_id
+    assert served["logging.googleapis.com/trace_sampled"] is True  # flags 01
     assert refused["httpRequest"]["status"] == 401
     assert "logging.googleapis.com/trace" not in refused
     assert token not in server.logs()

@@ -72,3 +72,26 @@ def test_commands_name_real_files_and_targets(doc: str) -> None:
     )
     for target in set(re.findall(r"`make (?:-s )?([\w-]+)", text)):
         assert re.search(rf"^{re.escape(target)}:", makefiles, re.M), f"make {target}"
+
+
+def test_phase_7_names_every_role_of_the_plan_identity() -> None:
+    """The roles table of Part 4 is the plan identity's grants, no more and no fewer."""
+    from infra.mcp_infra.plan_identity import (
+        PLAN_ROLES,
+        PLAN_ROLES_ON_KEY,
+        PLAN_ROLES_ON_STATE_BUCKET,
+    )
+
+    part = (TUTORIAL / "07-pipeline.md").read_text().split("### 11. ", 1)[1].split("### 12. ")[0]
+    table = set(re.findall(r"^\| `(roles/[\w.]+)`", part, re.M))
+    assert table == {*PLAN_ROLES, *PLAN_ROLES_ON_KEY, *PLAN_ROLES_ON_STATE_BUCKET}
+
+
+def test_phase_7_shows_the_variables_of_both_workflows() -> None:
+    """Every variable image.yml and infra.yml read is set from its output by phase 7."""
+    from infra.mcp_infra.outputs import PLAN_VARIABLES, REPOSITORY_VARIABLES
+
+    text = (TUTORIAL / "07-pipeline.md").read_text()
+    for variable, output in {**REPOSITORY_VARIABLES, **PLAN_VARIABLES}.items():
+        assert f"{variable}={output}" in text, variable
+    assert "$ gh variable set INFRA_CONFIG_TOML < infra/config.toml\n" in text

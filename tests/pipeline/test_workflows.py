@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from infra.mcp_infra.outputs import REPOSITORY_VARIABLES
+from infra.mcp_infra.outputs import PLAN_VARIABLES, REPOSITORY_VARIABLES
 from tests.helpers import ROOT, tool
 
 GITHUB = ROOT / ".github"
@@ -27,6 +27,7 @@ WORKFLOWS = GITHUB / "workflows"
 WORKFLOW_FILES = sorted(WORKFLOWS.glob("*.yml"))
 CI = WORKFLOWS / "ci.yml"
 IMAGE = WORKFLOWS / "image.yml"
+INFRA = WORKFLOWS / "infra.yml"
 VALUES_GKE = "helm/mcp-server/values-gke.yaml"
 
 
@@ -89,7 +90,12 @@ def triggers_build(paths: list[str], changed: str) -> bool:
 
 
 def test_workflow_files_exist() -> None:
-    assert {path.name for path in WORKFLOW_FILES} == {"ci.yml", "image.yml", "laptops.yml"}
+    assert {path.name for path in WORKFLOW_FILES} == {
+        "ci.yml",
+        "image.yml",
+        "infra.yml",
+        "laptops.yml",
+    }
     assert (GITHUB / "dependabot.yml").is_file()
 
 
@@ -114,6 +120,11 @@ def test_zizmor_ignores_are_few_and_explained() -> None:
         for line in path.read_text().splitlines():
             if "zizmor: ignore" in line:
                 assert re.search(r"zizmor: ignore\[[\w-]+\] \w+", line), line
+
+
+def test_shellcheck_is_clean_on_the_attestation_script() -> None:
+    result = run(tool("shellcheck"), str(ROOT / "scripts" / "ci" / "attestation.sh"))
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize(
@@ -190,7 +201,7 @@ def test_permissions_are_empty_at_the_top_and_listed_per_job(path: Path) -> None
     for job_id, job in workflow["jobs"].items():
         assert "permissions" in job, f"{path.name}: job {job_id} lists no permissions"
         granted = {scope for scope, level in job["permissions"].items() if level != "none"}
-        if (path.name, job_id) == ("image.yml", "build"):
+        if (path.name, job_id) in {("image.yml", "build"), ("infra.yml", "plan")}:
             assert job["permissions"] == {"contents": "read", "id-token": "write"}
         elif (path.name, job_id) == ("image.yml", "bump"):
             assert job["permissions"] == {"contents": "write"}
@@ -222,7 +233,7 @@ def test_checkout_drops_credentials_except_in_the_bump_job() -> None:
                 assert persist is True
             else:
                 assert persist is False, f"{path.name}: {job_id}"
-    assert checkouts == 4
+    assert checkouts == 5
 
 
 @pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)
@@ -282,14 +293,17 @@ def test_image_workflow_runs_the_same_checks_first() -> None:
     assert jobs["bump"]["needs"] == "build"
 
 
-def test_image_is_scanned_before_it_is_pushed() -> None:
+def test_image_is_built_once_then_scanned_signed_and_verified_in_that_order() -> None:
+    """The data flow between these steps is tests/pipeline/test_image_data_flow.py's."""
     steps = load(IMAGE)["jobs"]["build"]["steps"]
-    names = [step.get("uses", "").split("@")[0] or step.get("name") for step in steps]
-    scan = names.index("aquasecurity/trivy-action")
-    auth = names.index("google-github-actions/auth")
-    push = max(i for i, name in enumerate(names) if name == "docker/build-push-action")
-    assert scan < auth < push
-    trivy = steps[scan]["with"]
+    ids = [step.get("id") for step in steps]
+    builds = [s for s in steps if s.get("uses", "").startswith("docker/build-push-action@")]
+    assert len(builds) == 1, "the image is built once"
+    assert ids.index("auth") < ids.index("push") < ids.index("scan")
+    assert ids.index("scan") < ids.index("sign") < ids.index("verify")
+    assert not any("if" in step for step in steps), "no step of the chain may be skipped"
+    trivy = steps[ids.index("scan")]["with"]
+    assert steps[ids.index("scan")]["uses"].startswith("aquasecurity/trivy-action@")
     assert trivy["severity"] == "CRITICAL"
     assert trivy["ignore-unfixed"] is True
     assert str(trivy["exit-code"]) == "1"
@@ -304,6 +318,7 @@ def test_image_push_is_tagged_with_the_sha_and_attested() -> None:
     assert push["sbom"] is True
     assert push["provenance"] == "mode=max"
     assert push["cache-from"] == "type=gha"
+    assert push["cache-to"] == "type=gha,mode=max"
     auth = next(step for step in steps if step.get("id") == "auth")["with"]
     assert "credentials_json" not in auth  # WIF, never a key
     assert auth["workload_identity_provider"] == "${{ vars.GCP_WIF_PROVIDER }}"
@@ -370,6 +385,110 @@ def test_variable_guard_names_what_is_missing() -> None:
     assert missing.returncode == 1
     assert missing.stdout.strip() == (
         "::error::repository variables not set: GCP_WIF_PROVIDER "
-        "(docs/tutorial/07-pipeline.md, step 2)"
+        "(docs/tutorial/07-pipeline.md, step 3)"
     )
     assert run_guard(values).returncode == 0
+
+
+# --- the infra workflow ----------------------------------------------------------
+
+
+def test_no_workflow_sets_up_an_end_of_life_node() -> None:
+    """Node 20 reached its end of life: every setup-node asks for 22 or newer."""
+    versions = [
+        str(step["with"]["node-version"])
+        for path in WORKFLOW_FILES
+        for _job, step in all_steps(load(path))
+        if step.get("uses", "").startswith("actions/setup-node@")
+    ]
+    assert versions
+    assert all(int(version.split(".")[0]) >= 22 for version in versions), versions
+
+
+def test_infra_plans_every_change_to_infra_and_never_applies() -> None:
+    workflow = load(INFRA)
+    for event in ("pull_request", "push"):
+        paths = workflow["on"][event]["paths"]
+        assert triggers_build(paths, "infra/mcp_infra/cluster.py"), event
+        assert triggers_build(paths, "infra/config.example.toml"), event
+        assert not triggers_build(paths, "app/http_app.py"), event
+    assert workflow["on"]["push"]["branches"] == ["main"]
+    runs = "\n".join(step.get("run", "") for _job, step in all_steps(workflow))
+    assert "make synth" in runs
+    assert "plan -input=false -no-color -lock=false" in runs
+    assert "apply" not in runs
+    assert "GITHUB_STEP_SUMMARY" in runs
+
+
+def test_infra_plan_is_skipped_where_it_cannot_sign_in() -> None:
+    """Not set up yet, or a fork's pull request (no OIDC token): skipped, not red."""
+    condition = " ".join(load(INFRA)["jobs"]["plan"]["if"].split())
+    assert "vars.GCP_PLAN_WIF_PROVIDER != ''" in condition
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in condition
+
+
+def test_infra_signs_in_with_the_plan_identity_after_the_synth() -> None:
+    steps = load(INFRA)["jobs"]["plan"]["steps"]
+    names = [step.get("uses", "").split("@")[0] or step.get("run", "") for step in steps]
+    auth = next(i for i, name in enumerate(names) if name == "google-github-actions/auth")
+    synth = next(i for i, name in enumerate(names) if "make synth" in name)
+    plan = next(i for i, name in enumerate(names) if "terraform -chdir" in name)
+    # Code from the pull request (the synth) has run before any token exists.
+    assert synth < auth < plan
+    assert steps[auth]["with"]["workload_identity_provider"] == "${{ vars.GCP_PLAN_WIF_PROVIDER }}"
+    assert steps[auth]["with"]["service_account"] == "${{ vars.GCP_PLAN_SERVICE_ACCOUNT }}"
+
+
+def test_infra_variables_are_the_plan_outputs_and_the_config() -> None:
+    used = set(re.findall(r"vars\.(\w+)", INFRA.read_text()))
+    assert used == set(PLAN_VARIABLES) | {"INFRA_CONFIG_TOML"}
+    assert "secrets." not in INFRA.read_text()
+
+
+FAKE_TERRAFORM = """#!/bin/sh
+case "$*" in
+  *" init "*) echo "Terraform has been successfully initialized!"; exit 0 ;;
+esac
+echo "Terraform will perform the following actions:"
+echo "  # google_kms_key_ring.binauthz_key-ring will be created"
+echo "Plan: 3 to add, 1 to change, 0 to destroy."
+exit "$FAKE_PLAN_EXIT"
+"""
+
+
+@pytest.mark.parametrize(("plan_exit", "step_exit"), [(0, 0), (2, 0), (1, 1)])
+def test_plan_step_and_summary_as_the_runner_runs_them(
+    tmp_path: Path, plan_exit: int, step_exit: int
+) -> None:
+    """`terraform plan -detailed-exitcode`: 2 (changes) is a good plan, 1 fails; both summarized."""
+    steps = {step.get("name"): step for step in load(INFRA)["jobs"]["plan"]["steps"]}
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "terraform").write_text(FAKE_TERRAFORM)
+    (bin_dir / "terraform").chmod(0o755)
+    summary = tmp_path / "summary.md"
+    env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "STACK_DIR": "infra/cdktf.out/stacks/mcp-prototype",
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "FAKE_PLAN_EXIT": str(plan_exit),
+    }
+
+    def run_step(name: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", steps[name]["run"]],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    plan = run_step("terraform plan")
+    assert plan.returncode == step_exit, plan.stdout + plan.stderr
+    assert steps["Plan summary"]["if"] == "always()"
+    assert run_step("Plan summary").returncode == 0
+    text = summary.read_text()
+    assert text.startswith("### terraform plan\n")
+    assert "Plan: 3 to add, 1 to change, 0 to destroy." in text
+    assert "google_kms_key_ring.binauthz_key-ring will be created" in text

@@ -285,6 +285,11 @@ FAKE_OUTPUTS = {
     "registry_url": "us-central1-docker.pkg.dev/verify-demo-project/mcp-prototype",
     "wif_provider": "projects/1/locations/global/workloadIdentityPools/github-actions/providers/gh",
     "ci_service_account": "mcp-ci-pusher@verify-demo-project.iam.gserviceaccount.com",
+    "attestor": "projects/verify-demo-project/attestors/mcp-pipeline",
+    "attestation_key_version": (
+        "projects/verify-demo-project/locations/us-central1/keyRings/mcp-binauthz/"
+        "cryptoKeys/attestor/cryptoKeyVersions/1"
+    ),
 }
 BUMPED_TAG = "5d41402abc4b2a76b9719d911017c592ae3b7b1e"
 BUMPED_DIGEST = "sha256:" + "5" * 64

@@ -110,13 +110,19 @@ what to change. Included once, from the Deployment.
 {{- end }}
 {{- end }}
 {{- end }}
-{{- $needed := add .Values.server.shutdownDrainSeconds .Values.server.shutdownTimeoutSeconds }}
+{{- $preStop := int (include "mcp-server.preStopSeconds" . | default "0") }}
+{{- $needed := add .Values.server.shutdownDrainSeconds .Values.server.shutdownTimeoutSeconds $preStop }}
 {{- if le (int .Values.terminationGracePeriodSeconds) (int $needed) }}
-{{- fail (printf "terminationGracePeriodSeconds (%v) must exceed server.shutdownDrainSeconds + server.shutdownTimeoutSeconds (%v), or Kubernetes kills pods mid-drain" .Values.terminationGracePeriodSeconds $needed) }}
+{{- fail (printf "terminationGracePeriodSeconds (%v) must exceed server.shutdownDrainSeconds + server.shutdownTimeoutSeconds%s (%v), or Kubernetes kills pods mid-drain" .Values.terminationGracePeriodSeconds (ternary " + signin.ingress.preStopSleepSeconds" "" (gt $preStop 0)) $needed) }}
 {{- end }}
 {{- if and .Values.autoscaling.enabled (lt (int .Values.autoscaling.maxReplicas) (int .Values.autoscaling.minReplicas)) }}
 {{- fail "autoscaling.maxReplicas must be at least autoscaling.minReplicas" }}
 {{- end }}
+{{- end }}
+
+{{/* Seconds of the preStop sleep: only behind the Ingress, empty otherwise. */}}
+{{- define "mcp-server.preStopSeconds" -}}
+{{- if and .Values.signin.enabled .Values.signin.ingress.enabled (gt (int .Values.signin.ingress.preStopSleepSeconds) 0) }}{{ .Values.signin.ingress.preStopSleepSeconds }}{{ end }}
 {{- end }}
 
 {{/*
