@@ -119,7 +119,7 @@ $(VENV)/.bench-installed: requirements/bench.txt $(VENV)/.dev-installed
 	$(UV_INSTALL) -r requirements/bench.txt
 	@touch $@
 
-bench: install $(VENV)/.bench-installed ## Throughput vs stock FastMCP and auth off; writes docs/benchmarks.md (~2 min)
+bench: install $(VENV)/.bench-installed redis-server ## Throughput vs stock FastMCP, auth off, Redis limits, sign-in; writes docs/benchmarks.md (~3 min)
 	@command -v wrk >/dev/null || if [ "$$(uname -s)" = Darwin ] && command -v brew >/dev/null; then \
 	  echo "Installing wrk (Homebrew)" >&2; brew install wrk; \
 	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \

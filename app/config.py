@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from ipaddress import ip_network
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 from urllib.parse import urlsplit
@@ -40,6 +41,31 @@ def _check_url(value: str) -> str:
     if parts.scheme not in {"http", "https"} or not parts.netloc:
         raise ValueError(f"{value!r} is not an http(s) URL such as https://mcp.example.com")
     return value.rstrip("/")
+
+
+def _check_network(value: str) -> str:
+    # Addresses and CIDRs only: uvicorn would take a host name or `*` too, and
+    # `*` lets any client name any address, defeating the per-address limit.
+    try:
+        ip_network(value, strict=False)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IP address or CIDR such as 130.211.0.0/22") from None
+    return value
+
+
+def _check_redis_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in {"redis", "rediss"} or not parts.hostname:
+        # The value itself is not echoed: it may hold a password.
+        raise ValueError("must be a redis:// or rediss:// URL such as rediss://10.0.0.3:6378/0")
+    # Refused rather than warned: the URL is a plain value (chart values, git),
+    # the password belongs in a mounted file.
+    if parts.password:
+        raise ValueError(
+            "holds a password; put it in a file named by MCP_REDIS_PASSWORD_FILE "
+            "and leave it out of the URL"
+        )
+    return value
 
 
 class Settings(BaseSettings):
@@ -120,12 +146,36 @@ class Settings(BaseSettings):
         "port); requests without `Origin` are not browsers and pass",
     )
     rate_limit_per_minute: int = Field(
-        default=120, ge=0, description="requests per subject per minute and replica; `0` = off"
+        default=120,
+        ge=0,
+        description="requests per subject per minute (per replica unless "
+        "`MCP_RATE_LIMIT_STORAGE_URL` is set); `0` = off",
     )
     auth_failure_limit_per_minute: int = Field(
         default=30,
         ge=0,
         description="refused tokens per client address per minute before it gets 429; `0` = off",
+    )
+    rate_limit_storage_url: str | None = Field(
+        default=None,
+        description="`redis://` or `rediss://` URL where both limits above are counted, "
+        "shared by every replica; unset = in memory, per process; unreachable = served "
+        "without the limits (fail open)",
+    )
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="proxies trusted to name the client in `X-Forwarded-For` (addresses or "
+        "CIDRs, comma-separated, as uvicorn's `forwarded_allow_ips`); default none",
+    )
+    redis_password_file: Path | None = Field(
+        default=None,
+        description="file holding the Redis AUTH string for both Redis URLs (never a "
+        "password in a URL); re-read when a connection opens",
+    )
+    redis_ca_file: Path | None = Field(
+        default=None,
+        description="PEM CA that signs the `rediss://` server's certificate (Memorystore's "
+        "server CA); unset = the system's CA bundle",
     )
     shutdown_drain_seconds: float = Field(
         default=0.0,
@@ -155,6 +205,21 @@ class Settings(BaseSettings):
     @classmethod
     def _origins_from_csv(cls, value: object) -> object:
         return _split_csv(value)
+
+    @field_validator("forwarded_allow_ips", mode="before")
+    @classmethod
+    def _proxies_from_csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxies_are_addresses(cls, value: list[str]) -> list[str]:
+        return [_check_network(item) for item in value]
+
+    @field_validator("rate_limit_storage_url")
+    @classmethod
+    def _limit_store_url(cls, value: str | None) -> str | None:
+        return None if value is None else _check_redis_url(value)
 
     @field_validator("allowed_origins")
     @classmethod
@@ -202,8 +267,8 @@ class Settings(BaseSettings):
     # A URL may carry a password (redis://:password@host), so it is kept secret too.
     oauth_storage_url: SecretStr | None = Field(
         default=None,
-        description="sign-in mode: `redis://` URL for the OAuth state shared by replicas; "
-        "in memory when unset",
+        description="sign-in mode: `redis://` or `rediss://` URL for the OAuth state shared "
+        "by replicas; in memory when unset; unreachable = sign-in answers 503",
     )
     oauth_registrations_per_minute: int = Field(
         default=10,
@@ -252,13 +317,39 @@ class Settings(BaseSettings):
                 "get which scopes (nobody gets any without it)"
             )
         if self.oauth_storage_url is not None:
-            scheme = urlsplit(self.oauth_storage_url.get_secret_value()).scheme
-            if scheme not in {"redis", "rediss"}:
+            try:
+                _check_redis_url(self.oauth_storage_url.get_secret_value())
+            except ValueError as exc:
+                raise ValueError(f"MCP_OAUTH_STORAGE_URL {exc}") from None
+        return self
+
+    @model_validator(mode="after")
+    def _redis_files_have_a_store(self) -> Settings:
+        for name in ("redis_password_file", "redis_ca_file"):
+            if getattr(self, name) is not None and not self.redis_urls:
                 raise ValueError(
-                    "MCP_OAUTH_STORAGE_URL must be a redis:// or rediss:// URL "
-                    "such as redis://10.0.0.3:6379/0"
+                    f"MCP_{name.upper()} is set but no Redis store is: set "
+                    "MCP_RATE_LIMIT_STORAGE_URL or MCP_OAUTH_STORAGE_URL, or unset it"
+                )
+        if self.redis_ca_file is not None:
+            plain = [name for name, url in self.redis_urls.items() if url.startswith("redis:")]
+            if plain:
+                raise ValueError(
+                    f"MCP_REDIS_CA_FILE is set but {', '.join(plain)} uses redis:// (no TLS); "
+                    "use rediss:// so the CA is used"
                 )
         return self
+
+    @property
+    def redis_urls(self) -> dict[str, str]:
+        """The Redis URLs in use, by setting name."""
+        urls = {
+            "MCP_OAUTH_STORAGE_URL": self.oauth_storage_url.get_secret_value()
+            if self.oauth_storage_url is not None and self.oidc_config_url is not None
+            else None,
+            "MCP_RATE_LIMIT_STORAGE_URL": self.rate_limit_storage_url,
+        }
+        return {name: url for name, url in urls.items() if url}
 
 
 @dataclass(frozen=True)
@@ -356,6 +447,10 @@ def load() -> Config:
     keys = KeyRing(current, previous, settings.jwt_secret_file, settings.jwt_previous_secret_file)
     documents = _read_documents(settings.documents_dir)
     denylist = Denylist(settings.jwt_denylist_file, _read_denylist(settings.jwt_denylist_file))
+    if settings.redis_urls:
+        from app.redis_store import check_files  # imports the Redis client
+
+        check_files(settings)
     signin = None
     if settings.oidc_config_url is not None:
         # Imported here: app.signin needs ConfigError from this module, and its

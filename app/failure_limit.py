@@ -6,8 +6,11 @@ Once the budget is spent, requests from that address that carry credentials
 get 429 with Retry-After without being verified, until the budget refills.
 Requests without credentials (probes, metadata) are never held back.
 
-The address is the TCP peer: behind a proxy or `kubectl port-forward` every
-client shares the proxy's address, so the budget is per proxy there.
+The address is the TCP peer, or the client a trusted proxy names in
+X-Forwarded-For (MCP_FORWARDED_ALLOW_IPS; uvicorn rewrites the peer before this
+layer sees it). Behind an untrusted proxy or `kubectl port-forward` every client
+shares the proxy's address, so the budget is per proxy there. The count is in
+this process, or shared by replicas in Redis (app/shared_limits.py).
 This layer wraps the whole app, so no path spelling can avoid it.
 """
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import TYPE_CHECKING
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -22,7 +26,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.auth import track_attempt
 from app.logs import SampledLog
 from app.metrics import count_decision
-from app.rate_limit import TokenBucket
+from app.rate_limit import LocalLimiter
+
+if TYPE_CHECKING:
+    from app.shared_limits import Limiter
 
 log = logging.getLogger("app.failure_limit")
 
@@ -30,9 +37,9 @@ log = logging.getLogger("app.failure_limit")
 class AuthFailureLimit:
     """429 for an address that sent more than `per_minute` refused tokens in the last minute."""
 
-    def __init__(self, app: ASGIApp, per_minute: int) -> None:
+    def __init__(self, app: ASGIApp, per_minute: int, limiter: Limiter | None = None) -> None:
         self.app = app
-        self.bucket = TokenBucket(per_minute) if per_minute > 0 else None
+        self.bucket = limiter or (LocalLimiter(per_minute) if per_minute > 0 else None)
         self._held_back = SampledLog(log, "request held back", "authentication")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -42,7 +49,7 @@ class AuthFailureLimit:
         address = (scope.get("client") or ("unknown", 0))[0]
         carries_credentials = any(name == b"authorization" for name, _ in scope["headers"])
         if self.bucket is not None and carries_credentials:
-            wait = self.bucket.wait(address)
+            wait = await self.bucket.wait(address)
             if wait > 0:
                 count_decision("denied", "too_many_failures")
                 self._held_back.write("too_many_failures")
@@ -60,4 +67,4 @@ class AuthFailureLimit:
         attempt = track_attempt()
         await self.app(scope, receive, send)
         if self.bucket is not None and attempt.reason is not None:
-            self.bucket.take(address)
+            await self.bucket.take(address)

@@ -13,7 +13,7 @@ to StrictJsonBody (the same strict JSON rule, 400). No guard compares paths.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastmcp.server.auth import AuthProvider, RemoteAuthProvider
 from mcp.server.auth.routes import build_resource_metadata_url
@@ -25,7 +25,7 @@ from app.auth import JWTVerifier
 from app.body_limit import BoundedBody
 from app.catalog import ALL_SCOPES
 from app.challenges import RequireToken
-from app.config import Config
+from app.config import Config, Settings
 from app.failure_limit import AuthFailureLimit
 from app.json_routes import StrictJsonBody
 from app.metrics import RequestMetrics, metrics_endpoint
@@ -36,6 +36,9 @@ from app.rate_limit import RateLimit
 from app.scope_gate import ScopeGate
 from app.shared_key import SharedKeyAuthProvider
 from app.tools import build_mcp
+
+if TYPE_CHECKING:
+    from app.shared_limits import Limiter
 
 MCP_PATH = "/mcp"
 WELL_KNOWN = "/.well-known/oauth-protected-resource"
@@ -84,13 +87,35 @@ def _bind_to_route(routes: list[Any], path: str, guard: Callable[[ASGIApp], ASGI
 
 def build_app(config: Config, lifecycle: Lifecycle) -> ASGIApp:
     """The server's ASGI app, every guard in place."""
+    if config.settings.redis_urls:
+        from app.redis_store import warn_if_unreachable  # imports the Redis client
+
+        for setting, url in config.settings.redis_urls.items():
+            warn_if_unreachable(config.settings, setting, url)
     return assemble(config, lifecycle, _auth_provider(config))
+
+
+def _shared_limiters(settings: Settings) -> tuple[Limiter | None, Limiter | None]:
+    """The (rate, refused-token) limiters in Redis; (None, None) counts in this process."""
+    url = settings.rate_limit_storage_url
+    if url is None:
+        return None, None
+    from app.redis_store import client_options  # imported only when Redis is used
+    from app.shared_limits import SharedLimiter, shared_store
+
+    store = shared_store(url, client_options(settings, url))
+    rate, refused = settings.rate_limit_per_minute, settings.auth_failure_limit_per_minute
+    return (
+        SharedLimiter(store, rate, "subject") if rate > 0 else None,
+        SharedLimiter(store, refused, "refused") if refused > 0 else None,
+    )
 
 
 def assemble(config: Config, lifecycle: Lifecycle, provider: AuthProvider | None) -> ASGIApp:
     """The app around `provider`; None (no auth at all) is only for benchmarks/."""
     settings = config.settings
     mcp = build_mcp(config.documents, provider)
+    rate_limiter, refused_limiter = _shared_limiters(settings)
 
     scrape = metrics_endpoint(config.keys.refresh, config.denylist.ids)
     for path, endpoint in {**probe_routes(lifecycle), "/metrics": scrape}.items():
@@ -106,6 +131,14 @@ def assemble(config: Config, lifecycle: Lifecycle, provider: AuthProvider | None
         host_origin_protection=False,
     )
     routes = http_app.router.routes
+    if config.signin is not None and settings.oauth_storage_url is not None:
+        from starlette.middleware import Middleware
+
+        from app.signin_store import StoreUnavailableAs503
+
+        # First of the app's own middleware, so it also sees the bearer
+        # authentication that loads sign-in tokens from the store.
+        http_app.user_middleware.insert(0, Middleware(StoreUnavailableAs503))
     if provider is None:
         _bind_to_route(routes, MCP_PATH, lambda app: OriginGuard(app, settings.allowed_origins))
     else:
@@ -113,7 +146,7 @@ def assemble(config: Config, lifecycle: Lifecycle, provider: AuthProvider | None
 
         def guards(app: ASGIApp) -> ASGIApp:
             app = ScopeGate(app, metadata_url)
-            app = RateLimit(app, settings.rate_limit_per_minute)
+            app = RateLimit(app, settings.rate_limit_per_minute, rate_limiter)
             app = RequireToken(app, metadata_url, signin=config.signin is not None)
             return OriginGuard(app, settings.allowed_origins)
 
@@ -123,7 +156,9 @@ def assemble(config: Config, lifecycle: Lifecycle, provider: AuthProvider | None
         if isinstance(route, Route) and route.path != MCP_PATH:
             route.app = StrictJsonBody(route.app)
 
-    app: ASGIApp = AuthFailureLimit(http_app, settings.auth_failure_limit_per_minute)
+    app: ASGIApp = AuthFailureLimit(
+        http_app, settings.auth_failure_limit_per_minute, refused_limiter
+    )
     app = BoundedBody(RefuseControlCharacters(app), settings.request_body_timeout_seconds)
     return RequestMetrics(app, settings.gcp_project_id)
 

@@ -234,3 +234,31 @@ class Denylist:
                 extra={"event": "reload", "revoked": len(self._file.value or ())},
             )
         return self._file.value or frozenset()
+
+
+def parse_secret(data: bytes) -> str:
+    """A secret file's text without surrounding whitespace; ValueError when empty."""
+    secret = data.decode("utf-8").strip()
+    if not secret:
+        raise ValueError("the file is empty")
+    return secret
+
+
+class WatchedSecret:
+    """A secret from a mounted file (MCP_OIDC_CLIENT_SECRET_FILE), following the file."""
+
+    def __init__(self, path: Path, initial: str, label: str) -> None:
+        self._file = WatchedFile(path, parse_secret, label, initial)
+
+    def value(self, now: float | None = None) -> str:
+        if self._file.refresh(now):
+            log.info(
+                "secret loaded",
+                extra={
+                    "event": "reload",
+                    "setting": self._file.label,
+                    "fingerprint": fingerprint((self._file.value or "").encode()),
+                },
+            )
+        assert self._file.value is not None  # a required file keeps its last good value
+        return self._file.value

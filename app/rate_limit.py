@@ -1,19 +1,25 @@
-"""A per-subject token bucket on the MCP route, answering 429 with Retry-After.
+"""A per-subject budget on the MCP route, answering 429 with Retry-After.
 
-The budget is per replica (state is in memory): with N replicas a subject gets
-up to N times the budget. That bounds abuse of one pod without shared state.
+In memory (this module's token bucket) the budget is per replica: with N
+replicas a subject gets up to N times the budget. With
+MCP_RATE_LIMIT_STORAGE_URL it is counted in Redis, one budget across replicas
+(app/shared_limits.py).
 """
 
 from __future__ import annotations
 
 import math
 import time
+from typing import TYPE_CHECKING
 
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.metrics import count_decision
+
+if TYPE_CHECKING:
+    from app.shared_limits import Limiter
 
 MAX_TRACKED_KEYS = 10_000
 
@@ -55,17 +61,31 @@ class TokenBucket:
             del self._buckets[next(iter(self._buckets))]
 
 
-class RateLimit:
-    """Apply a TokenBucket to the authenticated subject of each request it sees."""
+class LocalLimiter:
+    """A TokenBucket behind the questions every limiter answers (app.shared_limits.Limiter)."""
 
-    def __init__(self, app: ASGIApp, per_minute: int) -> None:
+    def __init__(self, per_minute: int) -> None:
+        self.bucket = TokenBucket(per_minute)
+
+    async def wait(self, key: str) -> float:
+        return self.bucket.wait(key)
+
+    async def take(self, key: str) -> float:
+        return self.bucket.take(key)
+
+
+class RateLimit:
+    """Apply a limiter (default: an in-memory TokenBucket) to each request's subject."""
+
+    def __init__(self, app: ASGIApp, per_minute: int, limiter: Limiter | None = None) -> None:
         self.app = app
-        self.bucket = TokenBucket(per_minute) if per_minute > 0 else None
+        self.limiter = limiter or (LocalLimiter(per_minute) if per_minute > 0 else None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         user = scope.get("user")
-        if self.bucket is not None and isinstance(user, AuthenticatedUser):
-            wait = self.bucket.take(user.access_token.subject or user.access_token.client_id)
+        if self.limiter is not None and isinstance(user, AuthenticatedUser):
+            key = user.access_token.subject or user.access_token.client_id
+            wait = await self.limiter.take(key)
             if wait > 0:
                 count_decision("denied", "rate_limited")
                 retry_after = max(1, math.ceil(wait))

@@ -57,6 +57,8 @@ from app.signin_pages import (
     consent_extras,
     refusal_page,
 )
+from app.signin_cache import CachedTokenChecks
+from app.signin_secret import ClientSecretFile
 
 if TYPE_CHECKING:
     from app.config import Config
@@ -125,7 +127,7 @@ def load_signin(settings: Settings) -> SignIn | None:
     return SignIn(client_secret=secret, policy=policy)
 
 
-def oauth_storage(url: str | None, signing_key: bytes) -> AsyncKeyValue:
+def oauth_storage(url: str | None, signing_key: bytes, settings: Settings) -> AsyncKeyValue:
     """The proxy's state store: Redis when a URL is given, else this process's memory.
 
     Upstream tokens are kept there, so the store is encrypted with a key derived
@@ -136,9 +138,9 @@ def oauth_storage(url: str | None, signing_key: bytes) -> AsyncKeyValue:
     if url is None:
         store = MemoryStore()
     else:
-        from key_value.aio.stores.redis import RedisStore  # needs the redis package
+        from app.signin_store import redis_state_store  # password, CA, timeouts, 503s
 
-        store = RedisStore(url=url)
+        store = redis_state_store(settings, url)
     encryption_key = derive_jwt_key(
         high_entropy_material=signing_key.decode(), salt="mcp-oauth-storage-sealing"
     )
@@ -174,7 +176,7 @@ def _log_issued(identity: Identity, issued: OAuthToken) -> None:
     )
 
 
-class PolicyOIDCProxy(OIDCProxy):
+class PolicyOIDCProxy(CachedTokenChecks, ClientSecretFile):
     """FastMCP's OIDC proxy with the scope policy deciding what each token carries."""
 
     def __init__(
@@ -475,8 +477,9 @@ def build_signin_provider(config: Config, static_verifier: TokenVerifier) -> Pol
         base_url=settings.base_url,
         valid_scopes=list(ALL_SCOPES),
         client_storage=oauth_storage(
-            storage_url.get_secret_value() if storage_url else None, signing_key
+            storage_url.get_secret_value() if storage_url else None, signing_key, settings
         ),
         jwt_signing_key=signing_key,
         extra_authorize_params=extra,
+        client_secret_file=settings.oidc_client_secret_file,
     )

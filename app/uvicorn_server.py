@@ -79,7 +79,10 @@ def serve(config: Config, build: Callable[[Config, Lifecycle], ASGIApp] = build_
         port=settings.port,
         log_config=None,  # app.logs owns the handlers
         access_log=False,
-        proxy_headers=False,
+        # uvicorn's own X-Forwarded-For handling, only for the proxies named:
+        # the client address the refused-token limit and the logs key on.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
         server_header=False,
         # uvicorn types this as int but hands it to asyncio.wait_for; rounding up keeps
         # a fractional setting from becoming 0, which would cancel in-flight requests.

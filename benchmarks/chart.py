@@ -24,7 +24,7 @@ class Figures(Protocol):
 
 def draw(results: Mapping[str, Figures], path: Path) -> None:
     names = list(results)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 3.8), layout="constrained")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(15, 4.2), layout="constrained")
     colors = ["#9e9e9e" if n.startswith("peer") else "#1f77b4" for n in names]
     bars = left.bar(names, [results[n].requests_per_second for n in names], color=colors)
     left.bar_label(bars, fmt="%.0f")
@@ -37,6 +37,8 @@ def draw(results: Mapping[str, Figures], path: Path) -> None:
     right.bar_label(p50, fmt="%.1f", fontsize=8)
     right.bar_label(p99, fmt="%.1f", fontsize=8)
     right.set_xticks(list(x), names)
+    for axes in (left, right):
+        axes.tick_params(axis="x", labelrotation=25, labelsize=8)
     right.legend([p50, p99], ["p50", "p99"])
     right.set_title("Latency (ms, lower is better)")
     right.margins(y=0.15)

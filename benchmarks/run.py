@@ -12,7 +12,14 @@ alternating rounds, so machine noise hits all alike:
   auth off      this server with no auth provider (benchmarks/server_without_auth.py)
   auth on (gc 700)  this server with Python's default garbage-collector
                 threshold (benchmarks/server_default_gc.py): what app's own gives
-  auth on       this server, `python -m app`, every guard on
+  auth on       this server, `python -m app`, every guard on (the rate limit off)
+  limits in memory  auth on with the per-subject rate limit on too, counted in
+                the process (a budget no request reaches: the cost, not 429s)
+  limits in Redis  the same, both limits counted in a local redis-server
+                (MCP_RATE_LIMIT_STORAGE_URL)
+  sign-in token  sign-in mode, its state in that redis-server, called with the
+                OAuth proxy's own token for a person signed in at the test
+                provider (benchmarks/stores.py); limits as "limits in memory"
 
 The servers share one CPU core and wrk gets the other, when the machine has
 two. Bounded: rounds x duration seconds of load per variant, loopback only.
@@ -35,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -44,6 +52,7 @@ import httpx
 
 from app.tokens import mint_token
 from benchmarks.processes import free_port, pinned, rss_mb
+from benchmarks.stores import POLICY, oidc_provider, redis_server, signin_token
 
 ROOT = Path(__file__).resolve().parent.parent
 LUA = ROOT / "benchmarks" / "tools_call.lua"
@@ -59,17 +68,40 @@ END = "<!-- end of results -->"
 class Variant:
     name: str
     command: list[str]
-    with_token: bool
+    token: str  # "" (none), "static" (make token's kind) or "signin" (the OAuth proxy's)
     stock_env: bool  # the peer runs with FastMCP's defaults, not this project's settings
+    # MCP_* settings on top of start()'s; {redis}, {oidc}, {policy}, {public} filled in.
+    env: tuple[tuple[str, str], ...] = ()
 
 
-VARIANTS = (
-    Variant("peer", ["-m", "benchmarks.peer_fastmcp", "--stock"], False, True),
-    Variant("peer httptools", ["-m", "benchmarks.peer_fastmcp"], False, True),
-    Variant("auth off", ["-m", "benchmarks.server_without_auth"], False, False),
-    Variant("auth on (gc 700)", ["-m", "benchmarks.server_default_gc"], True, False),
-    Variant("auth on", ["-m", "app"], True, False),
+# A budget no run reaches: the limit's cost is measured, not its 429s.
+LIMITS = (("MCP_RATE_LIMIT_PER_MINUTE", "1000000"),)
+SIGNIN = (
+    ("MCP_OIDC_CONFIG_URL", "{oidc}"),
+    ("MCP_OIDC_CLIENT_ID", "benchmark"),
+    ("MCP_OIDC_CLIENT_SECRET", "{client_secret}"),
+    ("MCP_SCOPE_POLICY_FILE", "{policy}"),
+    ("MCP_OAUTH_STORAGE_URL", "{redis}"),
+    ("MCP_PUBLIC_URL", "{public}"),
 )
+VARIANTS = (
+    Variant("peer", ["-m", "benchmarks.peer_fastmcp", "--stock"], "", True),
+    Variant("peer httptools", ["-m", "benchmarks.peer_fastmcp"], "", True),
+    Variant("auth off", ["-m", "benchmarks.server_without_auth"], "", False),
+    Variant("auth on (gc 700)", ["-m", "benchmarks.server_default_gc"], "static", False),
+    Variant("auth on", ["-m", "app"], "static", False),
+    Variant("limits in memory", ["-m", "app"], "static", False, LIMITS),
+    Variant(
+        "limits in Redis",
+        ["-m", "app"],
+        "static",
+        False,
+        (*LIMITS, ("MCP_RATE_LIMIT_STORAGE_URL", "{redis}")),
+    ),
+    Variant("sign-in token", ["-m", "app"], "signin", False, (*LIMITS, *SIGNIN)),
+)
+# The questions the new variants answer: (variant, baseline), as ratios.
+COMPARED = (("limits in Redis", "limits in memory"), ("sign-in token", "limits in memory"))
 
 
 @dataclass(frozen=True)
@@ -95,7 +127,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start(variant: Variant, key: str, log: Path) -> Server:
+def start(variant: Variant, key: str, log: Path, context: dict[str, str]) -> Server:
     port = free_port()
     drop = ("MCP_", "FASTMCP_") if variant.stock_env else ("MCP_",)
     env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
@@ -116,6 +148,7 @@ def start(variant: Variant, key: str, log: Path) -> Server:
             }
         )
     base = f"http://127.0.0.1:{port}"
+    env.update({name: value.format(**context, public=base) for name, value in variant.env})
     started = time.monotonic()
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -207,6 +240,14 @@ def report(servers: list[Server], rss: dict[str, float], argv: list[str]) -> str
             f", start to ready {ready['auth on'] / ready[other]:.2f}"
             f", RSS {rss['auth on'] / rss[other]:.2f}"
         )
+    for name, baseline in COMPARED:
+        v, b = medians[name], medians[baseline]
+        lines.append(
+            f"- **{name} / {baseline}**: throughput "
+            f"{v.requests_per_second / b.requests_per_second:.3f}"
+            f", CPU per request {v.cpu_us_per_request / b.cpu_us_per_request:.3f}"
+            f", p50 {v.p50_ms / b.p50_ms:.3f}, p99 {v.p99_ms / b.p99_ms:.3f}"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -244,37 +285,36 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     key = secrets.token_urlsafe(48)
-    token = mint_token(key, "bench", ["public:read"], expires_in=3600)
+    static = mint_token(key, "bench", ["public:read"], expires_in=3600)
     logs = Path(tempfile.mkdtemp(prefix="mcp-bench-"))
     servers: list[Server] = []
+    tokens: dict[str, str] = {}
     rss: dict[str, float] = {}
-    try:
-        for variant in VARIANTS:  # one at a time, so each starts on a quiet core
-            servers.append(start(variant, key, logs / f"{variant.name.replace(' ', '-')}.log"))
-        for server in servers:  # warm up every server before measuring
-            wrk(server.url, token, 2, args.connections, server.process.pid)
-        for round_number in range(args.rounds):
-            order = servers if round_number % 2 == 0 else servers[::-1]
-            for server in order:
-                result = wrk(
-                    server.url,
-                    token if server.variant.with_token else "",
-                    args.duration,
-                    args.connections,
-                    server.process.pid,
+    with ExitStack() as stores:
+        policy = logs / "policy.yaml"
+        policy.write_text(POLICY)
+        context = {
+            "redis": stores.enter_context(redis_server(logs)),
+            "oidc": stores.enter_context(oidc_provider()),
+            "policy": str(policy),
+            "client_secret": secrets.token_urlsafe(32),
+        }
+        try:
+            for variant in VARIANTS:  # one at a time, so each starts on a quiet core
+                log = logs / f"{variant.name.replace(' ', '-')}.log"
+                servers.append(start(variant, key, log, context))
+            for server in servers:
+                kind = server.variant.token
+                base = server.url.removesuffix("/mcp")
+                tokens[server.variant.name] = (
+                    signin_token(base) if kind == "signin" else static if kind else ""
                 )
-                server.results.append(result)
-                print(
-                    f"round {round_number + 1}/{args.rounds} {server.variant.name:>16}: "
-                    f"{result.requests_per_second:7.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
-                    f"p99 {result.p99_ms:6.2f} ms  cpu {result.cpu_us_per_request:5.0f} us/req",
-                    file=sys.stderr,
-                )
-        rss = {s.variant.name: rss_mb(s.process.pid) for s in servers}
-    finally:
-        for server in servers:
-            server.process.terminate()
-            server.process.wait(timeout=30)
+            measure(servers, tokens, args.rounds, args.duration, args.connections)
+            rss = {s.variant.name: rss_mb(s.process.pid) for s in servers}
+        finally:
+            for server in servers:
+                server.process.terminate()
+                server.process.wait(timeout=30)
 
     results = report(servers, rss, argv)
     print(results)
@@ -285,6 +325,30 @@ def main(argv: list[str] | None = None) -> int:
         write_doc(results, PICTURE)
         print(f"wrote {DOC.relative_to(ROOT)} and {PICTURE.relative_to(ROOT)}", file=sys.stderr)
     return 0
+
+
+def measure(
+    servers: list[Server], tokens: dict[str, str], rounds: int, duration: int, connections: int
+) -> None:
+    for server in servers:  # warm up every server before measuring
+        wrk(server.url, tokens[server.variant.name], 2, connections, server.process.pid)
+    for round_number in range(rounds):
+        order = servers if round_number % 2 == 0 else servers[::-1]
+        for server in order:
+            result = wrk(
+                server.url,
+                tokens[server.variant.name],
+                duration,
+                connections,
+                server.process.pid,
+            )
+            server.results.append(result)
+            print(
+                f"round {round_number + 1}/{rounds} {server.variant.name:>16}: "
+                f"{result.requests_per_second:7.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
+                f"p99 {result.p99_ms:6.2f} ms  cpu {result.cpu_us_per_request:5.0f} us/req",
+                file=sys.stderr,
+            )
 
 
 if __name__ == "__main__":

@@ -341,3 +341,94 @@ def test_sign_in_mode_loads_its_secret_and_policy(
 
 def test_shared_key_mode_has_no_sign_in(monkeypatch: pytest.MonkeyPatch) -> None:
     assert loads(monkeypatch, MCP_JWT_SECRET_KEY=KEY).signin is None
+
+
+# --- Redis stores and trusted proxies --------------------------------------------
+
+
+def test_a_password_inside_a_redis_url_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = refusal(
+        monkeypatch,
+        MCP_JWT_SECRET_KEY=KEY,
+        MCP_RATE_LIMIT_STORAGE_URL="redis://:hunter2-secret@10.0.0.3:6379/0",
+    )
+    assert message.startswith("MCP_RATE_LIMIT_STORAGE_URL:")
+    assert "MCP_REDIS_PASSWORD_FILE" in message
+    assert "hunter2-secret" not in message
+
+
+@pytest.mark.parametrize("url", ["http://10.0.0.3:6379", "10.0.0.3:6379", "redis://"])
+def test_a_limit_store_must_be_a_redis_url(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    message = refusal(monkeypatch, MCP_JWT_SECRET_KEY=KEY, MCP_RATE_LIMIT_STORAGE_URL=url)
+    assert message.startswith("MCP_RATE_LIMIT_STORAGE_URL:")
+    assert "redis:// or rediss://" in message
+
+
+@pytest.mark.parametrize("name", ["MCP_REDIS_PASSWORD_FILE", "MCP_REDIS_CA_FILE"])
+def test_redis_files_without_a_store_are_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str
+) -> None:
+    message = refusal(monkeypatch, MCP_JWT_SECRET_KEY=KEY, **{name: str(tmp_path / "f")})
+    assert name in message
+    assert "MCP_RATE_LIMIT_STORAGE_URL" in message
+
+
+def test_a_ca_with_a_plain_redis_url_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    message = refusal(
+        monkeypatch,
+        MCP_JWT_SECRET_KEY=KEY,
+        MCP_RATE_LIMIT_STORAGE_URL="redis://10.0.0.3:6379/0",
+        MCP_REDIS_CA_FILE=str(tmp_path / "ca.pem"),
+    )
+    assert "MCP_REDIS_CA_FILE" in message
+    assert "rediss://" in message
+
+
+def test_an_unusable_ca_file_is_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    not_pem = tmp_path / "ca.pem"
+    not_pem.write_text("not a certificate\n")
+    env = {"MCP_JWT_SECRET_KEY": KEY, "MCP_RATE_LIMIT_STORAGE_URL": "rediss://10.0.0.3:6378/0"}
+    message = refusal(monkeypatch, **env, MCP_REDIS_CA_FILE=str(not_pem))
+    assert message.startswith("MCP_REDIS_CA_FILE: cannot use")
+    assert "PEM" in message
+    message = refusal(monkeypatch, **env, MCP_REDIS_CA_FILE=str(tmp_path / "absent.pem"))
+    assert message.startswith("MCP_REDIS_CA_FILE: cannot use")
+
+
+def test_an_empty_password_file_is_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    empty = tmp_path / "auth"
+    empty.write_text("\n")
+    message = refusal(
+        monkeypatch,
+        MCP_JWT_SECRET_KEY=KEY,
+        MCP_RATE_LIMIT_STORAGE_URL="redis://10.0.0.3:6379/0",
+        MCP_REDIS_PASSWORD_FILE=str(empty),
+    )
+    assert message.startswith("MCP_REDIS_PASSWORD_FILE:")
+    assert "empty" in message
+
+
+def test_trusted_proxies_are_addresses_or_cidrs(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = loads(
+        monkeypatch,
+        MCP_JWT_SECRET_KEY=KEY,
+        MCP_FORWARDED_ALLOW_IPS=" 130.211.0.0/22, 35.191.0.0/16,2001:db8::1 ",
+    )
+    assert config.settings.forwarded_allow_ips == ["130.211.0.0/22", "35.191.0.0/16", "2001:db8::1"]
+    monkeypatch.delenv("MCP_FORWARDED_ALLOW_IPS")
+    assert loads(monkeypatch, MCP_JWT_SECRET_KEY=KEY).settings.forwarded_allow_ips == []
+
+
+@pytest.mark.parametrize("value", ["*", "lb.example.com", "10.0.0.0/33"])
+def test_anything_else_as_a_trusted_proxy_is_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    message = refusal(monkeypatch, MCP_JWT_SECRET_KEY=KEY, MCP_FORWARDED_ALLOW_IPS=value)
+    assert message.startswith("MCP_FORWARDED_ALLOW_IPS:")
+    assert "IP address or CIDR" in message

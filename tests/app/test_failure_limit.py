@@ -111,7 +111,7 @@ async def test_requests_without_a_client_address_share_one_budget(clock: Clock) 
     assert (await call(layer, no_client)).status == 401
     assert (await call(layer, no_client)).status == 429
     assert layer.bucket is not None
-    assert layer.bucket.wait("unknown") > 0
+    assert await layer.bucket.wait("unknown") > 0
 
 
 async def test_requests_without_credentials_are_never_held_back(clock: Clock) -> None:
