@@ -30,7 +30,7 @@ from urllib.parse import parse_qs, urlsplit
 import jwt
 from fastmcp.server.auth import AccessToken, TokenVerifier
 from fastmcp.server.auth.jwt_issuer import derive_jwt_key
-from fastmcp.server.auth.oidc_proxy import OIDCConfiguration, OIDCProxy
+from fastmcp.server.auth.oidc_proxy import OIDCConfiguration
 from fastmcp.utilities.ui import FASTMCP_LOGO_URL
 from key_value.aio.protocols import AsyncKeyValue
 from key_value.aio.stores.memory import MemoryStore
@@ -50,6 +50,7 @@ from app.logs import SampledLog
 from app.metrics import count_decision
 from app.policy import Identity, PolicyError, ScopePolicy, load_policy
 from app.sealed_store import SealedStore
+from app.signin_cache import CachedTokenChecks
 from app.signin_pages import (
     LOGO,
     RegistrationLimit,
@@ -57,7 +58,6 @@ from app.signin_pages import (
     consent_extras,
     refusal_page,
 )
-from app.signin_cache import CachedTokenChecks
 from app.signin_secret import ClientSecretFile
 
 if TYPE_CHECKING:
