@@ -42,11 +42,11 @@ TOOL_CALLS = Counter("mcp_tool_calls_total", "Tool calls by tool and result", ["
 # Shared stores that could not be reached: the limits were skipped (fail open),
 # or sign-in answered 503. Alert policies watch both (infra/mcp_infra/monitoring.py).
 LIMIT_STORAGE_ERRORS = Counter(
-    "mcp_limit_storage_errors",
+    "mcp_limit_storage_errors_total",
     "Limit checks served without the limit because MCP_RATE_LIMIT_STORAGE_URL did not answer",
 )
 OAUTH_STORAGE_ERRORS = Counter(
-    "mcp_oauth_storage_errors",
+    "mcp_oauth_storage_errors_total",
     "Sign-in store operations that failed because MCP_OAUTH_STORAGE_URL did not answer",
 )
 

@@ -240,3 +240,24 @@ def test_checkov_is_clean_on_every_combination(
     assert report["summary"]["failed"] == 0, "\n".join(failed)
     assert report["summary"]["parsing_errors"] == 0
     assert report["summary"]["passed"] > 0
+
+
+def test_every_server_setting_the_chart_renders_is_one_the_server_reads(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
+    # pydantic-settings ignores an MCP_ variable it does not know, so a misspelled or
+    # renamed one would leave the pod running on the default without a word.
+    from app.config import Settings
+
+    known = {f"MCP_{name.upper()}" for name in Settings.model_fields}
+    rendered_names = {
+        env["name"]
+        for objects in rendered.values()
+        for obj in objects
+        if obj["kind"] == "Deployment"
+        for container in obj["spec"]["template"]["spec"]["containers"]
+        for env in container.get("env", [])
+        if env["name"].startswith("MCP_")
+    }
+    assert "MCP_REDIS_PASSWORD_FILE" in rendered_names  # the sign-in combinations ran
+    assert rendered_names <= known, sorted(rendered_names - known)

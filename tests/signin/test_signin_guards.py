@@ -200,9 +200,15 @@ async def test_expired_and_forgotten_sign_in_tokens_say_so(
     assert "the token expired at" in error_description(answer)
     assert "sign in again" in error_description(answer)
 
-    # The state behind the token is gone (Redis flushed, or its entry expired).
+    # The state behind the token is gone (Redis flushed, or its entry expired). The
+    # replica that signed Alice in remembers its check until the token expires
+    # (app/signin_cache.py); a replica that never checked the token asks the store.
+    # (Its MCP_PUBLIC_URL is the first one's: the same issuer and audience.)
+    replica = start_server(
+        **{**signin_env, "MCP_OAUTH_STORAGE_URL": redis_url, "MCP_PUBLIC_URL": server.base_url}
+    )
     redis.Redis.from_url(redis_url).flushdb()
-    answer = await call_tool(server.url, token, CONFIDENTIAL)
+    answer = await call_tool(replica.url, token, CONFIDENTIAL)
     assert answer.status_code == 401
     assert "no longer knows this sign-in" in error_description(answer)
 
@@ -292,10 +298,21 @@ async def test_a_stored_value_copied_under_another_jti_is_refused(
     assert value is not None
     store.set(mallory_key, value)
 
-    answer = await call_tool(server.url, token, CONFIDENTIAL)
+    # A replica that reads the moved value refuses it; the one that already checked
+    # Mallory's token keeps its own answer (app/signin_cache.py): still no document.
+    replica = start_server(
+        **{
+            **signin_env,
+            "MCP_OAUTH_STORAGE_URL": redis_url,
+            "MCP_SCOPE_POLICY_FILE": str(policy),
+            "MCP_PUBLIC_URL": server.base_url,
+        }
+    )
+    assert (await call_tool(server.url, token, CONFIDENTIAL)).status_code == 403
+    answer = await call_tool(replica.url, token, CONFIDENTIAL)
     assert answer.status_code == 401, answer.text
     assert "confidential" not in answer.text.lower().replace("get_confidential_info", "")
-    assert "stored sign-in state refused" in server.logs()
+    assert "stored sign-in state refused" in replica.logs()
 
 
 # --- 14: a 403 the policy will never lift ----------------------------------------------
@@ -446,7 +463,7 @@ async def test_the_python_sdk_shows_the_policy_refusal_after_one_step_up(
     assert len(sign_ins) == 2  # the sign-in, and one step-up
 
 
-async def test_a_sign_in_token_while_the_state_store_is_down_is_no_500(
+async def test_a_sign_in_token_while_the_state_store_is_down_is_a_503(
     start_server: StartServer, signin_env: dict[str, str], tmp_path: Path
 ) -> None:
     # A private redis-server, stopped mid-test (the session's one stays up for the others).
@@ -462,13 +479,18 @@ async def test_a_sign_in_token_while_the_state_store_is_down_is_no_500(
         url = f"redis://127.0.0.1:{port}/0"
         assert eventually(lambda: _pings(url)), store.logs()
         server = start_server(**{**signin_env, "MCP_OAUTH_STORAGE_URL": url})
+        # A replica that has not checked Alice's token yet: it must ask the store.
+        replica = start_server(
+            **{**signin_env, "MCP_OAUTH_STORAGE_URL": url, "MCP_PUBLIC_URL": server.base_url}
+        )
         alice = await sign_in(server.url, "alice")
         assert alice.tokens is not None
     finally:
         store.stop()
-    answer = await call_tool(server.url, alice.tokens.access_token, CONFIDENTIAL)
-    assert answer.status_code in {401, 503}, answer.text
-    assert "Traceback" not in server.logs()
+    answer = await call_tool(replica.url, alice.tokens.access_token, CONFIDENTIAL)
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["error"] == "temporarily_unavailable"
+    assert "Traceback" not in server.logs() + replica.logs()
 
 
 def _pings(url: str) -> bool:
