@@ -154,6 +154,17 @@ def bump_image(root: Path) -> None:
     git(root, "commit", "-qam", f"deploy: mcp-server {BUMP['TAG']}", author="github-actions[bot]")
 
 
+def is_upstream(root: Path = ROOT) -> bool:
+    """Does `root` still hold the placeholders that the tutorial's edits replace?
+
+    Both: a fork between phases 6 and 8 (its first green CI run, phase 7) has
+    replaced the project id but not yet the GitHub user.
+    """
+    values = (root / "helm" / "mcp-server" / "values-gke.yaml").read_text()
+    argocd = (root / "argocd" / "application.yaml").read_text()
+    return "PROJECT_ID" in values and "YOUR_GITHUB_USER" in argocd
+
+
 def make_fork(target: Path) -> Path:
     """A git repository at `target`: this working tree, then every tutorial edit committed.
 
