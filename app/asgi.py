@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+
+from starlette.responses import JSONResponse
 from starlette.types import Message, Receive
 
 # Where the scope gate leaves its authorization decisions for the request log
@@ -39,3 +42,13 @@ def replay(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return replaying_receive
+
+
+def too_many_requests(error: str, description: str, wait: float) -> JSONResponse:
+    """429 with an OAuth-style JSON error; `description` ends in "retry in N s"."""
+    seconds = math.ceil(wait)
+    return JSONResponse(
+        {"error": error, "error_description": description.format(seconds=seconds)},
+        status_code=429,
+        headers={"Retry-After": str(max(1, seconds))},
+    )

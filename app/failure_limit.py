@@ -17,12 +17,11 @@ This layer wraps the whole app, so no path spelling can avoid it.
 from __future__ import annotations
 
 import logging
-import math
 from typing import TYPE_CHECKING
 
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.asgi import too_many_requests
 from app.auth import track_attempt
 from app.logs import SampledLog
 from app.metrics import count_decision
@@ -53,14 +52,11 @@ class AuthFailureLimit:
             if wait > 0:
                 count_decision("denied", "too_many_failures")
                 self._held_back.write("too_many_failures")
-                response = JSONResponse(
-                    {
-                        "error": "too_many_failures",
-                        "error_description": "too many refused tokens from this address; "
-                        f"retry in {math.ceil(wait)} s with a valid token",
-                    },
-                    status_code=429,
-                    headers={"Retry-After": str(max(1, math.ceil(wait)))},
+                response = too_many_requests(
+                    "too_many_failures",
+                    "too many refused tokens from this address; "
+                    "retry in {seconds} s with a valid token",
+                    wait,
                 )
                 await response(scope, receive, send)
                 return

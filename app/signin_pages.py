@@ -14,12 +14,12 @@ from __future__ import annotations
 import base64
 import html
 import logging
-import math
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from starlette.responses import HTMLResponse, JSONResponse
+from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.asgi import too_many_requests
 from app.logs import SampledLog
 from app.metrics import count_decision
 from app.rate_limit import TokenBucket
@@ -57,14 +57,11 @@ class RegistrationLimit:
         if wait > 0:
             count_decision("denied", "too_many_registrations")
             self._held_back.write("too_many_registrations")
-            response = JSONResponse(
-                {
-                    "error": "too_many_registrations",
-                    "error_description": "too many clients registered from this address; "
-                    f"retry in {math.ceil(wait)} s, or reuse the client already registered",
-                },
-                status_code=429,
-                headers={"Retry-After": str(max(1, math.ceil(wait)))},
+            response = too_many_requests(
+                "too_many_registrations",
+                "too many clients registered from this address; "
+                "retry in {seconds} s, or reuse the client already registered",
+                wait,
             )
             await response(scope, receive, send)
             return
