@@ -8,8 +8,13 @@
 # Kept to what Docker's legacy builder understands (no RUN --mount, COPY --link
 # or heredocs): Debian's Docker and docker-py build without BuildKit.
 
+# The base image of both stages, written once: `make image`, the engine script
+# (scripts/ci/docker-engine.sh) and tests/container/ read it from this line.
 # Pinned by tag; Dependabot (.github/dependabot.yml) proposes updates.
-FROM python:3.11-slim AS builder
+FROM python:3.11-slim AS base
+
+
+FROM base AS builder
 
 # No caches in layers; use the base image's Python, never download one.
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -63,7 +68,7 @@ COPY scripts/image_bytecode.py /tmp/image_bytecode.py
 RUN /opt/venv/bin/python /tmp/image_bytecode.py
 
 
-FROM python:3.11-slim
+FROM base
 
 # OCI labels; `make image` and the pipeline pass the real values.
 ARG VERSION=0.0.0-dev

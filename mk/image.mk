@@ -16,6 +16,8 @@ IMAGE_SOURCE ?= $(shell git remote get-url origin 2>/dev/null | \
 # Host networking lets the build reach the package index on engines without a bridge.
 IMAGE_BUILD_NETWORK ?= host
 DOCKER ?= docker
+# The Dockerfile's base image, from its one `FROM <image> AS base` line.
+BASE_IMAGE = $(shell sed -n 's/^FROM \([^ ]*\) AS base$$/\1/p' Dockerfile)
 # The image's platform: empty (the default) builds for this machine, so phase 4
 # runs natively on an arm64 laptop; the image pushed for GKE's x86-64 nodes is
 # built with PLATFORM=linux/amd64 (Docker Desktop emulates the other CPU). The
@@ -37,9 +39,9 @@ image: ## Build the image mcp-server:<version> [PLATFORM=linux/amd64] (needs a D
 	  --build-arg REVISION=$(IMAGE_REVISION) \
 	  --build-arg SOURCE=$(or $(IMAGE_SOURCE),unknown) \
 	  --tag $(IMAGE):$(IMAGE_TAG) --tag $(IMAGE):latest .
-	@base=$$($(DOCKER) image inspect --format '{{.Size}}' python:3.11-slim); \
+	@base=$$($(DOCKER) image inspect --format '{{.Size}}' $(BASE_IMAGE)); \
 	  size=$$($(DOCKER) image inspect --format '{{.Size}}' $(IMAGE):$(IMAGE_TAG)); \
-	  echo "Built $(IMAGE):$(IMAGE_TAG): $$(( (size - base) / 1000000 )) MB over python:3.11-slim"
+	  echo "Built $(IMAGE):$(IMAGE_TAG): $$(( (size - base) / 1000000 )) MB over $(BASE_IMAGE)"
 
 lint-image: tools ## Lint the Dockerfile (hadolint) and the engine script (shellcheck)
 	$(HADOLINT) --config .hadolint.yaml Dockerfile

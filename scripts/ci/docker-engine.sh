@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Make a Docker engine and the `python:3.11-slim` base image available.
+# Make a Docker engine and the Dockerfile's base image available.
 #
 #   eval "$(scripts/ci/docker-engine.sh start)"   # prints `export DOCKER_HOST=...`
 #   scripts/ci/docker-engine.sh stop               # stops the private engine, if any
@@ -13,10 +13,10 @@
 # (and then `stop` in that session leaves it running for the session that
 # started it, which stops it by its PID).
 #
-# When `python:3.11-slim` can be neither found nor pulled (no registry is
+# When the base image can be neither found nor pulled (no registry is
 # reachable from the build machines), it builds a stand-in with debootstrap
-# from the machine's own Debian mirror and tags it `python:3.11-slim` in that
-# engine only. The stand-in has what the Dockerfile relies on: Python 3.11 at
+# from the machine's own Debian mirror and tags it with the base image's name
+# in that engine only. The stand-in has what the Dockerfile relies on: Python 3.11 at
 # /usr/local/bin/python3 (and python, pip), a shell, and the machine's CA
 # bundle so pip and uv trust the TLS-intercepting proxy. The root filesystem is
 # cached as a tarball, so only the first start pays for it.
@@ -32,7 +32,9 @@ STATE_DIR="${MCP_DOCKER_DIR:-/tmp/mcp-docker}"
 SOCKET="$STATE_DIR/docker.sock"
 PIDFILE="$STATE_DIR/dockerd.pid"
 LOGFILE="$STATE_DIR/dockerd.log"
-BASE_IMAGE="python:3.11-slim"
+# The Dockerfile's base image (its `FROM ... AS base` line), the one name to make available.
+DOCKERFILE="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/Dockerfile"
+BASE_IMAGE="$(sed -n 's/^FROM \([^ ]*\) AS base$/\1/p' "$DOCKERFILE")"
 # Bump when the stand-in recipe below changes, so the cached rootfs is rebuilt.
 STANDIN_VERSION="1"
 STANDIN_TAR="$STATE_DIR/cache/standin-bookworm-py311-v$STANDIN_VERSION.tar"
@@ -41,6 +43,8 @@ CA_BUNDLE="/etc/ssl/certs/ca-certificates.crt"
 
 log() { printf 'docker-engine: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+
+[[ -n "$BASE_IMAGE" ]] || die "$DOCKERFILE has no 'FROM <image> AS base' line"
 
 # Run "$@" with its output in the file $2, saying every 15 s that step $1 is
 # still at work and how long it took: the slow steps print nothing of their own.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import re
 import secrets
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -38,7 +39,16 @@ from tests.server_process import free_port
 from tests.server_process import wait_until_ready as wait_for_ready
 
 IMAGE_TAG = "mcp-server:test"
-BASE_IMAGE = "python:3.11-slim"
+
+
+def dockerfile_base_image() -> str:
+    """The Dockerfile names its base image once, in its `FROM <image> AS base` line."""
+    found = re.search(r"^FROM (\S+) AS base$", (ROOT / "Dockerfile").read_text(), re.M)
+    assert found, "the Dockerfile has no `FROM <image> AS base` line"
+    return found[1]
+
+
+BASE_IMAGE = dockerfile_base_image()
 # Labels the build args set; the tests check they reach the image.
 BUILD_ARGS = {
     "VERSION": "0.0.0-test",

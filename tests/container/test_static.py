@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from docker.utils.build import exclude_paths
 
+from tests.container.conftest import BASE_IMAGE
 from tests.helpers import ROOT, tool
 
 DOCKERFILE = ROOT / "Dockerfile"
@@ -39,10 +40,7 @@ def test_hadolint_passes() -> None:
         # A required OCI label goes missing.
         (("org.opencontainers.image.revision=", "org.example.revision="), "DL3049"),
         # A base image from a registry outside the trusted list.
-        (
-            ("FROM python:3.11-slim AS builder", "FROM quay.io/python:3.11-slim AS builder"),
-            "DL3026",
-        ),
+        ((f"FROM {BASE_IMAGE} AS base", f"FROM quay.io/{BASE_IMAGE} AS base"), "DL3026"),
         # An unpinned pip install in a RUN step.
         (
             (
