@@ -95,7 +95,7 @@ COPY --from=builder /opt/venv /opt/venv
 # PYTHONSAFEPATH: never import from the working directory, so nothing dropped
 # into a writable directory can shadow a module.
 # MCP_HOST: listen on all interfaces, as the container's port is the boundary.
-# The port is the app's default (8080, EXPOSEd below); `python -m app` itself
+# The port is the app's default (app/config.py); `python -m app` itself
 # switches FastMCP's console logging off, so neither is set here.
 ENV PATH="/opt/venv/bin:${PATH}" \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -104,11 +104,14 @@ ENV PATH="/opt/venv/bin:${PATH}" \
     MCP_HOST=0.0.0.0
 
 USER 10001:10001
+# The app's default port: Docker cannot read it from app/config.py, so
+# tests/container/test_image.py checks the built image's EXPOSE against it.
 EXPOSE 8080
 
-# Liveness through the venv's Python: no curl or wget in the image.
+# Liveness through the venv's Python: no curl or wget in the image. The port
+# is the server's own setting (MCP_PORT or its default), read the way it reads it.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-    CMD ["/opt/venv/bin/python", "-c", "import os, sys, urllib.request; url = 'http://127.0.0.1:' + os.environ.get('MCP_PORT', '8080') + '/health'; sys.exit(0 if urllib.request.urlopen(url, timeout=2).status == 200 else 1)"]
+    CMD ["/opt/venv/bin/python", "-c", "import sys, urllib.request; from app.config import Settings; url = f'http://127.0.0.1:{Settings().port}/health'; sys.exit(0 if urllib.request.urlopen(url, timeout=2).status == 200 else 1)"]
 
 # Exec form: the server is PID 1 and receives SIGTERM itself, so it drains
 # and exits 0 (a shell in between would swallow the signal).

@@ -75,8 +75,9 @@ $(DEV_KEY): | $(UV)
 	@umask 077 && $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(48))' > $@
 	@echo "Generated a local development signing key in $@" >&2
 
-run: install-main $(DEV_KEY) ## Start the server on http://127.0.0.1:8080 with the dev key
-	@echo "Server starting on http://127.0.0.1:$${MCP_PORT:-8080}/mcp  (Ctrl-C stops it)"
+# The server logs the URL it serves (its host and port settings: app/config.py).
+run: install-main $(DEV_KEY) ## Start the server with the dev key; it logs its URL
+	@echo "Starting the server (Ctrl-C stops it)"
 	@echo "Get a token in another terminal:  make token SCOPES=public:read"
 	MCP_JWT_SECRET_FILE=$(DEV_KEY) MCP_LOG_FORMAT=$${MCP_LOG_FORMAT:-console} $(BIN)/python -m app
 

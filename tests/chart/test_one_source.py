@@ -1,10 +1,11 @@
 """Facts the chart shares with other layers: each has one owner, and the copies match it.
 
 The port and the pod's identity are values (containerPort, securityContext)
-that the templates derive everything else from; the image cannot read the
-chart, so its USER, EXPOSE and ENV are checked against the values here. The
-default port and the token issuer and audience are the app's (app/config.py,
-app/tokens.py); the chart's defaults must equal them.
+that the templates derive everything else from. The chart passes its port to
+the server as MCP_PORT, so it need not be the app's default; the image cannot
+read the chart, so its USER and ENV are checked against the values here. The
+token issuer and audience are the app's (app/tokens.py); the chart's defaults
+must equal them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from app.config import Settings
 from app.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER
 from tests.chart.rendering import COMBOS, Chart, parse_all
 from tests.chart.test_objects import IDENTITY, PORT, VALUES
@@ -65,17 +65,6 @@ def test_issuer_and_audience_defaults_are_the_apps() -> None:
 def test_the_image_runs_as_the_chart_identity() -> None:
     user = re.findall(r"^USER (\S+)$", runtime_stage(), re.MULTILINE)
     assert user == [f"{IDENTITY['runAsUser']}:{IDENTITY['runAsGroup']}"]
-
-
-def test_the_chart_port_is_the_apps_default() -> None:
-    assert Settings.model_fields["port"].default == PORT
-
-
-def test_the_image_exposes_and_listens_on_the_chart_port() -> None:
-    """EXPOSE, and MCP_PORT if the image sets it (else the app's default applies)."""
-    assert re.findall(r"^EXPOSE (\d+)$", runtime_stage(), re.MULTILINE) == [str(PORT)]
-    listens = image_env().get("MCP_PORT", str(Settings.model_fields["port"].default))
-    assert listens == str(PORT)
 
 
 def test_the_image_owns_the_bind_address() -> None:

@@ -41,7 +41,7 @@ def test_the_table_has_a_row_per_described_value() -> None:
     values = YAML(typ="safe").load(VALUES.read_text())
     listed = {row.key for row in rows(VALUES.read_text())}
     assert set(values) <= {key.split(".")[0] for key in listed}
-    assert "| containerPort | int | `8080` |" in table()
+    assert f"| containerPort | int | `{values['containerPort']}` |" in table()
 
 
 def test_the_generator_escapes_what_would_break_a_table() -> None:

@@ -172,8 +172,9 @@ def load_yaml_text(text: str) -> Any:
 @pytest.mark.parametrize("name", ["gke", "dev"])
 def test_notes_tell_how_to_connect(chart: Chart, name: str, tmp_path: Path) -> None:
     text = notes(chart, name, tmp_path)
-    # 18080 locally, as phases 6 and 9 use it: `make run` may still hold 8080.
-    assert f"kubectl -n {NAMESPACE} port-forward svc/{RELEASE} 18080:8080" in text
+    # 18080 locally, as phases 6 and 9 use it: `make run` may still hold the app's port.
+    service_port = load_yaml_text((CHART / "values.yaml").read_text())["service"]["port"]
+    assert f"kubectl -n {NAMESPACE} port-forward svc/{RELEASE} 18080:{service_port}" in text
     assert 'scripts/mcp_client.py http://127.0.0.1:18080/mcp --token "$TOKEN" list' in text
     assert "rollout restart" not in text, "keys and revocations reload without a restart"
     assert "docs/operations.md" in text

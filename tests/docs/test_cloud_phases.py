@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
+from app.config import Settings
 from infra.mcp_infra.outputs import PLAN_VARIABLES, REPOSITORY_VARIABLES
 from infra.mcp_infra.settings import InfraConfig
 from tests.docs.markdown import TUTORIAL, Command, console_commands
@@ -250,7 +251,7 @@ def servers_by_port(doc: str) -> dict[int, set[str]]:
     """Which server answers each local port in the phase: `make run`, or a port-forward."""
     ports: dict[int, set[str]] = {}
     if "`make run`" in read(doc):
-        ports.setdefault(8080, set()).add("make run")
+        ports.setdefault(Settings.model_fields["port"].default, set()).add("make run")
     for command in commands(doc):
         forward = re.search(r"port-forward (\S+) (\d+)(?::\d+)?", command.text)
         if forward:
