@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from app.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER
 from tests.chart.rendering import CHART, COMBOS, DIGEST, DOCUMENTS, JWKS_URL, Chart
 from tests.helpers import ROOT
 
@@ -28,6 +27,7 @@ SELECTOR = {"app.kubernetes.io/name": "mcp-server", "app.kubernetes.io/instance"
 # Where the port and the pod's identity are defined, once.
 VALUES: dict[str, Any] = YAML(typ="safe").load((CHART / "values.yaml").read_text())
 PORT = VALUES["containerPort"]
+GKE_VALUES: dict[str, Any] = YAML(typ="safe").load((CHART / "values-gke.yaml").read_text())
 IDENTITY = VALUES["securityContext"]
 # Combinations whose values replace the image's documents.
 OWN_DOCUMENTS = [name for name in COMBOS if "documents" in " ".join(COMBOS[name].set_files)]
@@ -144,7 +144,7 @@ def test_key_is_a_mounted_file_from_the_contract_secret(chart: Chart, name: str)
     assert variables["MCP_JWT_SECRET_FILE"] == "/var/run/secrets/mcp/signing-key"
     assert "MCP_JWT_SECRET_KEY" not in variables, "the key never travels in an env var"
     volume = next(v for v in pod["volumes"] if v["name"] == "signing-key")["secret"]
-    assert volume["secretName"] == "mcp-jwt-signing-key"
+    assert volume["secretName"] == VALUES["signingKey"]["secretName"]
     keys = [item["key"] for item in volume["items"]]
     if name in ROTATION:
         assert keys == ["signing-key", "previous-signing-key"]
@@ -188,10 +188,13 @@ def test_secret_store_uses_workload_identity_and_the_project(chart: Chart, name:
     ksa = rendered.one("ServiceAccount")["metadata"]["name"]
     assert identity["serviceAccountRef"] == {"name": ksa}
     assert rendered.pod_spec()["serviceAccountName"] == ksa == "mcp-server"
-    assert identity["clusterName"] == "mcp-prototype"
-    assert identity["clusterLocation"] == "us-central1-a"
+    # The names of infra/'s resources, as values-gke.yaml spells them
+    # (tests/infra/test_defaults_agree.py holds those to infra's settings).
+    gcp = GKE_VALUES["externalSecrets"]["gcpSecretManager"]
+    assert identity["clusterName"] == gcp["clusterName"]
+    assert identity["clusterLocation"] == gcp["clusterLocation"]
     remote = rendered.one("ExternalSecret")["spec"]["data"][0]["remoteRef"]
-    assert (remote["key"], remote["version"]) == ("mcp-jwt-signing-key", "latest")
+    assert (remote["key"], remote["version"]) == (gcp["secretId"], "latest")
 
 
 def test_fake_provider_serves_the_given_key(chart: Chart) -> None:
@@ -390,8 +393,10 @@ def test_server_environment(chart: Chart, name: str) -> None:
     assert "MCP_HOST" not in variables
     assert "FASTMCP_LOG_ENABLED" not in variables
     assert variables["MCP_PORT"] == str(PORT)
-    assert variables["MCP_JWT_ISSUER"] == DEFAULT_ISSUER
-    assert variables["MCP_JWT_AUDIENCE"] == DEFAULT_AUDIENCE
+    # Issuer and audience are the server's defaults (app/tokens.py), which the
+    # token CLIs mint with: the chart passes them only when a value sets them.
+    assert "MCP_JWT_ISSUER" not in variables
+    assert "MCP_JWT_AUDIENCE" not in variables
     assert variables["MCP_PUBLIC_URL"] == "http://127.0.0.1:18080"  # the port-forward's port
     # On GKE the trace link names the project the pods (and the key) live in: the
     # one values-gke.yaml names (the test's, or a fork's own after phase 6).

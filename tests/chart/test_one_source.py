@@ -4,8 +4,8 @@ The port and the pod's identity are values (containerPort, securityContext)
 that the templates derive everything else from. The chart passes its port to
 the server as MCP_PORT, so it need not be the app's default; the image cannot
 read the chart, so its USER and ENV are checked against the values here. The
-token issuer and audience are the app's (app/tokens.py); the chart's defaults
-must equal them.
+token issuer and audience are the app's (app/tokens.py): the chart leaves them
+unset unless a value overrides them.
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from app.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER
 from tests.chart.rendering import COMBOS, Chart, parse_all
-from tests.chart.test_objects import IDENTITY, PORT, VALUES
+from tests.chart.test_objects import IDENTITY, PORT
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.chart
@@ -55,11 +54,18 @@ def deployment(chart: Chart, *sets: str) -> tuple[str, dict[str, Any]]:
     return result.stdout, obj
 
 
-def test_issuer_and_audience_defaults_are_the_apps() -> None:
-    """values.yaml repeats app/tokens.py's defaults; a token minted with the
-    defaults (make token, scripts/generate_token.py) must pass the chart's pods."""
-    assert VALUES["server"]["jwtIssuer"] == DEFAULT_ISSUER
-    assert VALUES["server"]["jwtAudience"] == DEFAULT_AUDIENCE
+def test_issuer_and_audience_are_the_apps_unless_set(chart: Chart) -> None:
+    """By default the chart sets neither, so the server expects app/tokens.py's
+    defaults, which `make token` and the token CLIs mint with; set, each is passed on."""
+    _, obj = deployment(chart)
+    (c,) = obj["spec"]["template"]["spec"]["containers"]
+    names = {e["name"] for e in c["env"]}
+    assert not {"MCP_JWT_ISSUER", "MCP_JWT_AUDIENCE"} & names
+    _, obj = deployment(chart, "server.jwtIssuer=https://issuer.example", "server.jwtAudience=api")
+    (c,) = obj["spec"]["template"]["spec"]["containers"]
+    variables = {e["name"]: e.get("value") for e in c["env"]}
+    assert variables["MCP_JWT_ISSUER"] == "https://issuer.example"
+    assert variables["MCP_JWT_AUDIENCE"] == "api"
 
 
 def test_the_image_runs_as_the_chart_identity() -> None:

@@ -187,4 +187,5 @@ def test_notes_tell_how_to_connect(chart: Chart, name: str, tmp_path: Path) -> N
         assert f"scripts/jwt_key.py --project {chart.project} token --sub learner" in text
     else:
         assert "scripts/generate_token.py --sub learner --scopes public:read --secret-file" in text
-        assert "create secret generic mcp-jwt-signing-key" in text
+        secret = load_yaml_text((CHART / "values.yaml").read_text())["signingKey"]["secretName"]
+        assert f"create secret generic {secret}" in text
