@@ -133,6 +133,22 @@ def test_external_secrets_need_a_project(chart: Chart) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("name", "output"),
+    [
+        ("secretId", "secret_id"),
+        ("clusterName", "cluster_name"),
+        ("clusterLocation", "cluster_location"),
+    ],
+)
+def test_secret_manager_needs_infras_names(chart: Chart, name: str, output: str) -> None:
+    """values.yaml leaves infra/'s names empty: a GKE release without them is refused."""
+    args = [*chart.args(COMBOS["gke"]), "--set", f"externalSecrets.gcpSecretManager.{name}="]
+    stderr = failure(chart, *args)
+    assert f"externalSecrets.gcpSecretManager.{name} is required" in stderr
+    assert f"terraform output {output}" in stderr
+
+
 def test_fake_provider_needs_a_long_enough_key(chart: Chart) -> None:
     stderr = failure(
         chart,

@@ -98,6 +98,12 @@ what to change. Included once, from the Deployment.
 {{- if not .Values.serviceAccount.gcpServiceAccount }}
 {{- fail "serviceAccount.gcpServiceAccount is required with the gcpSecretManager provider: ESO authenticates as the chart's KSA through Workload Identity, which needs the GSA annotation" }}
 {{- end }}
+{{- /* infra/ owns these names; values-gke.yaml spells them, the chart's defaults do not. */}}
+{{- range $name, $output := dict "secretId" "secret_id" "clusterName" "cluster_name" "clusterLocation" "cluster_location" }}
+{{- if not (get $gcp $name) }}
+{{- fail (printf "externalSecrets.gcpSecretManager.%s is required with the gcpSecretManager provider: set it to infra/'s terraform output %s, as values-gke.yaml does" $name $output) }}
+{{- end }}
+{{- end }}
 {{- if and .Values.signingKey.previousKey (not $gcp.previousVersion) }}
 {{- fail "signingKey.previousKey needs externalSecrets.gcpSecretManager.previousVersion (the Secret Manager version of the old key)" }}
 {{- end }}
