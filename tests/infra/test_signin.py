@@ -47,7 +47,7 @@ def test_nothing_of_sign_in_without_a_host(synth: Synth) -> None:
     assert synth.config.signin_host == ""
     for rtype in SIGNIN_TYPES:
         assert synth.resources(rtype) == {}, rtype
-    assert secret_ids(synth) == {"mcp-jwt-signing-key"}
+    assert secret_ids(synth) == {synth.config.secret_id}
     services = {s["service"] for s in synth.resources("google_project_service").values()}
     assert "redis.googleapis.com" not in services
     assert not [name for name in synth.doc["output"] if name.startswith("signin")]
@@ -140,7 +140,7 @@ def test_cloud_armor_throttles_each_client_on_the_oauth_endpoints(signin_synth: 
 def test_secrets_are_containers_and_only_the_app_may_read_them(
     signin_synth: Synth, example_config: Any
 ) -> None:
-    assert secret_ids(signin_synth) == {"mcp-jwt-signing-key", *SIGNIN_SECRETS}
+    assert secret_ids(signin_synth) == {signin_synth.config.secret_id, *SIGNIN_SECRETS}
     assert not [t for t in signin_synth.doc["resource"] if "secret_version" in t]
     assert not [t for t in signin_synth.doc.get("data", {}) if "secret_version" in t]
     (app_sa,) = [

@@ -158,7 +158,7 @@ def test_registry_is_docker_with_cleanup_policies_and_immutable_tags(synth: Synt
 
 def test_secret_exists_without_any_version(synth: Synth) -> None:
     secret = synth.only("google_secret_manager_secret")
-    assert secret["secret_id"] == "mcp-jwt-signing-key"
+    assert secret["secret_id"] == synth.config.secret_id
     assert secret["deletion_protection"] is True  # deleting it would delete every key
     # A destroyed key version is disabled for a day first, so a mistake can be undone.
     assert secret["version_destroy_ttl"] == "86400s"
@@ -416,11 +416,12 @@ def test_existing_registry_and_secret_are_adopted_by_import_blocks(
     synth: Synth, adopting_synth: Synth
 ) -> None:
     imports = {entry["to"].split(".")[0]: entry["id"] for entry in adopting_synth.doc["import"]}
+    cfg = adopting_synth.config
     assert imports == {
         "google_artifact_registry_repository": (
-            "projects/mcp-example-123456/locations/us-central1/repositories/mcp-prototype"
+            f"projects/{cfg.project_id}/locations/{cfg.region}/repositories/{cfg.registry_id}"
         ),
-        "google_secret_manager_secret": "projects/mcp-example-123456/secrets/mcp-jwt-signing-key",
+        "google_secret_manager_secret": f"projects/{cfg.project_id}/secrets/{cfg.secret_id}",
     }
 
     # Adoption adds the import blocks and changes nothing else, so every check on the
