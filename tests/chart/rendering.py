@@ -22,8 +22,10 @@ from tests.helpers import ROOT
 
 CHART = ROOT / "helm" / "mcp-server"
 ARGOCD = ROOT / "argocd"
-NAMESPACE = "mcp-prototype"
-RELEASE = "mcp-server"
+# Rendered as ArgoCD deploys it: its Application owns the namespace and release name.
+_SOURCE = YAML(typ="safe").load((ARGOCD / "application.yaml").read_text())["spec"]
+NAMESPACE: str = _SOURCE["destination"]["namespace"]
+RELEASE: str = _SOURCE["source"]["helm"]["releaseName"]
 # Replaces the PROJECT_ID placeholder of values-gke.yaml, as a learner does.
 PROJECT_ID = "mcp-demo-123456"
 DIGEST = "sha256:" + "0123456789abcdef" * 4

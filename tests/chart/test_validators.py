@@ -18,6 +18,7 @@ from tests.chart.rendering import (
     ARGOCD,
     COMBOS,
     K8S_VERSIONS,
+    NAMESPACE,
     Chart,
     Rendered,
 )
@@ -77,7 +78,7 @@ def test_renders_the_expected_objects(chart: Chart, name: str) -> None:
     rendered = chart.render(name)
     assert rendered.kinds() == EXPECTED_KINDS[name]
     for obj in rendered.objects:
-        assert obj["metadata"]["namespace"] == "mcp-prototype", obj["metadata"]["name"]
+        assert obj["metadata"]["namespace"] == NAMESPACE, obj["metadata"]["name"]
 
 
 def _split_builtin(chart: Chart, out_dir: Path) -> list[Path]:
