@@ -238,7 +238,8 @@ def test_kind_secret_is_recreated_after_helm_uninstall() -> None:
     """Item 9: the fake provider's ExternalSecret owns the Secret; uninstall deletes it."""
     cmds = commands("08-argocd.md")
     uninstall = first(cmds, r"helm uninstall mcp-server")
-    recreate = first(cmds, r"create secret generic mcp-jwt-signing-key")
+    values = YAML(typ="safe").load((ROOT / "helm" / "mcp-server" / "values.yaml").read_text())
+    recreate = first(cmds, rf"create secret generic {values['signingKey']['secretName']}\b")
     apply_kind = first(cmds, r"application-kind\.yaml")
     assert 0 <= uninstall < recreate < apply_kind
     assert "creationPolicy: Owner" in section("08-argocd.md", "2. Hand the release over to ArgoCD")
