@@ -18,7 +18,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
@@ -29,7 +29,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from .rules import Invalid
+from .rules import Invalid, bounds, spell_choices
 from .settings import PLACEHOLDERS, AuthorizedNetwork, InfraConfig
 
 __all__ = [
@@ -130,8 +130,13 @@ def first_problem(exc: ValidationError) -> str:
         close = difflib.get_close_matches(name, list(InfraConfig.model_fields), n=1)
         fix = f"did you mean {close[0]}?" if close else f"see {EXAMPLE_CONFIG.name}"
         return f"unknown setting {name!r} (check the spelling: {fix})"
+    field = InfraConfig.model_fields[name]
     if kind == "missing":
-        return f"{name} is required: {InfraConfig.model_fields[name].description}"
+        return f"{name} is required: {field.description}"
+    if kind in {"greater_than_equal", "less_than_equal"} and (limits := bounds(field)):
+        return f"{name} must be between {limits[0]} and {limits[1]}, got {error['input']}"
+    if kind == "literal_error":
+        return f"{name} must be {spell_choices(get_args(field.annotation))}, got {error['input']!r}"
     return f"{_spell(error)} {WRONG_TYPE.get(kind, error['msg'])}, got {error['input']!r}"
 
 

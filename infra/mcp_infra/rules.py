@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
+from annotated_types import Ge, Le
 from pydantic.fields import FieldInfo
 
 
@@ -33,20 +34,39 @@ class Invalid(ValueError):
 
 @dataclass(frozen=True)
 class Rule:
-    """One constraint on a setting: `check(value, config)` raises Invalid when broken.
-
-    A `choice` (a range or a list of values) is also shown next to the setting
-    in config.example.toml, where the learner picks a value.
-    """
+    """One constraint on a setting: `check(value, config)` raises Invalid when broken."""
 
     allowed: str
     check: Callable[[Any, Any], None]
-    choice: bool = False
 
 
 def rules_of(field: FieldInfo) -> list[Rule]:
     """The rules a setting declares, in order."""
     return [item for item in field.metadata if isinstance(item, Rule)]
+
+
+def bounds(field: FieldInfo) -> tuple[Any, Any] | None:
+    """A number's `ge` and `le`, which pydantic checks."""
+    low = [item.ge for item in field.metadata if isinstance(item, Ge)]
+    high = [item.le for item in field.metadata if isinstance(item, Le)]
+    return (low[0], high[0]) if low and high else None
+
+
+def choice(field: FieldInfo) -> str:
+    """What a learner picks from, in words: a Literal's values or a number's bounds.
+
+    config.example.toml also shows it next to the setting.
+    """
+    if get_origin(field.annotation) is Literal:
+        return spell_choices(get_args(field.annotation))
+    limits = bounds(field)
+    return f"{limits[0]}-{limits[1]}" if limits else ""
+
+
+def spell_choices(values: Sequence[object]) -> str:
+    """ "A, B or C"."""
+    words = [str(value) for value in values]
+    return f"{', '.join(words[:-1])} or {words[-1]}"
 
 
 def matches(
@@ -60,24 +80,6 @@ def matches(
             raise Invalid(f"{value!r} {problem}")
 
     return Rule(allowed, check)
-
-
-def between(low: int, high: int) -> Rule:
-    def check(value: int, _cfg: Any) -> None:
-        if not low <= value <= high:
-            raise Invalid(f"must be between {low} and {high}, got {value}")
-
-    return Rule(f"{low}-{high}", check, choice=True)
-
-
-def one_of(*choices: str) -> Rule:
-    spelled = f"{', '.join(choices[:-1])} or {choices[-1]}"
-
-    def check(value: str, _cfg: Any) -> None:
-        if value not in choices:
-            raise Invalid(f"must be {spelled}, got {value!r}")
-
-    return Rule(spelled, check, choice=True)
 
 
 def positive(hint: str) -> Rule:

@@ -13,7 +13,7 @@ Like config.py, this module imports nothing from CDK Terrain.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -102,16 +102,14 @@ class InfraConfig(BaseModel):
         description="The GKE cluster.",
         json_schema_extra={"group": "Cluster"},
     )
-    node_count: Annotated[int, rules.between(1, 10)] = Field(
-        default=3, description="Nodes in the node pool."
-    )
+    node_count: int = Field(default=3, ge=1, le=10, description="Nodes in the node pool.")
     machine_type: Annotated[str, rules.MACHINE_TYPE] = Field(
         default="e2-standard-2", description="Compute Engine machine type of the nodes."
     )
-    disk_size_gb: Annotated[int, rules.between(20, 500)] = Field(
-        default=50, description="Boot disk of each node, in GB."
+    disk_size_gb: int = Field(
+        default=50, ge=20, le=500, description="Boot disk of each node, in GB."
     )
-    release_channel: Annotated[str, rules.one_of("RAPID", "REGULAR", "STABLE")] = Field(
+    release_channel: Literal["RAPID", "REGULAR", "STABLE"] = Field(
         default="REGULAR",
         description="GKE release channel: how soon the cluster gets new versions.",
     )
@@ -133,8 +131,10 @@ class InfraConfig(BaseModel):
             "group": "Cluster options (each off by default: what it costs, what it protects)"
         },
     )
-    min_nodes: Annotated[int, rules.between(0, 50)] = Field(
+    min_nodes: int = Field(
         default=1,
+        ge=0,
+        le=50,
         description="Autoscaling's lower bound (per zone when regional); used only when max_nodes "
         "is set.",
     )
@@ -161,8 +161,8 @@ class InfraConfig(BaseModel):
         description="End of that window (GKE allows at most 30 days for NO_UPGRADES; the other "
         "scopes up to the version's end of support).",
     )
-    maintenance_exclusion_scope: Annotated[
-        str, rules.one_of("NO_UPGRADES", "NO_MINOR_UPGRADES", "NO_MINOR_OR_NODE_UPGRADES")
+    maintenance_exclusion_scope: Literal[
+        "NO_UPGRADES", "NO_MINOR_UPGRADES", "NO_MINOR_OR_NODE_UPGRADES"
     ] = Field(
         default="NO_MINOR_UPGRADES",
         description="What the window holds back: NO_UPGRADES (everything, even patches), "
@@ -216,15 +216,19 @@ class InfraConfig(BaseModel):
         description="The Artifact Registry Docker repository the pipeline pushes to.",
         json_schema_extra={"group": "Artifact Registry"},
     )
-    registry_keep_versions: Annotated[int, rules.between(1, 100)] = Field(
+    registry_keep_versions: int = Field(
         default=10,
+        ge=1,
+        le=100,
         description="Most recent image versions the cleanup policy always keeps (for rollbacks).",
     )
-    registry_untagged_days: Annotated[int, rules.between(1, 365)] = Field(
-        default=7, description="Untagged images are deleted after this many days."
+    registry_untagged_days: int = Field(
+        default=7, ge=1, le=365, description="Untagged images are deleted after this many days."
     )
-    registry_tagged_days: Annotated[int, rules.between(1, 3650)] = Field(
+    registry_tagged_days: int = Field(
         default=30,
+        ge=1,
+        le=3650,
         description="Tagged images beyond the most recent `registry_keep_versions` are deleted "
         "after this many days (a rollback target older than that is rebuilt by the "
         "pipeline).",
@@ -240,7 +244,7 @@ class InfraConfig(BaseModel):
         description="The Secret Manager secret holding the JWT signing key (never its value).",
         json_schema_extra={"group": "Signing key"},
     )
-    signing_key_replication: Annotated[str, rules.one_of("user-managed", "automatic")] = Field(
+    signing_key_replication: Literal["user-managed", "automatic"] = Field(
         default="user-managed",
         description="user-managed keeps the key in `region` only. A secret made with a plain "
         "`gcloud secrets create` has automatic replication, which cannot change in "
@@ -293,13 +297,13 @@ class InfraConfig(BaseModel):
             "group": "Binary Authorization and the pipeline's identities (phases 5 and 7)"
         },
     )
-    binauthz_enforcement_mode: Annotated[
-        str, rules.one_of("ENFORCED_BLOCK_AND_AUDIT_LOG", "DRYRUN_AUDIT_LOG_ONLY")
-    ] = Field(
-        default="ENFORCED_BLOCK_AND_AUDIT_LOG",
-        description="What the cluster does with an image the pipeline did not attest: refuse it, "
-        "or only log that it would (DRYRUN, for phase 6's hand-pushed image; see the "
-        "tutorial).",
+    binauthz_enforcement_mode: Literal["ENFORCED_BLOCK_AND_AUDIT_LOG", "DRYRUN_AUDIT_LOG_ONLY"] = (
+        Field(
+            default="ENFORCED_BLOCK_AND_AUDIT_LOG",
+            description="What the cluster does with an image the pipeline did not attest: "
+            "refuse it, or only log that it would (DRYRUN, for phase 6's hand-pushed image; "
+            "see the tutorial).",
+        )
     )
     plan_service_account_id: Annotated[str, rules.SERVICE_ACCOUNT_ID] = Field(
         default="mcp-infra-plan",
@@ -333,7 +337,7 @@ class InfraConfig(BaseModel):
         "leaves sign-in's Google Cloud parts out.",
         json_schema_extra={"group": "Sign-in (phase 10)"},
     )
-    signin_redis_tier: Annotated[str, rules.one_of("BASIC", "STANDARD_HA")] = Field(
+    signin_redis_tier: Literal["BASIC", "STANDARD_HA"] = Field(
         default="BASIC",
         description="Memorystore tier of sign-in's store, 1 GB: BASIC (one node, about 36 USD a "
         "month in us-central1; a failure loses sign-ins in progress) or STANDARD_HA "
@@ -386,7 +390,8 @@ class InfraConfig(BaseModel):
     def _check_rules(self) -> InfraConfig:
         """Placeholders first (an unedited example names its first one), then each
         setting's rules in declaration order, so a rule may rely on the settings declared
-        above it (zone on region, the ranges on each other). Runs once the types are right.
+        above it (zone on region, the ranges on each other). Runs once pydantic has checked
+        the types, choices and bounds.
         """
         fields = type(self).model_fields
         for name in fields:

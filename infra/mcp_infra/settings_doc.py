@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic.fields import FieldInfo
 
-from .rules import rules_of
+from .rules import choice, rules_of
 from .settings import InfraConfig
 
 INFRA_DIR = Path(__file__).resolve().parent.parent
@@ -88,14 +88,15 @@ def example_toml() -> str:
             lines.append(f"{name} = {toml_value((field.examples or [])[0])}")
         else:
             line = f"# {name} = {toml_value(field.get_default(call_default_factory=True))}"
-            choices = [rule.allowed for rule in rules_of(field) if rule.choice]
-            lines.append(f"{line.ljust(40)}  # {'; '.join(choices)}" if choices else line)
+            picked = choice(field)
+            lines.append(f"{line.ljust(40)}  # {picked}" if picked else line)
     return "\n".join(lines) + "\n"
 
 
 def _allowed(field: FieldInfo) -> str:
-    """What the setting's rules admit, in words."""
-    return "; ".join(rule.allowed for rule in rules_of(field))
+    """What the setting admits, in words."""
+    parts = [rule.allowed for rule in rules_of(field)] + [choice(field)]
+    return "; ".join(part for part in parts if part)
 
 
 def settings_table() -> str:
