@@ -18,7 +18,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
@@ -29,7 +29,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from .rules import Invalid, bounds, spell_choices
+from .rules import Invalid, bounds, choice
 from .settings import PLACEHOLDERS, AuthorizedNetwork, InfraConfig
 
 __all__ = [
@@ -63,6 +63,8 @@ def config_path() -> Path:
 class _ConfigFile(BaseSettings, InfraConfig):
     """InfraConfig read from config_path(), and from nothing else."""
 
+    # pydantic-settings would take ZONE for zone; TOML keys are case-sensitive, and
+    # so is every other reader of this file (the verifier, the infra workflow).
     model_config = SettingsConfigDict(case_sensitive=True)
 
     @classmethod
@@ -127,7 +129,7 @@ def first_problem(exc: ValidationError) -> str:
     if name == "authorized_networks" and kind in {"missing", "extra_forbidden", "model_type"}:
         return f"authorized_networks[{loc[1]}] must be a table with exactly cidr and name"
     if kind == "extra_forbidden":
-        close = difflib.get_close_matches(name, list(InfraConfig.model_fields), n=1)
+        close = difflib.get_close_matches(name.lower(), list(InfraConfig.model_fields), n=1)
         fix = f"did you mean {close[0]}?" if close else f"see {EXAMPLE_CONFIG.name}"
         return f"unknown setting {name!r} (check the spelling: {fix})"
     field = InfraConfig.model_fields[name]
@@ -136,11 +138,11 @@ def first_problem(exc: ValidationError) -> str:
     if kind in {"greater_than_equal", "less_than_equal"} and (limits := bounds(field)):
         return f"{name} must be between {limits[0]} and {limits[1]}, got {error['input']}"
     if kind == "literal_error":
-        return f"{name} must be {spell_choices(get_args(field.annotation))}, got {error['input']!r}"
-    return f"{_spell(error)} {WRONG_TYPE.get(kind, error['msg'])}, got {error['input']!r}"
+        return f"{name} must be {choice(field)}, got {error['input']!r}"
+    return f"{_toml_name(error)} {WRONG_TYPE.get(kind, error['msg'])}, got {error['input']!r}"
 
 
-def _spell(error: ErrorDetails) -> str:
+def _toml_name(error: ErrorDetails) -> str:
     """The setting as TOML names it: labels.app, authorized_networks[0].cidr."""
     name = str(error["loc"][0])
     for part in error["loc"][1:]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, get_args, get_origin
@@ -58,15 +58,10 @@ def choice(field: FieldInfo) -> str:
     config.example.toml also shows it next to the setting.
     """
     if get_origin(field.annotation) is Literal:
-        return spell_choices(get_args(field.annotation))
+        words = [str(value) for value in get_args(field.annotation)]
+        return f"{', '.join(words[:-1])} or {words[-1]}"
     limits = bounds(field)
     return f"{limits[0]}-{limits[1]}" if limits else ""
-
-
-def spell_choices(values: Sequence[object]) -> str:
-    """ "A, B or C"."""
-    words = [str(value) for value in values]
-    return f"{', '.join(words[:-1])} or {words[-1]}"
 
 
 def matches(

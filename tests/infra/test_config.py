@@ -195,6 +195,10 @@ REQUIRED_TOML = (
         ('node_count = "3"', "node_count must be a whole number, got '3'"),
         ("labels = { app = 5 }", "labels.app must be a string, got 5"),
         ('zone = "europe-west1-b"', "zone 'europe-west1-b' is not in region 'us-central1'"),
+        (
+            'ZONE = "us-central1-b"',
+            "unknown setting 'ZONE' (check the spelling: did you mean zone?)",
+        ),
     ],
 )
 def test_a_bad_line_of_the_file_is_named(
