@@ -114,53 +114,45 @@ PROJECT_ID = matches(
     "6-30 of a-z, 0-9, '-'; no 'google'",
     forbid=lambda value: "google" in value,
 )
-
 REGION = matches(
     r"[a-z]+-[a-z]+[0-9]+",
     "is not a Google Cloud region (like us-central1)",
     "a region, like us-central1",
 )
-
 OBJECT_PATH = matches(
     r"[A-Za-z0-9._/-]{1,200}",
     "must be a relative object path",
     "a relative object path",
     forbid=lambda value: value.startswith("/"),
 )
-
 GITHUB_OWNER = matches(
     # GitHub: 1-39 alphanumerics or single hyphens, not at either end.
     r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}",
     "is not a GitHub user or organization name",
     "a GitHub user or organization",
 )
-
 GITHUB_REPOSITORY = matches(
     r"[A-Za-z0-9._-]{1,100}",
     "is not a repository name (the part after owner/; letters, digits, '.', '-', '_')",
     "a repository name",
     forbid=lambda value: value in {".", ".."},
 )
-
 BRANCH = matches(
     r"[A-Za-z0-9._/-]{1,200}",
     "is not a branch name (like main)",
     "a branch name, without refs/heads/",
     forbid=lambda value: ".." in value or value.startswith(("/", "refs/")),
 )
-
 MACHINE_TYPE = matches(
     r"[a-z0-9]+-[a-z0-9-]+",
     "is not a machine type (like e2-standard-2)",
     "a machine type, like e2-standard-2",
 )
-
 SECRET_ID = matches(
     r"[A-Za-z0-9_-]{1,255}",
     "is not a Secret Manager secret id",
     "1-255 of A-Z, a-z, 0-9, '_', '-'",
 )
-
 KEY_RING = matches(
     r"[A-Za-z0-9_-]{1,63}",
     "is not a key ring name (1-63 of A-Z, a-z, 0-9, '_', '-')",
