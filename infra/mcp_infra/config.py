@@ -30,13 +30,11 @@ from pydantic_settings import (
 )
 
 from .rules import Invalid, bounds, choice
-from .settings import PLACEHOLDERS, AuthorizedNetwork, InfraConfig
+from .settings import InfraConfig
 
 __all__ = [
     "CONFIG_ENV",
     "EXAMPLE_CONFIG",
-    "PLACEHOLDERS",
-    "AuthorizedNetwork",
     "ConfigError",
     "InfraConfig",
     "config_path",
