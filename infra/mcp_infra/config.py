@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from pydantic_core import ErrorDetails
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -137,12 +136,12 @@ def first_problem(exc: ValidationError) -> str:
         return f"{name} must be between {limits[0]} and {limits[1]}, got {error['input']}"
     if kind == "literal_error":
         return f"{name} must be {choice(field)}, got {error['input']!r}"
-    return f"{_toml_name(error)} {WRONG_TYPE.get(kind, error['msg'])}, got {error['input']!r}"
+    return f"{_toml_name(loc)} {WRONG_TYPE.get(kind, error['msg'])}, got {error['input']!r}"
 
 
-def _toml_name(error: ErrorDetails) -> str:
+def _toml_name(loc: tuple[int | str, ...]) -> str:
     """The setting as TOML names it: labels.app, authorized_networks[0].cidr."""
-    name = str(error["loc"][0])
-    for part in error["loc"][1:]:
+    name = str(loc[0])
+    for part in loc[1:]:
         name += f"[{part}]" if isinstance(part, int) else f".{part}"
     return name

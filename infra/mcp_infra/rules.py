@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, get_args, get_origin
 
-from annotated_types import Ge, Le
 from pydantic.fields import FieldInfo
 
 
@@ -46,9 +45,9 @@ def rules_of(field: FieldInfo) -> list[Rule]:
 
 
 def bounds(field: FieldInfo) -> tuple[Any, Any] | None:
-    """A number's `ge` and `le`, which pydantic checks."""
-    low = [item.ge for item in field.metadata if isinstance(item, Ge)]
-    high = [item.le for item in field.metadata if isinstance(item, Le)]
+    """A number's `ge` and `le`, which pydantic checks (kept in the field's metadata)."""
+    low = [item.ge for item in field.metadata if getattr(item, "ge", None) is not None]
+    high = [item.le for item in field.metadata if getattr(item, "le", None) is not None]
     return (low[0], high[0]) if low and high else None
 
 
