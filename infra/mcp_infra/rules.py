@@ -1,10 +1,11 @@
-"""The rules a setting of config.py can declare: what is allowed, and the check.
+"""The rules a setting of settings.py can declare: what is allowed, and the check.
 
-Each rule carries `allowed`, the short text the README's settings table shows,
-and a check that raises `Invalid` with the rest of the one-line message
-(`config.py` puts the source and the setting's name in front of it). Checks
-get the whole config too, so a rule such as "in the region" or "does not
-overlap the subnet" is declared on the setting it guards.
+A setting lists its rules in its `Annotated` metadata. Each rule carries
+`allowed`, the short text the README's settings table shows, and a check that
+raises `Invalid` with the rest of the one-line message (`config.py` puts the
+source and the setting's name in front of it). Checks get the whole config too,
+so a rule such as "in the region" or "does not overlap the subnet" is declared
+on the setting it guards.
 
 Like config.py, this module imports nothing from CDK Terrain.
 """
@@ -16,7 +17,9 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
+
+from pydantic.fields import FieldInfo
 
 
 class Invalid(ValueError):
@@ -30,15 +33,34 @@ class Invalid(ValueError):
 
 @dataclass(frozen=True)
 class Rule:
-    """One constraint on a setting: `check(value, config)` raises Invalid when broken.
-
-    A `choice` (a range or a list of values) is also shown next to the setting
-    in config.example.toml, where the learner picks a value.
-    """
+    """One constraint on a setting: `check(value, config)` raises Invalid when broken."""
 
     allowed: str
     check: Callable[[Any, Any], None]
-    choice: bool = False
+
+
+def rules_of(field: FieldInfo) -> list[Rule]:
+    """The rules a setting declares, in order."""
+    return [item for item in field.metadata if isinstance(item, Rule)]
+
+
+def bounds(field: FieldInfo) -> tuple[Any, Any] | None:
+    """A number's `ge` and `le`, which pydantic checks (kept in the field's metadata)."""
+    low = [item.ge for item in field.metadata if getattr(item, "ge", None) is not None]
+    high = [item.le for item in field.metadata if getattr(item, "le", None) is not None]
+    return (low[0], high[0]) if low and high else None
+
+
+def choice(field: FieldInfo) -> str:
+    """What a learner picks from, in words: a Literal's values or a number's bounds.
+
+    config.example.toml also shows it next to the setting.
+    """
+    if get_origin(field.annotation) is Literal:
+        words = [str(value) for value in get_args(field.annotation)]
+        return f"{', '.join(words[:-1])} or {words[-1]}"
+    limits = bounds(field)
+    return f"{limits[0]}-{limits[1]}" if limits else ""
 
 
 def matches(
@@ -52,24 +74,6 @@ def matches(
             raise Invalid(f"{value!r} {problem}")
 
     return Rule(allowed, check)
-
-
-def between(low: int, high: int) -> Rule:
-    def check(value: int, _cfg: Any) -> None:
-        if not low <= value <= high:
-            raise Invalid(f"must be between {low} and {high}, got {value}")
-
-    return Rule(f"{low}-{high}", check, choice=True)
-
-
-def one_of(*choices: str) -> Rule:
-    spelled = f"{', '.join(choices[:-1])} or {choices[-1]}"
-
-    def check(value: str, _cfg: Any) -> None:
-        if value not in choices:
-            raise Invalid(f"must be {spelled}, got {value!r}")
-
-    return Rule(spelled, check, choice=True)
 
 
 def positive(hint: str) -> Rule:
@@ -99,6 +103,59 @@ DNS_LABEL = matches(
     r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?",
     "must be a DNS label (lowercase letters, digits, '-')",
     "DNS label: a-z, 0-9, '-'",
+)
+
+# What Google Cloud and GitHub accept as these names and ids, one setting each.
+PROJECT_ID = matches(
+    r"[a-z][a-z0-9-]{4,28}[a-z0-9]",
+    "is not a valid Google Cloud project id (6-30 characters: lowercase letters, "
+    "digits and hyphens, starting with a letter, not ending with a hyphen)",
+    "6-30 of a-z, 0-9, '-'; no 'google'",
+    forbid=lambda value: "google" in value,
+)
+REGION = matches(
+    r"[a-z]+-[a-z]+[0-9]+",
+    "is not a Google Cloud region (like us-central1)",
+    "a region, like us-central1",
+)
+OBJECT_PATH = matches(
+    r"[A-Za-z0-9._/-]{1,200}",
+    "must be a relative object path",
+    "a relative object path",
+    forbid=lambda value: value.startswith("/"),
+)
+GITHUB_OWNER = matches(
+    # GitHub: 1-39 alphanumerics or single hyphens, not at either end.
+    r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}",
+    "is not a GitHub user or organization name",
+    "a GitHub user or organization",
+)
+GITHUB_REPOSITORY = matches(
+    r"[A-Za-z0-9._-]{1,100}",
+    "is not a repository name (the part after owner/; letters, digits, '.', '-', '_')",
+    "a repository name",
+    forbid=lambda value: value in {".", ".."},
+)
+BRANCH = matches(
+    r"[A-Za-z0-9._/-]{1,200}",
+    "is not a branch name (like main)",
+    "a branch name, without refs/heads/",
+    forbid=lambda value: ".." in value or value.startswith(("/", "refs/")),
+)
+MACHINE_TYPE = matches(
+    r"[a-z0-9]+-[a-z0-9-]+",
+    "is not a machine type (like e2-standard-2)",
+    "a machine type, like e2-standard-2",
+)
+SECRET_ID = matches(
+    r"[A-Za-z0-9_-]{1,255}",
+    "is not a Secret Manager secret id",
+    "1-255 of A-Z, a-z, 0-9, '_', '-'",
+)
+KEY_RING = matches(
+    r"[A-Za-z0-9_-]{1,63}",
+    "is not a key ring name (1-63 of A-Z, a-z, 0-9, '_', '-')",
+    "1-63 of A-Z, a-z, 0-9, '_', '-'",
 )
 
 

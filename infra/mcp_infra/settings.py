@@ -1,257 +1,205 @@
-"""The settings of the Google Cloud stack, each declared once, next to its name.
+"""The settings of the Google Cloud stack: one pydantic model, each setting declared once.
 
-A declaration holds the setting's type, default (none: required), description
-and rules (from rules.py). Everything else is derived from it: `config.py`
-loads and validates `infra/config.toml` with these rules, and
-`settings_doc.py` renders config.example.toml and the settings table of
-infra/README.md (a test fails when those files differ from what it renders).
+A field holds the setting's type, default (none: required), description and
+rules (rules.py, in its `Annotated` metadata); `examples` holds the placeholder
+config.example.toml shows for a required setting (synth refuses it) and
+`json_schema_extra["group"]` starts a new section of that example. Everything
+else is derived from the model: `config.py` reads `infra/config.toml` into it,
+and `settings_doc.py` renders config.example.toml and the settings table of
+infra/README.md from its fields (a test fails when those files differ).
 
 Like config.py, this module imports nothing from CDK Terrain.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import MISSING, Field, dataclass, field, fields
-from typing import Any
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from . import rules
-from .rules import Rule
+from .rules import Invalid, rules_of
 
 
-@dataclass(frozen=True)
-class AuthorizedNetwork:
+class AuthorizedNetwork(BaseModel):
     """One CIDR allowed to reach the GKE control plane (kubectl)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     cidr: str
     name: str
-
-
-def setting(
-    description: str,
-    *checks: Rule,
-    default: Any = MISSING,
-    factory: Any = MISSING,
-    example: Any = MISSING,
-    group: str | None = None,
-) -> Any:
-    """Declare a setting: what it means, its default (none: required) and its rules.
-
-    `example` is the placeholder config.example.toml shows for a required
-    setting; synth refuses it. `group` starts a new section of the example.
-    """
-    metadata = {"description": description, "rules": checks, "example": example, "group": group}
-    if factory is not MISSING:
-        return field(default_factory=factory, metadata=metadata)
-    return field(default=default, metadata=metadata)
 
 
 GH_IDS = "gh api repos/OWNER/REPO --jq '.id, .owner.id'"
 POSITIVE_GITHUB_ID = rules.positive(f"the positive numeric id GitHub assigned ({GH_IDS})")
 
 
-@dataclass(frozen=True, kw_only=True)
-class InfraConfig:
-    """Everything the stack needs; built by `load_config` / `from_mapping`."""
+class InfraConfig(BaseModel):
+    """Everything the stack needs; built by `config.load_config` / `config.from_mapping`."""
 
-    project_id: str = setting(
-        "Your Google Cloud project: `gcloud config get-value project`.",
-        rules.matches(
-            r"[a-z][a-z0-9-]{4,28}[a-z0-9]",
-            "is not a valid Google Cloud project id (6-30 characters: lowercase letters, "
-            "digits and hyphens, starting with a letter, not ending with a hyphen)",
-            "6-30 of a-z, 0-9, '-'; no 'google'",
-            forbid=lambda value: "google" in value,
-        ),
-        example="your-project-id",
-        group="Google Cloud project",
+    # strict: TOML has real types, so "3" for a number or 1 for true is a mistake to name.
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    project_id: Annotated[str, rules.PROJECT_ID] = Field(
+        description="Your Google Cloud project: `gcloud config get-value project`.",
+        examples=["your-project-id"],
+        json_schema_extra={"group": "Google Cloud project"},
     )
-    region: str = setting(
-        "Region of the subnet, registry, secret and NAT.",
-        rules.matches(
-            r"[a-z]+-[a-z]+[0-9]+",
-            "is not a Google Cloud region (like us-central1)",
-            "a region, like us-central1",
-        ),
-        default="us-central1",
+    region: Annotated[str, rules.REGION] = Field(
+        default="us-central1", description="Region of the subnet, registry, secret and NAT."
     )
-    zone: str = setting(
-        "Zone of the (zonal) cluster and its nodes.", rules.in_region(), default="us-central1-a"
+    zone: Annotated[str, rules.in_region()] = Field(
+        default="us-central1-a", description="Zone of the (zonal) cluster and its nodes."
     )
 
-    state_bucket: str = setting(
-        "The GCS bucket for Terraform state, created once by hand (see the tutorial, "
+    state_bucket: Annotated[str, rules.bucket_name()] = Field(
+        description="The GCS bucket for Terraform state, created once by hand (see the tutorial, "
         '"Bootstrap the state bucket"). Suggested: `<project_id>-tfstate`.',
-        rules.bucket_name(),
-        example="your-state-bucket",
-        group="Terraform state",
+        examples=["your-state-bucket"],
+        json_schema_extra={"group": "Terraform state"},
     )
-    state_prefix: str = setting(
-        "Folder of the state objects in the bucket.",
-        rules.matches(
-            r"[A-Za-z0-9._/-]{1,200}",
-            "must be a relative object path",
-            "a relative object path",
-            forbid=lambda value: value.startswith("/"),
-        ),
-        default="mcp-prototype/infra",
+    state_prefix: Annotated[str, rules.OBJECT_PATH] = Field(
+        default="mcp-prototype/infra", description="Folder of the state objects in the bucket."
     )
-    stack_name: str = setting(
-        "The stack's name: its folder is `infra/cdktf.out/stacks/<stack_name>`.",
-        rules.DNS_LABEL,
+    stack_name: Annotated[str, rules.DNS_LABEL] = Field(
         default="mcp-prototype",
+        description="The stack's name: its folder is `infra/cdktf.out/stacks/<stack_name>`.",
     )
 
-    github_owner: str = setting(
-        "The GitHub user or organization owning the repository whose Actions may push images "
-        "(your fork).",
-        rules.matches(
-            # GitHub: 1-39 alphanumerics or single hyphens, not at either end.
-            r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}",
-            "is not a GitHub user or organization name",
-            "a GitHub user or organization",
-        ),
-        example="your-github-user",
-        group="GitHub: the repository whose workflows push images",
+    github_owner: Annotated[str, rules.GITHUB_OWNER] = Field(
+        description="The GitHub user or organization owning the repository whose Actions may push "
+        "images (your fork).",
+        examples=["your-github-user"],
+        json_schema_extra={"group": "GitHub: the repository whose workflows push images"},
     )
-    github_repository: str = setting(
-        "That repository's name (the part after owner/).",
-        rules.matches(
-            r"[A-Za-z0-9._-]{1,100}",
-            "is not a repository name (the part after owner/; letters, digits, '.', '-', '_')",
-            "a repository name",
-            forbid=lambda value: value in {".", ".."},
-        ),
-        example="your-repository",
+    github_repository: Annotated[str, rules.GITHUB_REPOSITORY] = Field(
+        description="That repository's name (the part after owner/).", examples=["your-repository"]
     )
-    github_repository_id: int = setting(
-        f"The repository's numeric id, which GitHub never reuses: `{GH_IDS}`.",
-        POSITIVE_GITHUB_ID,
-        example=0,
+    github_repository_id: Annotated[int, POSITIVE_GITHUB_ID] = Field(
+        description=f"The repository's numeric id, which GitHub never reuses: `{GH_IDS}`.",
+        examples=[0],
     )
-    github_owner_id: int = setting(
-        "The owner's numeric id (the second number printed by the command above).",
-        POSITIVE_GITHUB_ID,
-        example=0,
+    github_owner_id: Annotated[int, POSITIVE_GITHUB_ID] = Field(
+        description="The owner's numeric id (the second number printed by the command above).",
+        examples=[0],
     )
-    github_branch: str = setting(
-        "The only branch whose workflow runs may push images.",
-        rules.matches(
-            r"[A-Za-z0-9._/-]{1,200}",
-            "is not a branch name (like main)",
-            "a branch name, without refs/heads/",
-            forbid=lambda value: ".." in value or value.startswith(("/", "refs/")),
-        ),
-        default="main",
+    github_branch: Annotated[str, rules.BRANCH] = Field(
+        default="main", description="The only branch whose workflow runs may push images."
     )
 
-    authorized_networks: tuple[AuthorizedNetwork, ...] = setting(
-        "Who may reach the cluster's control plane (kubectl): your public address as a /32, "
-        "`curl -4 -s https://ifconfig.me` (IPv4: -4). Never 0.0.0.0/0.",
-        rules.authorized_networks(),
-        example=[{"cidr": "203.0.113.10/32", "name": "my workstation"}],
-        group="Who may reach the control plane",
+    authorized_networks: Annotated[tuple[AuthorizedNetwork, ...], rules.authorized_networks()] = (
+        Field(
+            strict=False,
+            description="Who may reach the cluster's control plane (kubectl): your public address "
+            "as a /32, `curl -4 -s https://ifconfig.me` (IPv4: -4). Never 0.0.0.0/0.",
+            examples=[[{"cidr": "203.0.113.10/32", "name": "my workstation"}]],
+            json_schema_extra={"group": "Who may reach the control plane"},
+        )
     )
 
-    cluster_name: str = setting(
-        "The GKE cluster.", rules.resource_name(), default="mcp-prototype", group="Cluster"
+    cluster_name: Annotated[str, rules.resource_name()] = Field(
+        default="mcp-prototype",
+        description="The GKE cluster.",
+        json_schema_extra={"group": "Cluster"},
     )
-    node_count: int = setting("Nodes in the node pool.", rules.between(1, 10), default=3)
-    machine_type: str = setting(
-        "Compute Engine machine type of the nodes.",
-        rules.matches(
-            r"[a-z0-9]+-[a-z0-9-]+",
-            "is not a machine type (like e2-standard-2)",
-            "a machine type, like e2-standard-2",
-        ),
-        default="e2-standard-2",
+    node_count: int = Field(default=3, ge=1, le=10, description="Nodes in the node pool.")
+    machine_type: Annotated[str, rules.MACHINE_TYPE] = Field(
+        default="e2-standard-2", description="Compute Engine machine type of the nodes."
     )
-    disk_size_gb: int = setting(
-        "Boot disk of each node, in GB.", rules.between(20, 500), default=50
+    disk_size_gb: int = Field(
+        default=50, ge=20, le=500, description="Boot disk of each node, in GB."
     )
-    release_channel: str = setting(
-        "GKE release channel: how soon the cluster gets new versions.",
-        rules.one_of("RAPID", "REGULAR", "STABLE"),
+    release_channel: Literal["RAPID", "REGULAR", "STABLE"] = Field(
         default="REGULAR",
+        description="GKE release channel: how soon the cluster gets new versions.",
     )
-    deletion_protection: bool = setting(
-        "Refuse to destroy the cluster and the secret: set false, synth and apply before "
-        "destroying.",
+    deletion_protection: bool = Field(
         default=True,
+        description="Refuse to destroy the cluster and the secret: set false, synth and apply "
+        "before destroying.",
     )
-    regional: bool = setting(
-        "Protects against a zone outage: the control plane and nodes spread over three zones "
-        "of `region` (control plane SLA 99.95% instead of 99.5%). Costs: GKE's free tier "
-        "covers one zonal cluster, so the management fee ($0.10 an hour, about $73 a month) "
-        "is billed, and node_count and the autoscaling bounds count per zone: three times the "
-        "nodes. false keeps the cluster in `zone`.",
+
+    regional: bool = Field(
         default=False,
-        group="Cluster options (each off by default: what it costs, what it protects)",
+        description="Protects against a zone outage: the control plane and nodes spread over "
+        "three zones of `region` (control plane SLA 99.95% instead of 99.5%). Costs: "
+        "GKE's free tier covers one zonal cluster, so the management fee ($0.10 an "
+        "hour, about $73 a month) is billed, and node_count and the autoscaling "
+        "bounds count per zone: three times the nodes. false keeps the cluster in "
+        "`zone`.",
+        json_schema_extra={
+            "group": "Cluster options (each off by default: what it costs, what it protects)"
+        },
     )
-    min_nodes: int = setting(
-        "Autoscaling's lower bound (per zone when regional); used only when max_nodes is set.",
-        rules.between(0, 50),
+    min_nodes: int = Field(
         default=1,
+        ge=0,
+        le=50,
+        description="Autoscaling's lower bound (per zone when regional); used only when max_nodes "
+        "is set.",
     )
-    max_nodes: int = setting(
-        "Autoscaling's upper bound (per zone when regional); 0 keeps node_count nodes. "
-        "Protects: pods that do not fit (a surge, an HPA scaling out, a lost node) get a new "
-        "node within minutes. Costs: up to max_nodes VMs while they are needed.",
-        rules.autoscaling_bounds(),
+    max_nodes: Annotated[int, rules.autoscaling_bounds()] = Field(
         default=0,
+        description="Autoscaling's upper bound (per zone when regional); 0 keeps node_count "
+        "nodes. Protects: pods that do not fit (a surge, an HPA scaling out, a lost "
+        "node) get a new node within minutes. Costs: up to max_nodes VMs while they "
+        "are needed.",
     )
-    maintenance_exclusion_start: str = setting(
-        "Start of a window in which GKE does not upgrade the cluster (a launch, a demo), "
-        "RFC 3339 like 2026-12-24T00:00:00Z; empty for none. Costs nothing; security "
-        "patches wait until it ends.",
-        rules.timestamp_or_empty(),
+    maintenance_exclusion_start: Annotated[str, rules.timestamp_or_empty()] = Field(
         default="",
+        description="Start of a window in which GKE does not upgrade the cluster (a launch, a "
+        "demo), RFC 3339 like 2026-12-24T00:00:00Z; empty for none. Costs nothing; "
+        "security patches wait until it ends.",
     )
-    maintenance_exclusion_end: str = setting(
-        "End of that window (GKE allows at most 30 days for NO_UPGRADES; the other scopes "
-        "up to the version's end of support).",
+    maintenance_exclusion_end: Annotated[
+        str,
         rules.timestamp_or_empty(
             after="maintenance_exclusion_start", with_setting="maintenance_exclusion_start"
         ),
+    ] = Field(
         default="",
+        description="End of that window (GKE allows at most 30 days for NO_UPGRADES; the other "
+        "scopes up to the version's end of support).",
     )
-    maintenance_exclusion_scope: str = setting(
-        "What the window holds back: NO_UPGRADES (everything, even patches), "
-        "NO_MINOR_UPGRADES or NO_MINOR_OR_NODE_UPGRADES.",
-        rules.one_of("NO_UPGRADES", "NO_MINOR_UPGRADES", "NO_MINOR_OR_NODE_UPGRADES"),
+    maintenance_exclusion_scope: Literal[
+        "NO_UPGRADES", "NO_MINOR_UPGRADES", "NO_MINOR_OR_NODE_UPGRADES"
+    ] = Field(
         default="NO_MINOR_UPGRADES",
+        description="What the window holds back: NO_UPGRADES (everything, even patches), "
+        "NO_MINOR_UPGRADES or NO_MINOR_OR_NODE_UPGRADES.",
     )
-    upgrade_notifications: bool = setting(
-        "GKE publishes available and started upgrades and security bulletins to a Pub/Sub "
-        "topic `<cluster_name>-upgrades` (subscribe to it to hear before nodes drain). "
-        "Costs: a handful of messages a month, inside Pub/Sub's free 10 GiB.",
+    upgrade_notifications: bool = Field(
         default=False,
+        description="GKE publishes available and started upgrades and security bulletins to a "
+        "Pub/Sub topic `<cluster_name>-upgrades` (subscribe to it to hear before "
+        "nodes drain). Costs: a handful of messages a month, inside Pub/Sub's free 10 "
+        "GiB.",
     )
-    database_encryption: bool = setting(
-        "Encrypt Kubernetes Secrets in etcd with a Cloud KMS key of yours (key ring "
-        "`<cluster_name>-secrets` in `region`, rotated every 90 days): revoking the key or "
-        "reading its audit log is yours. Costs: $0.06 a month per key version (one more "
-        "every rotation). Key rings can never be deleted: a destroyed stack leaves the ring.",
+    database_encryption: bool = Field(
         default=False,
+        description="Encrypt Kubernetes Secrets in etcd with a Cloud KMS key of yours (key ring "
+        "`<cluster_name>-secrets` in `region`, rotated every 90 days): revoking the "
+        "key or reading its audit log is yours. Costs: $0.06 a month per key version "
+        "(one more every rotation). Key rings can never be deleted: a destroyed stack "
+        "leaves the ring.",
     )
 
-    network_name: str = setting(
-        "The VPC (its subnet, router and NAT are named after it).",
-        rules.resource_name(),
+    network_name: Annotated[str, rules.resource_name()] = Field(
         default="mcp-prototype",
-        group="Network",
+        description="The VPC (its subnet, router and NAT are named after it).",
+        json_schema_extra={"group": "Network"},
     )
-    subnet_cidr: str = setting("The nodes' subnet.", rules.private_range(), default="10.10.0.0/20")
-    pods_cidr: str = setting(
-        "Secondary range of the pods.", rules.private_range("subnet_cidr"), default="10.20.0.0/14"
+    subnet_cidr: Annotated[str, rules.private_range()] = Field(
+        default="10.10.0.0/20", description="The nodes' subnet."
     )
-    services_cidr: str = setting(
-        "Secondary range of the Services.",
-        rules.private_range("subnet_cidr", "pods_cidr"),
-        default="10.24.0.0/20",
+    pods_cidr: Annotated[str, rules.private_range("subnet_cidr")] = Field(
+        default="10.20.0.0/14", description="Secondary range of the pods."
     )
-    master_cidr: str = setting(
-        "The control plane's range, peered into the VPC.",
+    services_cidr: Annotated[str, rules.private_range("subnet_cidr", "pods_cidr")] = Field(
+        default="10.24.0.0/20", description="Secondary range of the Services."
+    )
+    master_cidr: Annotated[
+        str,
         rules.private_range(
             "subnet_cidr",
             "pods_cidr",
@@ -259,151 +207,142 @@ class InfraConfig:
             prefixlen=28,
             why="GKE's control-plane peering range",
         ),
-        default="172.16.0.32/28",
+    ] = Field(
+        default="172.16.0.32/28", description="The control plane's range, peered into the VPC."
     )
 
-    registry_id: str = setting(
-        "The Artifact Registry Docker repository the pipeline pushes to.",
-        rules.resource_name(),
+    registry_id: Annotated[str, rules.resource_name()] = Field(
         default="mcp-prototype",
-        group="Artifact Registry",
+        description="The Artifact Registry Docker repository the pipeline pushes to.",
+        json_schema_extra={"group": "Artifact Registry"},
     )
-    registry_keep_versions: int = setting(
-        "Most recent image versions the cleanup policy always keeps (for rollbacks).",
-        rules.between(1, 100),
+    registry_keep_versions: int = Field(
         default=10,
+        ge=1,
+        le=100,
+        description="Most recent image versions the cleanup policy always keeps (for rollbacks).",
     )
-    registry_untagged_days: int = setting(
-        "Untagged images are deleted after this many days.", rules.between(1, 365), default=7
+    registry_untagged_days: int = Field(
+        default=7, ge=1, le=365, description="Untagged images are deleted after this many days."
     )
-    registry_tagged_days: int = setting(
-        "Tagged images beyond the most recent `registry_keep_versions` are deleted after this "
-        "many days (a rollback target older than that is rebuilt by the pipeline).",
-        rules.between(1, 3650),
+    registry_tagged_days: int = Field(
         default=30,
+        ge=1,
+        le=3650,
+        description="Tagged images beyond the most recent `registry_keep_versions` are deleted "
+        "after this many days (a rollback target older than that is rebuilt by the "
+        "pipeline).",
     )
-    import_existing_registry: bool = setting(
-        "Adopt a repository made by hand in an earlier phase: Terraform imports it on the "
-        'next apply instead of failing with "already exists".',
+    import_existing_registry: bool = Field(
         default=False,
+        description="Adopt a repository made by hand in an earlier phase: Terraform imports it on "
+        'the next apply instead of failing with "already exists".',
     )
 
-    secret_id: str = setting(
-        "The Secret Manager secret holding the JWT signing key (never its value).",
-        rules.matches(
-            r"[A-Za-z0-9_-]{1,255}",
-            "is not a Secret Manager secret id",
-            "1-255 of A-Z, a-z, 0-9, '_', '-'",
-        ),
+    secret_id: Annotated[str, rules.SECRET_ID] = Field(
         default="mcp-jwt-signing-key",
-        group="Signing key",
+        description="The Secret Manager secret holding the JWT signing key (never its value).",
+        json_schema_extra={"group": "Signing key"},
     )
-    signing_key_replication: str = setting(
-        "user-managed keeps the key in `region` only. A secret made with a plain "
-        "`gcloud secrets create` has automatic replication, which cannot change in place: "
-        "set automatic to adopt one without replacing it.",
-        rules.one_of("user-managed", "automatic"),
+    signing_key_replication: Literal["user-managed", "automatic"] = Field(
         default="user-managed",
+        description="user-managed keeps the key in `region` only. A secret made with a plain "
+        "`gcloud secrets create` has automatic replication, which cannot change in "
+        "place: set automatic to adopt one without replacing it.",
     )
-    import_existing_secret: bool = setting(
-        "Adopt a secret made by hand in an earlier phase; its versions are not touched.",
+    import_existing_secret: bool = Field(
         default=False,
+        description="Adopt a secret made by hand in an earlier phase; its versions are not "
+        "touched.",
     )
 
-    k8s_namespace: str = setting(
-        "The app's Kubernetes namespace (Workload Identity binds its service account there).",
-        rules.DNS_LABEL,
+    k8s_namespace: Annotated[str, rules.DNS_LABEL] = Field(
         default="mcp-prototype",
-        group="Identities",
+        description="The app's Kubernetes namespace (Workload Identity binds its service account "
+        "there).",
+        json_schema_extra={"group": "Identities"},
     )
-    k8s_service_account: str = setting(
-        "The chart's Kubernetes service account, the only one that may act as the app's "
-        "Google service account.",
-        rules.DNS_LABEL,
+    k8s_service_account: Annotated[str, rules.DNS_LABEL] = Field(
         default="mcp-server",
+        description="The chart's Kubernetes service account, the only one that may act as the "
+        "app's Google service account.",
     )
-    app_service_account_id: str = setting(
-        "The app's Google service account (reads the signing key only).",
-        rules.SERVICE_ACCOUNT_ID,
+    app_service_account_id: Annotated[str, rules.SERVICE_ACCOUNT_ID] = Field(
         default="mcp-server",
+        description="The app's Google service account (reads the signing key only).",
     )
-    ci_service_account_id: str = setting(
-        "The pipeline's Google service account (pushes images only).",
-        rules.SERVICE_ACCOUNT_ID,
+    ci_service_account_id: Annotated[str, rules.SERVICE_ACCOUNT_ID] = Field(
         default="mcp-ci-pusher",
+        description="The pipeline's Google service account (pushes images only).",
     )
-    node_service_account_id: str = setting(
-        "The nodes' Google service account (logs, metrics, image pulls).",
-        rules.SERVICE_ACCOUNT_ID,
+    node_service_account_id: Annotated[str, rules.SERVICE_ACCOUNT_ID] = Field(
         default="mcp-gke-nodes",
+        description="The nodes' Google service account (logs, metrics, image pulls).",
     )
-    wif_pool_id: str = setting(
-        "Workload identity pool for GitHub Actions. A deleted pool keeps its id for 30 days: "
-        "pick another to re-apply sooner.",
-        rules.resource_name(4, 32),
+    wif_pool_id: Annotated[str, rules.resource_name(4, 32)] = Field(
         default="github-actions",
+        description="Workload identity pool for GitHub Actions. A deleted pool keeps its id for "
+        "30 days: pick another to re-apply sooner.",
     )
-    wif_provider_id: str = setting(
-        "The pool's OIDC provider for GitHub.", rules.resource_name(4, 32), default="github"
+    wif_provider_id: Annotated[str, rules.resource_name(4, 32)] = Field(
+        default="github", description="The pool's OIDC provider for GitHub."
     )
 
-    kms_key_ring: str = setting(
-        "The Cloud KMS key ring holding the key that signs the pipeline's attestations. Key "
-        "rings and keys can never be deleted: after a teardown, pick a new name to apply again.",
-        rules.matches(
-            r"[A-Za-z0-9_-]{1,63}",
-            "is not a key ring name (1-63 of A-Z, a-z, 0-9, '_', '-')",
-            "1-63 of A-Z, a-z, 0-9, '_', '-'",
-        ),
+    kms_key_ring: Annotated[str, rules.KEY_RING] = Field(
         default="mcp-binauthz",
-        group="Binary Authorization and the pipeline's identities (phases 5 and 7)",
+        description="The Cloud KMS key ring holding the key that signs the pipeline's "
+        "attestations. Key rings and keys can never be deleted: after a teardown, "
+        "pick a new name to apply again.",
+        json_schema_extra={
+            "group": "Binary Authorization and the pipeline's identities (phases 5 and 7)"
+        },
     )
-    binauthz_enforcement_mode: str = setting(
-        "What the cluster does with an image the pipeline did not attest: refuse it, or only "
-        "log that it would (DRYRUN, for phase 6's hand-pushed image; see the tutorial).",
-        rules.one_of("ENFORCED_BLOCK_AND_AUDIT_LOG", "DRYRUN_AUDIT_LOG_ONLY"),
-        default="ENFORCED_BLOCK_AND_AUDIT_LOG",
+    binauthz_enforcement_mode: Literal["ENFORCED_BLOCK_AND_AUDIT_LOG", "DRYRUN_AUDIT_LOG_ONLY"] = (
+        Field(
+            default="ENFORCED_BLOCK_AND_AUDIT_LOG",
+            description="What the cluster does with an image the pipeline did not attest: "
+            "refuse it, or only log that it would (DRYRUN, for phase 6's hand-pushed image; "
+            "see the tutorial).",
+        )
     )
-    plan_service_account_id: str = setting(
-        "The infra workflow's Google service account (reads the project to plan; changes nothing).",
-        rules.SERVICE_ACCOUNT_ID,
+    plan_service_account_id: Annotated[str, rules.SERVICE_ACCOUNT_ID] = Field(
         default="mcp-infra-plan",
+        description="The infra workflow's Google service account (reads the project to plan; "
+        "changes nothing).",
     )
-    plan_wif_pool_id: str = setting(
-        "Workload identity pool of the infra workflow, apart from the image pusher's so a pull "
-        "request can never reach the pusher. Deleted pools keep their id for 30 days.",
-        rules.resource_name(4, 32),
+    plan_wif_pool_id: Annotated[str, rules.resource_name(4, 32)] = Field(
         default="github-plan",
+        description="Workload identity pool of the infra workflow, apart from the image pusher's "
+        "so a pull request can never reach the pusher. Deleted pools keep their id "
+        "for 30 days.",
     )
 
-    alert_email: str = setting(
-        "Where the alert policies (mcp_infra/monitoring.py) send e-mail: the on-call "
+    alert_email: Annotated[str, rules.email_or_empty()] = Field(
+        default="",
+        description="Where the alert policies (mcp_infra/monitoring.py) send e-mail: the on-call "
         "address, or several separated by commas (one channel each). Empty means no "
-        "notification channel: alerts reach nobody (incidents only open in the console), "
-        "and synth warns.",
-        rules.email_or_empty(),
-        default="",
-        group="Alerts and labels",
+        "notification channel: alerts reach nobody (incidents only open in the "
+        "console), and synth warns.",
+        json_schema_extra={"group": "Alerts and labels"},
     )
-    labels: Mapping[str, str] = setting(
-        "Labels on every resource that takes them: cost reports and GKE find resources by them.",
-        rules.labels(),
-        factory=lambda: {"app": "mcp-server", "env": "prototype", "managed-by": "cdktn"},
+    labels: Annotated[dict[str, str], rules.labels()] = Field(
+        description="Labels on every resource that takes them: cost reports and GKE find "
+        "resources by them.",
+        default_factory=lambda: {"app": "mcp-server", "env": "prototype", "managed-by": "cdktn"},
     )
 
-    signin_host: str = setting(
-        "The public host name of sign-in (phase 10), like mcp.example.com; empty leaves "
-        "sign-in's Google Cloud parts out.",
-        rules.hostname_or_empty(),
+    signin_host: Annotated[str, rules.hostname_or_empty()] = Field(
         default="",
-        group="Sign-in (phase 10)",
+        description="The public host name of sign-in (phase 10), like mcp.example.com; empty "
+        "leaves sign-in's Google Cloud parts out.",
+        json_schema_extra={"group": "Sign-in (phase 10)"},
     )
-    signin_redis_tier: str = setting(
-        "Memorystore tier of sign-in's store, 1 GB: BASIC (one node, about 36 USD a month in "
-        "us-central1; a failure loses sign-ins in progress) or STANDARD_HA (a replica in "
-        "another zone, about 47 USD a month). Google Cloud pricing page, checked 2026-12.",
-        rules.one_of("BASIC", "STANDARD_HA"),
+    signin_redis_tier: Literal["BASIC", "STANDARD_HA"] = Field(
         default="BASIC",
+        description="Memorystore tier of sign-in's store, 1 GB: BASIC (one node, about 36 USD a "
+        "month in us-central1; a failure loses sign-ins in progress) or STANDARD_HA "
+        "(a replica in another zone, about 47 USD a month). Google Cloud pricing "
+        "page, checked 2026-12.",
     )
 
     # ---- derived names (one place, so the outputs and tests agree) ----
@@ -447,30 +386,43 @@ class InfraConfig:
             f"repo:{self.github_owner}/{self.github_repository}:ref:refs/heads/{self.github_branch}"
         )
 
-
-SETTINGS: tuple[Field[Any], ...] = fields(InfraConfig)
-
-
-def is_required(spec: Field[Any]) -> bool:
-    return spec.default is MISSING and spec.default_factory is MISSING
-
-
-def default_of(spec: Field[Any]) -> Any:
-    """A setting's default value (MISSING when it is required)."""
-    if spec.default_factory is not MISSING:
-        return spec.default_factory()
-    return spec.default
+    @model_validator(mode="after")
+    def _check_rules(self) -> InfraConfig:
+        """Placeholders first (an unedited example names its first one), then each
+        setting's rules in declaration order, so a rule may rely on the settings declared
+        above it (zone on region, the ranges on each other). Runs once pydantic has checked
+        the types, choices and bounds.
+        """
+        fields = type(self).model_fields
+        for name in fields:
+            value = getattr(self, name)
+            if isinstance(value, str) and value in PLACEHOLDERS:
+                raise Invalid(f"is still the example value {value!r}: set your own", name)
+        for i, net in enumerate(self.authorized_networks):
+            if net.cidr in PLACEHOLDERS:
+                raise Invalid(
+                    f"is still the example value {net.cidr!r}: set the address you run kubectl "
+                    "from (curl -4 -s https://ifconfig.me, then add /32)",
+                    f"authorized_networks[{i}].cidr",
+                )
+        for name, field in fields.items():
+            for rule in rules_of(field):
+                try:
+                    rule.check(getattr(self, name), self)
+                except Invalid as exc:
+                    raise Invalid(exc.message, exc.setting or name) from None
+        return self
 
 
 def _placeholders() -> frozenset[str]:
     found: set[str] = set()
-    for spec in SETTINGS:
-        example = spec.metadata["example"]
-        if isinstance(example, str):
-            found.add(example)
-        elif isinstance(example, list):
-            # 203.0.113.10/32 is TEST-NET-3 (RFC 5737): documentation only, never your address.
-            found.update(str(item["cidr"]) for item in example)
+    for field in InfraConfig.model_fields.values():
+        for example in field.examples or ():
+            if isinstance(example, str):
+                found.add(example)
+            elif isinstance(example, list):
+                # 203.0.113.10/32 is TEST-NET-3 (RFC 5737): documentation only, never yours.
+                found.update(str(item["cidr"]) for item in example)
     return frozenset(found)
 
 

@@ -1,8 +1,8 @@
 """Render config.example.toml and infra/README.md's settings table from settings.py.
 
-Both list every setting with its description, default and rules, as declared
-once in settings.py; tests/infra fails when the checked-in files differ from
-what this prints. After changing a setting, in infra/:
+Both list every setting with its description, default and rules, read from the
+fields of the InfraConfig model in settings.py; tests/infra fails when the
+checked-in files differ from what this prints. After changing a setting, in infra/:
 
     ../.venv/bin/python -m mcp_infra.settings_doc --write
 
@@ -17,11 +17,13 @@ import re
 import sys
 import textwrap
 from collections.abc import Mapping
-from dataclasses import Field
 from pathlib import Path
 from typing import Any
 
-from .settings import SETTINGS, default_of, is_required
+from pydantic.fields import FieldInfo
+
+from .rules import choice, rules_of
+from .settings import InfraConfig
 
 INFRA_DIR = Path(__file__).resolve().parent.parent
 EXAMPLE = INFRA_DIR / "config.example.toml"
@@ -75,38 +77,36 @@ def example_toml() -> str:
     """The whole config.example.toml: required settings set to placeholders, the rest
     commented out at their defaults, each under its description."""
     lines = [EXAMPLE_HEADER.rstrip("\n")]
-    for spec in SETTINGS:
-        group = spec.metadata["group"]
-        if group:
-            lines += ["", f"# ---- {group} ".ljust(78, "-")]
+    for name, field in InfraConfig.model_fields.items():
+        extra = field.json_schema_extra
+        if isinstance(extra, dict) and extra.get("group"):
+            lines += ["", f"# ---- {extra['group']} ".ljust(78, "-")]
         lines.append("")
-        allowed = _allowed(spec)
-        lines += _comment(
-            spec.metadata["description"] + (f" Allowed: {allowed}." if allowed else "")
-        )
-        if is_required(spec):
-            lines.append(f"{spec.name} = {toml_value(spec.metadata['example'])}")
+        allowed = _allowed(field)
+        lines += _comment(f"{field.description}" + (f" Allowed: {allowed}." if allowed else ""))
+        if field.is_required():
+            lines.append(f"{name} = {toml_value((field.examples or [])[0])}")
         else:
-            line = f"# {spec.name} = {toml_value(default_of(spec))}"
-            choices = [rule.allowed for rule in spec.metadata["rules"] if rule.choice]
-            lines.append(f"{line.ljust(40)}  # {'; '.join(choices)}" if choices else line)
+            line = f"# {name} = {toml_value(field.get_default(call_default_factory=True))}"
+            picked = choice(field)
+            lines.append(f"{line.ljust(40)}  # {picked}" if picked else line)
     return "\n".join(lines) + "\n"
 
 
-def _allowed(spec: Field[Any]) -> str:
-    """What the setting's rules admit, in words."""
-    return "; ".join(rule.allowed for rule in spec.metadata["rules"])
+def _allowed(field: FieldInfo) -> str:
+    """What the setting admits, in words."""
+    parts = [rule.allowed for rule in rules_of(field)] + [choice(field)]
+    return "; ".join(part for part in parts if part)
 
 
 def settings_table() -> str:
     """The README's table: one row per setting, in declaration order."""
     rows = ["| setting | default | allowed | meaning |", "| --- | --- | --- | --- |"]
-    for spec in SETTINGS:
-        default = "required" if is_required(spec) else f"`{toml_value(default_of(spec))}`"
-        rows.append(
-            f"| `{spec.name}` | {default} | {_allowed(spec) or 'true, false'} | "
-            f"{spec.metadata['description']} |"
-        )
+    for name, field in InfraConfig.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        shown = "required" if field.is_required() else f"`{toml_value(default)}`"
+        allowed = _allowed(field) or "true, false"
+        rows.append(f"| `{name}` | {shown} | {allowed} | {field.description} |")
     return "\n".join(rows)
 
 

@@ -77,7 +77,7 @@ def infra_config(ctx: Context) -> Any:
     path = infra.config_path()  # infra/config.toml, or $MCP_INFRA_CONFIG
     if path.is_file():
         try:
-            cfg = infra.load_config(path)
+            cfg = infra.load_config()
         except infra.ConfigError as exc:
             raise CheckFailed(str(exc), hint="fix infra/config.toml (phase 5)") from exc
         ctx.cache["infra_demo"] = False

@@ -13,7 +13,6 @@ with the story in its docstring; they share the one console-block parser.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 import re
 import shutil
@@ -424,8 +423,8 @@ def import_addresses() -> dict[str, tuple[str, str]]:
 def test_import_ids_name_the_configured_pool_and_provider() -> None:
     from infra.mcp_infra.config import InfraConfig
 
-    pool_id = InfraConfig.__dataclass_fields__["wif_pool_id"].default
-    provider_id = InfraConfig.__dataclass_fields__["wif_provider_id"].default
+    pool_id = InfraConfig.model_fields["wif_pool_id"].default
+    provider_id = InfraConfig.model_fields["wif_provider_id"].default
     found = import_addresses()
     pool_path = f"projects/${{PROJECT}}/locations/global/workloadIdentityPools/{pool_id}"
     assert found["google_iam_workload_identity_pool"][1] == pool_path
@@ -515,7 +514,7 @@ def test_cleanup_removes_what_the_earlier_phases_left_behind() -> None:
     for entry in ("delete-context", "delete-cluster", "delete-user"):
         assert f"kubectl config {entry}" in kubeconfig
     # The registry host the Docker helper entry was made for (the default region).
-    region = next(f.default for f in dataclasses.fields(InfraConfig) if f.name == "region")
+    region = InfraConfig.model_fields["region"].default
     assert any("credHelpers" in t and f'"{region}-docker.pkg.dev"' in t for t in cleanup)
 
 

@@ -8,7 +8,6 @@ the image workflow's account may sign, and it may not do more.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -75,7 +74,7 @@ def test_dry_run_only_logs_and_changes_nothing_else(
 ) -> None:
     """Phase 6's hand-pushed image: the setting turns refusals into log entries, nothing more."""
     dry = _synth(
-        replace(synth.config, binauthz_enforcement_mode="DRYRUN_AUDIT_LOG_ONLY"),
+        synth.config.model_copy(update={"binauthz_enforcement_mode": "DRYRUN_AUDIT_LOG_ONLY"}),
         tmp_path_factory.mktemp("cdktf.out-dryrun"),
     )
     rule = dry.only("google_binary_authorization_policy")["default_admission_rule"]

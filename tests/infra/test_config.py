@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 
 from infra.mcp_infra.config import (
+    CONFIG_ENV,
     EXAMPLE_CONFIG,
     ConfigError,
     InfraConfig,
     from_mapping,
     load_config,
 )
-from infra.mcp_infra.settings import SETTINGS
 from tests.infra.example import with_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -157,24 +157,75 @@ def test_alert_email_is_optional() -> None:
     assert several.alert_email == "a@example.com, b@example.org"
 
 
-def test_example_file_is_refused_until_edited() -> None:
+def test_example_file_is_refused_until_edited(monkeypatch: pytest.MonkeyPatch) -> None:
     """config.example.toml parses, but its placeholders stop synth, naming the first."""
+    monkeypatch.setenv(CONFIG_ENV, str(EXAMPLE_CONFIG))
     with pytest.raises(ConfigError) as caught:
-        load_config(EXAMPLE_CONFIG)
+        load_config()
     message = str(caught.value)
     assert "project_id is still the example value 'your-project-id'" in message
 
 
-def test_missing_file_says_what_to_do(tmp_path: Path) -> None:
+def test_missing_file_says_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(CONFIG_ENV, str(tmp_path / "config.toml"))
     with pytest.raises(ConfigError, match=r"config file not found; copy config.example.toml"):
-        load_config(tmp_path / "config.toml")
+        load_config()
 
 
-def test_invalid_toml(tmp_path: Path) -> None:
+def test_invalid_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     bad = tmp_path / "config.toml"
     bad.write_text('project_id = "unterminated\n')
+    monkeypatch.setenv(CONFIG_ENV, str(bad))
     with pytest.raises(ConfigError, match="not valid TOML"):
-        load_config(bad)
+        load_config()
+
+
+REQUIRED_TOML = (
+    'project_id = "mcp-example-123456"\nstate_bucket = "mcp-example-tfstate"\n'
+    'github_owner = "example-org"\ngithub_repository = "secure-mcp-server"\n'
+    "github_repository_id = 1\ngithub_owner_id = 2\n"
+    'authorized_networks = [{ cidr = "198.51.100.7/32", name = "me" }]\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('projectid = "x"', "unknown setting 'projectid' (check the spelling: did you mean"),
+        ('node_count = "3"', "node_count must be a whole number, got '3'"),
+        ("labels = { app = 5 }", "labels.app must be a string, got 5"),
+        ('zone = "europe-west1-b"', "zone 'europe-west1-b' is not in region 'us-central1'"),
+        (
+            'ZONE = "us-central1-b"',
+            "unknown setting 'ZONE' (check the spelling: did you mean zone?)",
+        ),
+    ],
+)
+def test_a_bad_line_of_the_file_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, line: str, message: str
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f"{REQUIRED_TOML}{line}\n")
+    monkeypatch.setenv(CONFIG_ENV, str(config))
+    with pytest.raises(ConfigError) as caught:
+        load_config()
+    assert str(caught.value).startswith(f"{config}: {message}"), str(caught.value)
+
+
+def test_only_the_file_sets_a_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No environment variable overrides config.toml, which is what a learner reads and
+    what the infra workflow writes: `zone` in the environment would otherwise move the cluster."""
+    config = tmp_path / "config.toml"
+    config.write_text(f"{REQUIRED_TOML}node_count = 2\n")
+    monkeypatch.setenv(CONFIG_ENV, str(config))
+    for name, value in (("zone", "europe-west1-b"), ("NODE_COUNT", "5"), ("project_id", "x")):
+        monkeypatch.setenv(name, value)
+    loaded = load_config()
+    assert (loaded.zone, loaded.node_count, loaded.project_id) == (
+        "us-central1-a",
+        2,
+        "mcp-example-123456",
+    )
 
 
 def test_wif_condition_pins_repository_by_immutable_ids(example_config: InfraConfig) -> None:
@@ -272,7 +323,7 @@ BAD_VALUES: dict[str, Any] = {
 
 
 def test_every_setting_has_a_refused_value() -> None:
-    assert set(BAD_VALUES) == {spec.name for spec in SETTINGS}
+    assert set(BAD_VALUES) == set(InfraConfig.model_fields)
 
 
 @pytest.mark.parametrize(("name", "value"), BAD_VALUES.items())

@@ -13,10 +13,10 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from infra.mcp_infra.settings import SETTINGS, default_of
+from infra.mcp_infra.settings import InfraConfig
 
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULTS = {spec.name: default_of(spec) for spec in SETTINGS}
+DEFAULTS = {name: field.default for name, field in InfraConfig.model_fields.items()}
 
 
 def load(relative: str) -> Any:

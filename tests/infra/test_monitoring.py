@@ -16,7 +16,6 @@ deployment's series.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
 import re
 from pathlib import Path
@@ -327,7 +326,7 @@ def test_no_channel_warning_at_synth(
     warning = capsys.readouterr().err
     assert "alert_email is empty" in warning
     assert "alerts reach nobody" in warning
-    two = dataclasses.replace(example_config, alert_email="oncall@example.com, lead@example.com")
+    two = example_config.model_copy(update={"alert_email": "oncall@example.com, lead@example.com"})
     stack = TerraformStack(App(), "probe2")
     Monitoring(stack, "monitoring", config=two, depends_on=[])
     assert capsys.readouterr().err == ""

@@ -16,12 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from infra.mcp_infra.config import EXAMPLE_CONFIG, ConfigError, from_mapping
-from infra.mcp_infra.settings import SETTINGS, default_of, is_required
+from infra.mcp_infra.config import EXAMPLE_CONFIG, ConfigError, InfraConfig, from_mapping
+from infra.mcp_infra.rules import choice, rules_of
 from infra.mcp_infra.settings_doc import README, example_toml, render_readme, settings_table
 
 INFRA = Path(__file__).resolve().parents[2] / "infra"
-NAMES = [spec.name for spec in SETTINGS]
+FIELDS = InfraConfig.model_fields
+NAMES = list(FIELDS)
 REGENERATE = "run `../.venv/bin/python -m mcp_infra.settings_doc --write` in infra/"
 
 
@@ -73,21 +74,21 @@ def test_example_lists_every_setting_once_and_shows_the_real_defaults() -> None:
     assert sorted(name for name in listed if name in NAMES) == sorted(NAMES)
     assert len([name for name in listed if name in NAMES]) == len(NAMES)
     values = uncommented_example()
-    for spec in SETTINGS:
-        if not is_required(spec):
-            assert values[spec.name] == default_of(spec), spec.name
+    for name, field in FIELDS.items():
+        if not field.is_required():
+            assert values[name] == field.get_default(call_default_factory=True), name
 
 
 def test_every_setting_says_what_it_is_for() -> None:
-    for spec in SETTINGS:
-        description = spec.metadata["description"]
-        assert description.endswith((".", ")")), spec.name
-        assert "|" not in description, f"{spec.name}: a | would break the README's table"
-        if spec.type != "bool":
-            assert spec.metadata["rules"], f"{spec.name} declares no rule"
+    for name, field in FIELDS.items():
+        description = field.description or ""
+        assert description.endswith((".", ")")), name
+        assert "|" not in description, f"{name}: a | would break the README's table"
+        if field.annotation is not bool:
+            assert rules_of(field) or choice(field), f"{name} declares no rule"
 
 
-@pytest.mark.parametrize("name", [spec.name for spec in SETTINGS if is_required(spec)])
+@pytest.mark.parametrize("name", [name for name, field in FIELDS.items() if field.is_required()])
 def test_each_placeholder_of_the_example_is_refused(name: str) -> None:
     """Replace every placeholder but one with a real value: synth still names that one."""
     from tests.infra.example import EXAMPLE_SETTINGS

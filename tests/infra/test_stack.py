@@ -440,8 +440,7 @@ def test_manifest_names_the_stack(synth: Synth) -> None:
 
 def test_automatic_replication_for_adopting_a_gcloud_made_secret(example_config: Any) -> None:
     """Plain `gcloud secrets create` makes automatic replication; adoption must match it."""
-    from dataclasses import replace
-
     from infra.mcp_infra.secrets import replication
 
-    assert replication(replace(example_config, signing_key_replication="automatic")) == {"auto": {}}
+    adopting = example_config.model_copy(update={"signing_key_replication": "automatic"})
+    assert replication(adopting) == {"auto": {}}
