@@ -57,7 +57,7 @@ def deployment(chart: Chart, *sets: str) -> tuple[str, dict[str, Any]]:
 
 def test_issuer_and_audience_defaults_are_the_apps() -> None:
     """values.yaml repeats app/tokens.py's defaults; a token minted with the
-    defaults (make token, scripts/generate_token.py) must pass the chart's pods."""
+    defaults (make token, mcp-token) must pass the chart's pods."""
     assert VALUES["server"]["jwtIssuer"] == DEFAULT_ISSUER
     assert VALUES["server"]["jwtAudience"] == DEFAULT_AUDIENCE
 

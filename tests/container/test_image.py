@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 
 import docker
 import pytest
@@ -109,6 +110,25 @@ def test_runtime_stage_holds_only_the_venv(
         remove=True,
     ).decode()
     assert output.splitlines() == ["None None False False", "['confidential.md', 'public.md']"]
+
+
+def test_image_holds_no_command_line_tool(docker_client: docker.DockerClient, image: Image) -> None:
+    """mcp_cli stays out, and so do the console scripts that would fail without it."""
+    script = (
+        "import importlib.metadata as m, importlib.util, os;"
+        "names = sorted(e.name for e in m.distribution('secure-mcp-server')"
+        ".entry_points.select(group='console_scripts'));"
+        "print(names, [n for n in names if os.path.exists('/opt/venv/bin/' + n)],"
+        " importlib.util.find_spec('mcp_cli'))"
+    )
+    output = docker_client.containers.run(
+        IMAGE_TAG,
+        entrypoint=["/opt/venv/bin/python", "-c", script],
+        network_mode="none",
+        remove=True,
+    ).decode()
+    declared = sorted(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"])
+    assert output.strip() == f"{declared} [] None"
 
 
 def test_engine_script_start_is_idempotent(docker_client: docker.DockerClient) -> None:
