@@ -138,7 +138,7 @@ class McpClient:
         return text
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mcp-client", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -150,7 +150,11 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("list", help="print the names of the tools this token may use (default)")
     call = commands.add_parser("call", help="call a tool and print its text")
     call.add_argument("tool", help="tool name, e.g. get_public_info")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
 
     try:
         client = McpClient(args.url, args.token)

@@ -23,7 +23,7 @@ from mcp_cli.claims import add_claim_arguments, mint_from_arguments
 DEV_KEY = Path(__file__).resolve().parent.parent / ".dev" / "jwt-secret"
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mcp-token", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -31,7 +31,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     key = parser.add_mutually_exclusive_group()
     key.add_argument("--secret", help="the signing key itself (prefer --secret-file)")
     key.add_argument("--secret-file", type=Path, help="a file holding the signing key")
-    return parser.parse_args(argv)
+    return parser
 
 
 def signing_key(args: argparse.Namespace) -> str | bytes:
@@ -55,7 +55,7 @@ def signing_key(args: argparse.Namespace) -> str | bytes:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         token = mint_from_arguments(signing_key(args), args)
     except ValueError as exc:
