@@ -47,10 +47,13 @@ def run_cli(
     """
     script = Path(sys.executable).with_name(name)
     assert script.is_file(), f"{script} is missing: run make install"
+    # The checkout under test's mcp_cli, as `python -m app` takes its app from the
+    # working directory: the same code as the editable install's, except in a copy
+    # of the checkout that borrows this venv (tests/docs/fork.py).
     return subprocess.run(
         [str(script), *args],
         cwd=cwd,
-        env=clean_env(**(env or {})),
+        env=clean_env(**{"PYTHONPATH": str(ROOT), **(env or {})}),
         capture_output=True,
         text=True,
         timeout=120,
