@@ -47,6 +47,12 @@ def run(
     return code, out, err
 
 
+def run_process(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        list(args), env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
 def assert_no_key_printed(fake: FakeSecretManager, text: str) -> None:
     for number in fake.states(SECRET):
         assert fake.payload(SECRET, number).decode() not in text
@@ -224,14 +230,7 @@ def test_no_google_credentials_says_how_to_get_them(tmp_path: Path) -> None:
         }
     )
     env.pop(mcp_key.ENDPOINT_ENV, None)
-    result = subprocess.run(
-        [str(SCRIPT), "show"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_process(str(SCRIPT), "show", env=env)
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == (
         "error: no Google credentials: run `gcloud auth application-default login`\n"
@@ -245,46 +244,9 @@ def test_endpoint_must_be_loopback(capsys: pytest.CaptureFixture[str]) -> None:
     assert "only a local test server on loopback may be used" in err
 
 
-def test_cli_process_mints_a_token_over_the_wire(fake: FakeSecretManager) -> None:
-    """The command as a learner runs it: a separate process, env-configured endpoint."""
-    env = {
-        **os.environ,
-        "GOOGLE_CLOUD_PROJECT": PROJECT,
-        mcp_key.ENDPOINT_ENV: fake.endpoint,
-    }
-    created = subprocess.run(
-        [str(SCRIPT), "create"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert created.returncode == 0, created.stderr
-    minted = subprocess.run(
-        [str(SCRIPT), "token", "--sub", "ci", "--scopes", "public:read"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert minted.returncode == 0, minted.stderr
-    claims = jwt.decode(
-        minted.stdout.strip(), fake.payload(SECRET, 1), algorithms=["HS256"], audience="mcp-server"
-    )
-    assert claims["scope"] == "public:read"
-
-
 @pytest.mark.parametrize("command", [[], ["create"], ["rotate"], ["show"], ["token"]])
 def test_help_on_every_subcommand(command: list[str]) -> None:
-    result = subprocess.run(
-        [str(SCRIPT), *command, "--help"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_cli("mcp-key", *command, "--help")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage: mcp-key ")
 
@@ -312,13 +274,9 @@ def test_common_options_work_after_the_command_too(
 def test_without_the_client_library_it_says_how_to_install_it() -> None:
     """`make install-main` (the server only) installs mcp-key but not Google's client."""
     hide = "import sys; sys.modules['google.cloud.secretmanager'] = None; "
-    result = subprocess.run(
-        [sys.executable, "-c", hide + "from mcp_cli.key import main; sys.exit(main())", "show"],
-        env={**os.environ, "GOOGLE_CLOUD_PROJECT": PROJECT},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    program = hide + "from mcp_cli.key import main; sys.exit(main())"
+    result = run_process(
+        sys.executable, "-c", program, "show", env={**os.environ, "GOOGLE_CLOUD_PROJECT": PROJECT}
     )
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == (
