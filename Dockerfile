@@ -52,10 +52,15 @@ RUN uv venv /opt/venv --python /usr/local/bin/python3 \
 
 # The app itself, without dependencies: they are all pinned above. The wheel
 # is built with the hashed setuptools (no isolated, unpinned build backend).
+# The command-line tools (mcp_cli/) stay out: the server never runs them, so
+# their package is not copied, and the console scripts the project declares
+# (which would only fail on the missing package) are deleted by the names its
+# metadata lists.
 COPY pyproject.toml README.md /src/
 COPY app /src/app
 RUN pip wheel --no-deps --no-build-isolation --wheel-dir /tmp/dist /src \
-    && uv pip install --python /opt/venv/bin/python --no-deps /tmp/dist/*.whl
+    && uv pip install --python /opt/venv/bin/python --no-deps /tmp/dist/*.whl \
+    && /opt/venv/bin/python -c "import importlib.metadata as m, pathlib; [pathlib.Path('/opt/venv/bin', e.name).unlink() for e in m.distribution('secure-mcp-server').entry_points.select(group='console_scripts')]"
 
 # Bytecode for what the server imports at start, in either mode (shared keys;
 # sign-in, with its Redis store), and for what uvicorn loads by name: the

@@ -82,7 +82,7 @@ run: install-main $(DEV_KEY) ## Start the server with the dev key; it logs its U
 	MCP_JWT_SECRET_FILE=$(DEV_KEY) MCP_LOG_FORMAT=$${MCP_LOG_FORMAT:-console} $(BIN)/python -m app
 
 token: install-main $(DEV_KEY) ## Mint a token with the dev key: make token SCOPES=a,b [SUB=name]
-	@$(BIN)/python scripts/generate_token.py --sub '$(SUB)' --scopes '$(SCOPES)' \
+	@$(BIN)/mcp-token --sub '$(SUB)' --scopes '$(SCOPES)' \
 	  --expires-in '$(EXPIRES_IN)' --secret-file $(DEV_KEY)
 
 # Parts add what their tests need as prerequisites of test-deps (see mk/).

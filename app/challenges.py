@@ -21,7 +21,7 @@ from app.metrics import count_decision
 # Sign-in tokens carry, in their AccessToken's claims, every scope the policy
 # would give the person (app/signin.py): a scope outside it no sign-in brings.
 POLICY_ALLOWS_CLAIM = "policy_allows"
-MINT_HINT = "mint one (make token, or scripts/jwt_key.py token on GKE)"
+MINT_HINT = "mint one (make token, or mcp-key token on GKE)"
 SIGNIN_HINT = "sign in again (your MCP client does so when it sees this answer)"
 # JSON-RPC code for "not authenticated": MCP SDK clients show an error body's
 # `message` only when the body is a JSON-RPC error, so a 401 carries one.

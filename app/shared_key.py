@@ -38,7 +38,7 @@ def no_sign_in_description(scopes: list[str]) -> str:
     return (
         "This server does not sign people in: it takes a bearer token minted with its "
         f"signing key. Mint one with `make token SCOPES={','.join(sorted(wanted))}` (on GKE: "
-        f"`scripts/jwt_key.py --project PROJECT token --sub NAME --scopes "
+        f"`mcp-key --project PROJECT token --sub NAME --scopes "
         f"{','.join(sorted(wanted))}`) and send it as the header Authorization: Bearer <token>."
     )
 

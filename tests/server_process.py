@@ -37,6 +37,30 @@ def run_python(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
     )
 
 
+def run_cli(
+    name: str, *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
+    """Run one of the project's console scripts (mcp-token, ...) as the learner does.
+
+    The script `make install` put beside the tests' interpreter (.venv/bin/NAME),
+    from the repository root (or `cwd`) with a clean MCP_* environment.
+    """
+    script = Path(sys.executable).with_name(name)
+    assert script.is_file(), f"{script} is missing: run make install"
+    # The checkout under test's mcp_cli, as `python -m app` takes its app from the
+    # working directory: the same code as the editable install's, except in a copy
+    # of the checkout that borrows this venv (tests/docs/fork.py).
+    return subprocess.run(
+        [str(script), *args],
+        cwd=cwd,
+        env=clean_env(**{"PYTHONPATH": str(ROOT), **(env or {})}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 # A start takes ~4 s here (no bytecode cache); a busy 2-core laptop can take many
 # times that. The deadline only bounds a hang: a ready server returns at once.
 READY_TIMEOUT = 90.0

@@ -31,7 +31,7 @@ def replication(cfg: InfraConfig) -> dict[str, Any]:
 class SigningKeySecret(Construct):
     """The secret `mcp-jwt-signing-key` with no version.
 
-    The key itself is added by `scripts/jwt_key.py create`, outside Terraform, so it
+    The key itself is added by `mcp-key create`, outside Terraform, so it
     is never in this code, the synthesized JSON or the Terraform state.
     """
 

@@ -41,7 +41,7 @@ EXAMPLE_HEADER = """\
 # refuses to synthesize while any value below is still an example, naming it.
 # Set the uncommented (required) settings; each commented one shows its default.
 # Nothing here is secret: the JWT signing key never goes into this file,
-# the synthesized JSON or the Terraform state (scripts/jwt_key.py adds it).
+# the synthesized JSON or the Terraform state (mcp-key adds it).
 """
 
 

@@ -106,7 +106,7 @@ class McpStack(TerraformStack):
             "node_service_account": (cluster.node_service_account.email, "for audits"),
             "cluster_name": (cluster.cluster.name, "gcloud container clusters get-credentials"),
             "cluster_location": (cluster.cluster.location, "get-credentials --location"),
-            "secret_id": (secret.secret.secret_id, "scripts/jwt_key.py and the ExternalSecret"),
+            "secret_id": (secret.secret.secret_id, "mcp-key and the ExternalSecret"),
             "workload_identity_pool": (cfg.workload_pool, "the cluster's Workload Identity pool"),
             "dashboard_id": (monitoring.dashboard.id, "docs/operations.md: Read the dashboard"),
             "attestor": (binauthz.attestor_name, "the image workflow signs for it"),

@@ -5,7 +5,7 @@
 #
 #   1. installs python3, python3-venv and make with apt-get,
 #   2. `make run` (in the background) and `make token`, then lists the tools
-#      with scripts/mcp_client.py using a public:read token,
+#      with mcp-client using a public:read token,
 #   3. `make tools` with no helm on PATH (it must refuse with the platform and
 #      the install command), then `python3 scripts/install_tools.py helm` with
 #      an x86-64 helm on PATH (it must report the wrong architecture without
@@ -138,10 +138,10 @@ try: u.urlopen(u.Request('http://127.0.0.1:$port/mcp', data=b'{}'), timeout=120)
 except Exception as exc: print('warm-up request:', exc)\""
 in_root "cd /repo && TOKEN=\$(make -s token SCOPES=public:read) \
   && echo \"token: \${TOKEN:0:12}... (\${#TOKEN} chars)\" \
-  && echo '\$ mcp_client.py ... list' \
-  && .venv/bin/python scripts/mcp_client.py http://127.0.0.1:$port/mcp --token \"\$TOKEN\" list \
-  && echo '\$ mcp_client.py ... call get_confidential_info (needs confidential:read)' \
-  && { .venv/bin/python scripts/mcp_client.py http://127.0.0.1:$port/mcp --token \"\$TOKEN\" \
+  && echo '\$ mcp-client ... list' \
+  && .venv/bin/mcp-client http://127.0.0.1:$port/mcp --token \"\$TOKEN\" list \
+  && echo '\$ mcp-client ... call get_confidential_info (needs confidential:read)' \
+  && { .venv/bin/mcp-client http://127.0.0.1:$port/mcp --token \"\$TOKEN\" \
        call get_confidential_info || echo \"(exit \$?)\"; }"
 
 log "make tools, no helm on PATH: must refuse with the platform and the fix"

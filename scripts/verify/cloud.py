@@ -6,6 +6,7 @@ import contextlib
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 from .chart import workload
 from .framework import CheckFailed, Context, last_lines
@@ -60,11 +61,10 @@ def port_forward(ctx: Context) -> Iterator[str]:
 
 
 def deployed_token(ctx: Context, scopes: str, expires_in: int = 600, sub: str = "verify") -> str:
-    """A token signed with the deployed key (scripts/jwt_key.py token; the key is never shown)."""
+    """A token signed with the deployed key (mcp-key token; the key is never shown)."""
     project = terraform_output(ctx, "project_id")
     result = ctx.run(
-        ctx.python,
-        "scripts/jwt_key.py",
+        Path(ctx.python).with_name("mcp-key"),
         "--project",
         project,
         "token",

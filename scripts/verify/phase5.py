@@ -151,7 +151,7 @@ def live_registry_exists(ctx: Context) -> None:
 @check(
     phase=5,
     title="the signing key secret has an enabled version",
-    hint='.venv/bin/python scripts/jwt_key.py --project "$PROJECT" create',
+    hint='.venv/bin/mcp-key --project "$PROJECT" create',
     live=True,
 )
 def live_secret_has_version(ctx: Context) -> None:

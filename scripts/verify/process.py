@@ -16,15 +16,15 @@ from pathlib import Path
 
 from .framework import CheckFailed, Context, base_env, last_lines
 
-# What scripts/mcp_client.py prints for a refused token and a missing scope.
+# What mcp-client prints for a refused token and a missing scope.
 UNAUTHORIZED = (
     "error: 401 Unauthorized: this server needs a bearer token: send 'Authorization: Bearer "
-    "<token>'; mint one (make token, or scripts/jwt_key.py token on GKE)"
+    "<token>'; mint one (make token, or mcp-key token on GKE)"
 )
 # The time in it is the token's own exp, so the line is matched, not compared.
 EXPIRED = re.compile(
     r"error: 401 Unauthorized: the token expired at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ; "
-    r"mint one \(make token, or scripts/jwt_key\.py token on GKE\)"
+    r"mint one \(make token, or mcp-key token on GKE\)"
 )
 FORBIDDEN = "error: 403 Forbidden: insufficient_scope, the call needs the scope {scope}"
 
@@ -130,10 +130,9 @@ def local_server(ctx: Context) -> LocalServer:
 
 
 def mint(ctx: Context, key: str, scopes: str, expires_in: int = 600, sub: str = "verify") -> str:
-    """A token from scripts/generate_token.py, signed with `key`."""
+    """A token from mcp-token, signed with `key`."""
     result = ctx.run(
-        ctx.python,
-        "scripts/generate_token.py",
+        Path(ctx.python).with_name("mcp-token"),
         "--sub",
         sub,
         "--scopes",
@@ -146,10 +145,9 @@ def mint(ctx: Context, key: str, scopes: str, expires_in: int = 600, sub: str = 
 
 
 def client(ctx: Context, url: str, token: str, *command: str) -> subprocess.CompletedProcess[str]:
-    """scripts/mcp_client.py as the tutorial runs it; the token goes by env, not argv."""
+    """mcp-client as the tutorial runs it; the token goes by env, not argv."""
     return ctx.run(
-        ctx.python,
-        "scripts/mcp_client.py",
+        Path(ctx.python).with_name("mcp-client"),
         url,
         *command,
         env={"MCP_TOKEN": token},

@@ -48,8 +48,7 @@ def test_challenge_without_scope_or_metadata_and_with_a_body() -> None:
 
 def test_expired_names_the_instant_and_how_to_renew() -> None:
     assert describe_refusal("expired", 0) == (
-        "the token expired at 1970-01-01T00:00:00Z; "
-        "mint one (make token, or scripts/jwt_key.py token on GKE)"
+        "the token expired at 1970-01-01T00:00:00Z; mint one (make token, or mcp-key token on GKE)"
     )
     assert describe_refusal("expired", 86_400 + 3_661, signin=True) == (
         "the token expired at 1970-01-02T01:01:01Z; "

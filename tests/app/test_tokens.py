@@ -1,4 +1,4 @@
-"""Minting and scope parsing at their exact boundaries, and the CLIs' claim options."""
+"""Minting and scope parsing at their exact boundaries, and the CLIs' claim options (mcp_cli)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import time
 import jwt
 import pytest
 
-from app.token_options import add_claim_arguments, mint_from_arguments
 from app.tokens import (
     DEFAULT_AUDIENCE,
     DEFAULT_ISSUER,
@@ -19,6 +18,7 @@ from app.tokens import (
     parse_scopes,
     token_id,
 )
+from mcp_cli.claims import add_claim_arguments, mint_from_arguments
 
 KEY = b"k" * MIN_KEY_BYTES
 
@@ -141,35 +141,18 @@ def parser() -> argparse.ArgumentParser:
     return result
 
 
-def test_claim_options_and_their_help(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_claim_options_default_to_the_servers_claims(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A token minted with only --sub passes a server left at its defaults."""
     monkeypatch.delenv("MCP_JWT_ISSUER", raising=False)
     monkeypatch.delenv("MCP_JWT_AUDIENCE", raising=False)
-    actions = {a.dest: a for a in parser()._actions if a.dest != "help"}
-    assert {dest: a.help for dest, a in actions.items()} == {
-        "sub": "the token's subject (who it is for)",
-        "scopes": "comma-separated scopes, e.g. public:read,confidential:read (default: none)",
-        "expires_in": f"lifetime in seconds, 1 to {MAX_EXPIRES_IN} (default: 3600)",
-        "issuer": "iss claim (default: $MCP_JWT_ISSUER or %(default)s)",
-        "audience": "aud claim (default: $MCP_JWT_AUDIENCE or %(default)s)",
-    }
-    assert {dest: a.option_strings for dest, a in actions.items()} == {
-        "sub": ["--sub"],
-        "scopes": ["--scopes"],
-        "expires_in": ["--expires-in"],
-        "issuer": ["--issuer"],
-        "audience": ["--audience"],
-    }
-    assert [dest for dest, a in actions.items() if a.required] == ["sub"]
-    assert actions["expires_in"].metavar == "SECONDS"
-    args = parser().parse_args(["--sub", "alice"])
-    assert vars(args) == {
-        "sub": "alice",
-        "scopes": "",
-        "expires_in": 3600,
-        "issuer": DEFAULT_ISSUER,
-        "audience": DEFAULT_AUDIENCE,
-    }
-    assert parser().parse_args(["--sub", "a", "--expires-in", "60"]).expires_in == 60
+    claims = decode(mint_from_arguments(KEY, parser().parse_args(["--sub", "alice"])))
+    assert (claims["sub"], claims["iss"], claims["aud"]) == (
+        "alice",
+        DEFAULT_ISSUER,
+        DEFAULT_AUDIENCE,
+    )
+    assert "scope" not in claims or claims["scope"] == ""
+    assert claims["exp"] == claims["iat"] + 3600  # type: ignore[operator]
 
 
 def test_issuer_and_audience_default_to_the_servers_settings(

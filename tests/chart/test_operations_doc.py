@@ -137,14 +137,14 @@ def test_named_scripts_and_subcommands_exist() -> None:
     for script in set(re.findall(r"scripts/[\w/]+\.py", TEXT)):
         assert (ROOT / script).is_file(), script
     help_text = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "python"), "scripts/jwt_key.py", "--help"],
+        [str(ROOT / ".venv" / "bin" / "mcp-key"), "--help"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=True,
         timeout=60,
     ).stdout
-    for command in set(re.findall(r"scripts/jwt_key\.py --project \"\$PROJECT_ID\" (\w+)", TEXT)):
+    for command in set(re.findall(r"mcp-key --project \"\$PROJECT_ID\" (\w+)", TEXT)):
         assert re.search(rf"^\s+{command}\s", help_text, re.M), command
 
 

@@ -191,7 +191,7 @@ def test_notes_tell_how_to_connect(chart: Chart, name: str, tmp_path: Path) -> N
     # 18080 locally, as phases 6 and 9 use it: `make run` may still hold the app's port.
     service_port = load_yaml_text((CHART / "values.yaml").read_text())["service"]["port"]
     assert f"kubectl -n {NAMESPACE} port-forward svc/{RELEASE} 18080:{service_port}" in text
-    assert 'scripts/mcp_client.py http://127.0.0.1:18080/mcp --token "$TOKEN" list' in text
+    assert '.venv/bin/mcp-client http://127.0.0.1:18080/mcp --token "$TOKEN" list' in text
     assert "rollout restart" not in text, "keys and revocations reload without a restart"
     assert "docs/operations.md" in text
     if name == "gke":
@@ -200,8 +200,8 @@ def test_notes_tell_how_to_connect(chart: Chart, name: str, tmp_path: Path) -> N
             "force-sync=$(date +%s) --overwrite"
         ) in text
         assert f"describe podmonitoring {RELEASE}" in text
-        assert f"scripts/jwt_key.py --project {chart.project} token --sub learner" in text
+        assert f".venv/bin/mcp-key --project {chart.project} token --sub learner" in text
     else:
-        assert "scripts/generate_token.py --sub learner --scopes public:read --secret-file" in text
+        assert ".venv/bin/mcp-token --sub learner --scopes public:read --secret-file" in text
         secret = load_yaml_text((CHART / "values.yaml").read_text())["signingKey"]["secretName"]
         assert f"create secret generic {secret}" in text

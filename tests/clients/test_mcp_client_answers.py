@@ -1,4 +1,4 @@
-"""scripts/mcp_client.py on the answers besides a plain JSON success: 429 and event streams."""
+"""mcp-client on the answers besides a plain JSON success: 429 and event streams."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from scripts.mcp_client import McpClient, McpError
+from mcp_cli.client import McpClient, McpError
 from tests.helpers import StubHandler, loopback_server
-from tests.server_process import ServerProcess, run_python
+from tests.server_process import ServerProcess, run_cli
 
 
 def test_a_rate_limited_client_is_told_when_to_retry(
@@ -21,9 +21,7 @@ def test_a_rate_limited_client_is_told_when_to_retry(
         tmp_path, {"MCP_JWT_SECRET_KEY": signing_key, "MCP_RATE_LIMIT_PER_MINUTE": "1"}
     )
     try:
-        result = run_python(
-            "scripts/mcp_client.py", server.url, "--token", token_for("public:read"), "list"
-        )
+        result = run_cli("mcp-client", server.url, "--token", token_for("public:read"), "list")
     finally:
         server.stop()
     assert result.returncode == 1

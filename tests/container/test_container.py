@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,7 +25,6 @@ from tests.container.conftest import (
     Running,
     StartContainer,
 )
-from tests.helpers import ROOT
 
 pytestmark = pytest.mark.container
 
@@ -143,8 +143,7 @@ def test_learner_client_lists_tools(server: Running, token_for: Callable[..., st
     """The command of the tutorial's Verify block, against the container."""
     result = subprocess.run(
         [
-            sys.executable,
-            str(ROOT / "scripts" / "mcp_client.py"),
+            str(Path(sys.executable).with_name("mcp-client")),
             server.url,
             *("--token", token_for("public:read"), "list"),
         ],

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 
 import docker
 import pytest
@@ -78,6 +79,14 @@ def test_image_config(image: Image) -> None:
     assert config["Healthcheck"]["Test"][:2] == ["CMD", "/opt/venv/bin/python"]
 
 
+def python_in_image(docker_client: docker.DockerClient, *args: str) -> str:
+    """What the image's Python prints when run with `args`, with no network."""
+    output: bytes = docker_client.containers.run(
+        IMAGE_TAG, entrypoint=["/opt/venv/bin/python", *args], network_mode="none", remove=True
+    )
+    return output.decode()
+
+
 def test_oci_labels_come_from_the_build_args(image: Image) -> None:
     labels = image.labels
     assert labels["org.opencontainers.image.version"] == BUILD_ARGS["VERSION"]
@@ -102,13 +111,22 @@ def test_runtime_stage_holds_only_the_venv(
         " os.path.exists('/src'), os.path.exists('/tmp/dist'));"
         "print(sorted(p.name for p in c.BUNDLED_DOCUMENTS.iterdir()))"
     )
-    output = docker_client.containers.run(
-        IMAGE_TAG,
-        entrypoint=["/opt/venv/bin/python", "-c", script],
-        network_mode="none",
-        remove=True,
-    ).decode()
+    output = python_in_image(docker_client, "-c", script)
     assert output.splitlines() == ["None None False False", "['confidential.md', 'public.md']"]
+
+
+def test_image_holds_no_command_line_tool(docker_client: docker.DockerClient, image: Image) -> None:
+    """mcp_cli stays out, and so do the console scripts that would fail without it."""
+    script = (
+        "import importlib.metadata as m, importlib.util, os;"
+        "names = sorted(e.name for e in m.distribution('secure-mcp-server')"
+        ".entry_points.select(group='console_scripts'));"
+        "print(names, [n for n in names if os.path.exists('/opt/venv/bin/' + n)],"
+        " importlib.util.find_spec('mcp_cli'))"
+    )
+    output = python_in_image(docker_client, "-c", script)
+    declared = sorted(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"])
+    assert output.strip() == f"{declared} [] None"
 
 
 def test_engine_script_start_is_idempotent(docker_client: docker.DockerClient) -> None:
@@ -134,12 +152,7 @@ def test_the_start_compiles_nothing_and_only_the_libraries_lose_their_source(
     docker_client: docker.DockerClient, image: Image
 ) -> None:
     """scripts/image_bytecode.py's result: bytecode for every start module, sources where kept."""
-    output = docker_client.containers.run(
-        IMAGE_TAG,
-        entrypoint=["/opt/venv/bin/python", "-c", BYTECODE_CHECK, *image_bytecode.START_MODULES],
-        network_mode="none",
-        remove=True,
-    ).decode()
+    output = python_in_image(docker_client, "-c", BYTECODE_CHECK, *image_bytecode.START_MODULES)
     found = json.loads(output)
     assert found["compiled_at_start"] == []
     assert "fastmcp.server.server" in found["sourceless"]

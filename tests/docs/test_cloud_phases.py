@@ -400,9 +400,7 @@ def test_teardown_keeps_the_state_bucket_and_reapply_adopts_the_pool() -> None:
     provider = first(cmds, r"^gcloud iam workload-identity-pools providers undelete github ")
     imports = [n for n, c in enumerate(cmds) if c.text.startswith("terraform import ")]
     apply_again = max(n for n, c in enumerate(cmds) if c.text.startswith("terraform apply"))
-    key = max(
-        n for n, c in enumerate(cmds) if "jwt_key.py" in c.text and c.text.endswith(" create")
-    )
+    key = max(n for n, c in enumerate(cmds) if "mcp-key" in c.text and c.text.endswith(" create"))
     assert 0 <= destroy < pool < provider < imports[0]
     assert len(imports) == 2
     assert imports[-1] < apply_again < key

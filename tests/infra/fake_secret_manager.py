@@ -1,4 +1,4 @@
-"""A loopback stand-in for Google's Secret Manager API, for testing scripts/jwt_key.py.
+"""A loopback stand-in for Google's Secret Manager API, for testing mcp-key.
 
 Google's service cannot be reached from the build machines (no network beyond
 the package registries), so this small gRPC server plays its part: it speaks the

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator
-from types import ModuleType
 
 import pytest
 
@@ -48,11 +47,3 @@ def start_server(
 def server(start_server: StartServer) -> ServerProcess:
     """The shared server: both limits off so the suite's volume is not throttled."""
     return start_server(MCP_RATE_LIMIT_PER_MINUTE="0", MCP_AUTH_FAILURE_LIMIT_PER_MINUTE="0")
-
-
-@pytest.fixture(scope="session")
-def mcp_client_module() -> ModuleType:
-    """scripts/mcp_client.py, the learner's client, imported so tests drive it directly."""
-    from scripts import mcp_client as module
-
-    return module

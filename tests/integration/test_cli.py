@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import tomllib
 from pathlib import Path
 
 import jwt
@@ -17,11 +18,12 @@ from tests.server_process import (
     ServerProcess,
     clean_env,
     free_port,
-    run_python,
+    run_cli,
     wait_until_ready,
 )
 
-run = run_python
+# The console scripts pyproject.toml declares (make install puts them in .venv/bin).
+DECLARED = sorted(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"])
 
 
 @pytest.fixture
@@ -31,16 +33,17 @@ def key_file(tmp_path: Path, signing_key: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("script", ["scripts/generate_token.py", "scripts/mcp_client.py"])
-def test_help(script: str) -> None:
-    result = run(script, "--help")
-    assert result.returncode == 0
-    assert "usage:" in result.stdout
+@pytest.mark.parametrize("name", DECLARED)
+def test_every_declared_command_is_installed_and_answers_help(name: str) -> None:
+    """The entry point resolves to a module and function that run, under its own name."""
+    result = run_cli(name, "--help")
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.startswith(f"usage: {name} ")
 
 
-def test_generate_token_prints_only_a_valid_token(key_file: Path, signing_key: str) -> None:
-    result = run(
-        "scripts/generate_token.py",
+def test_mcp_token_prints_only_a_valid_token(key_file: Path, signing_key: str) -> None:
+    result = run_cli(
+        "mcp-token",
         "--sub",
         "alice",
         "--scopes",
@@ -63,10 +66,10 @@ def test_generate_token_prints_only_a_valid_token(key_file: Path, signing_key: s
     assert result.stderr == f"jti: {claims['jti']}\n"
 
 
-def test_generate_token_key_order(key_file: Path, signing_key: str) -> None:
+def test_mcp_token_key_order(key_file: Path, signing_key: str) -> None:
     other = "z" * 40
-    from_flag = run(
-        "scripts/generate_token.py",
+    from_flag = run_cli(
+        "mcp-token",
         "--sub",
         "a",
         "--secret",
@@ -74,10 +77,22 @@ def test_generate_token_key_order(key_file: Path, signing_key: str) -> None:
         env={"MCP_JWT_SECRET_KEY": signing_key},
     ).stdout.strip()
     jwt.decode(from_flag, other, algorithms=["HS256"], audience=DEFAULT_AUDIENCE)
-    from_env = run(
-        "scripts/generate_token.py", "--sub", "a", env={"MCP_JWT_SECRET_KEY": signing_key}
+    from_env = run_cli(
+        "mcp-token", "--sub", "a", env={"MCP_JWT_SECRET_KEY": signing_key}
     ).stdout.strip()
     jwt.decode(from_env, signing_key, algorithms=["HS256"], audience=DEFAULT_AUDIENCE)
+
+
+def test_mcp_token_falls_back_to_the_checkouts_dev_key(tmp_path: Path) -> None:
+    """No key given: the checkout's .dev/jwt-secret (make's), from any working directory."""
+    made = subprocess.run(
+        ["make", "-s", ".dev/jwt-secret"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert made.returncode == 0, made.stderr
+    result = run_cli("mcp-token", "--sub", "a", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    dev_key = (ROOT / ".dev" / "jwt-secret").read_text().strip()
+    jwt.decode(result.stdout.strip(), dev_key, algorithms=["HS256"], audience=DEFAULT_AUDIENCE)
 
 
 @pytest.mark.parametrize(
@@ -89,8 +104,8 @@ def test_generate_token_key_order(key_file: Path, signing_key: str) -> None:
         (["--scopes", "public:read"], "--sub"),
     ],
 )
-def test_generate_token_errors(args: list[str], message: str) -> None:
-    result = run("scripts/generate_token.py", *args)
+def test_mcp_token_errors(args: list[str], message: str) -> None:
+    result = run_cli("mcp-token", *args)
     assert result.returncode != 0
     assert result.stdout == ""
     assert message in result.stderr
@@ -99,8 +114,8 @@ def test_generate_token_errors(args: list[str], message: str) -> None:
 
 def test_client_lists_and_calls_through_the_scopes(server: ServerProcess, key_file: Path) -> None:
     def token(scopes: str) -> str:
-        result = run(
-            "scripts/generate_token.py",
+        result = run_cli(
+            "mcp-token",
             "--sub",
             "learner",
             "--scopes",
@@ -111,34 +126,30 @@ def test_client_lists_and_calls_through_the_scopes(server: ServerProcess, key_fi
         return result.stdout.strip()
 
     public, full = token("public:read"), token("public:read,confidential:read")
-    listed = run("scripts/mcp_client.py", server.url, "--token", public, "list")
+    listed = run_cli("mcp-client", server.url, "--token", public, "list")
     assert (listed.returncode, listed.stdout) == (0, "get_public_info\n")
-    listed = run("scripts/mcp_client.py", server.url, "--token", full, "list")
+    listed = run_cli("mcp-client", server.url, "--token", full, "list")
     assert listed.stdout == "get_public_info\nget_confidential_info\n"
 
-    called = run(
-        "scripts/mcp_client.py", server.url, "--token", full, "call", "get_confidential_info"
-    )
+    called = run_cli("mcp-client", server.url, "--token", full, "call", "get_confidential_info")
     assert called.returncode == 0
     assert called.stdout.startswith("# Secure MCP Server: confidential information")
 
-    refused = run(
-        "scripts/mcp_client.py", server.url, "--token", public, "call", "get_confidential_info"
-    )
+    refused = run_cli("mcp-client", server.url, "--token", public, "call", "get_confidential_info")
     assert refused.returncode == 1
     assert refused.stderr == (
         "error: 403 Forbidden: insufficient_scope, the call needs the scope confidential:read\n"
     )
-    anonymous = run("scripts/mcp_client.py", server.url, "list")
+    anonymous = run_cli("mcp-client", server.url, "list")
     assert anonymous.returncode == 1
     assert anonymous.stderr == (
         "error: 401 Unauthorized: this server needs a bearer token: send 'Authorization: "
-        "Bearer <token>'; mint one (make token, or scripts/jwt_key.py token on GKE)\n"
+        "Bearer <token>'; mint one (make token, or mcp-key token on GKE)\n"
     )
 
 
 def test_client_reports_an_unreachable_server() -> None:
-    result = run("scripts/mcp_client.py", "http://127.0.0.1:9/mcp", "--token", "t", "list")
+    result = run_cli("mcp-client", "http://127.0.0.1:9/mcp", "--token", "t", "list")
     assert result.returncode == 1
     assert result.stderr.startswith("error: cannot reach http://127.0.0.1:9/mcp")
 
@@ -182,9 +193,7 @@ def test_make_run_serves_with_the_dev_key(tmp_path: Path) -> None:
         )
         dev_key = (ROOT / ".dev" / "jwt-secret").read_text().strip()
         token = mint_token(dev_key, "learner", ["public:read"])
-        listed = run(
-            "scripts/mcp_client.py", f"http://127.0.0.1:{port}/mcp", "--token", token, "list"
-        )
+        listed = run_cli("mcp-client", f"http://127.0.0.1:{port}/mcp", "--token", token, "list")
         assert listed.stdout == "get_public_info\n"
     finally:
         os.killpg(process.pid, signal.SIGINT)  # Ctrl-C in the learner's terminal

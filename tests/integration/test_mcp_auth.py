@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from types import ModuleType
 
 import httpx
 import jwt
@@ -14,6 +13,7 @@ import pytest
 from app.catalog import ALL_SCOPES
 from app.config import BUNDLED_DOCUMENTS
 from app.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER, mint_token
+from mcp_cli.client import McpClient
 from tests.server_process import ServerProcess
 
 MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
@@ -32,8 +32,8 @@ def post(
     return httpx.post(server.url, content=json.dumps(body), headers=all_headers, timeout=10)
 
 
-def tool_names(client_module: ModuleType, server: ServerProcess, token: str) -> list[str]:
-    client = client_module.McpClient(server.url, token)
+def tool_names(server: ServerProcess, token: str) -> list[str]:
+    client = McpClient(server.url, token)
     info = client.initialize()
     assert info["serverInfo"]["name"] == "secure-mcp-server"
     return sorted(tool["name"] for tool in client.list_tools())
@@ -52,17 +52,16 @@ def tool_names(client_module: ModuleType, server: ServerProcess, token: str) -> 
 def test_tools_list_shows_only_what_the_scopes_allow(
     server: ServerProcess,
     token_for: Callable[..., str],
-    mcp_client_module: ModuleType,
     scopes: list[str],
     visible: list[str],
 ) -> None:
-    assert tool_names(mcp_client_module, server, token_for(*scopes)) == visible
+    assert tool_names(server, token_for(*scopes)) == visible
 
 
 def test_authorized_call_returns_the_document(
-    server: ServerProcess, token_for: Callable[..., str], mcp_client_module: ModuleType
+    server: ServerProcess, token_for: Callable[..., str]
 ) -> None:
-    client = mcp_client_module.McpClient(server.url, token_for("public:read", "confidential:read"))
+    client = McpClient(server.url, token_for("public:read", "confidential:read"))
     client.initialize()
     expected = (BUNDLED_DOCUMENTS / "confidential.md").read_text()
     assert client.call_tool("get_confidential_info") == expected
@@ -201,10 +200,9 @@ def test_two_replicas_answer_alternate_requests_of_one_session(
     server: ServerProcess,
     start_server: Callable[..., ServerProcess],
     token_for: Callable[..., str],
-    mcp_client_module: ModuleType,
 ) -> None:
     other = start_server(MCP_RATE_LIMIT_PER_MINUTE="0")
-    client = mcp_client_module.McpClient(server.url, token_for("public:read"))
+    client = McpClient(server.url, token_for("public:read"))
     client.initialize()  # initialize on one replica, notifications/initialized too
     client.url = other.url
     assert [t["name"] for t in client.list_tools()] == ["get_public_info"]

@@ -149,4 +149,4 @@ def test_the_shared_key_how_to_names_the_gke_command(server: ServerProcess) -> N
     assert answer.status_code == 400
     description = answer.json()["error_description"]
     assert "make token SCOPES=" in description
-    assert "scripts/jwt_key.py --project PROJECT token" in description
+    assert "mcp-key --project PROJECT token" in description

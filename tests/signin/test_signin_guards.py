@@ -362,7 +362,7 @@ async def test_an_expired_static_token_in_sign_in_mode_is_told_to_mint_one(
     assert answer.status_code == 401
     description = error_description(answer)
     assert "the token expired at" in description
-    assert "scripts/jwt_key.py token" in description
+    assert "mcp-key token" in description
     assert "sign in" not in description
 
 

@@ -1,16 +1,15 @@
-#!/usr/bin/env python3
 """Talk to the MCP server over Streamable HTTP with a bearer token.
 
 Does the real MCP handshake (initialize, then notifications/initialized) and
 then lists the tools the token may see, or calls one and prints its text.
-Standard library only, so it runs with any Python 3.11.
+Standard library only: the server's package is not needed to talk to it.
 
 Exit codes: 0 when the server answered (a token whose scopes grant no tool
 lists nothing, says so on stderr, and still exits 0); 1 on any refusal or error.
 
 Examples:
-  scripts/mcp_client.py http://127.0.0.1:8080/mcp --token "$TOKEN" list
-  scripts/mcp_client.py http://127.0.0.1:8080/mcp --token "$TOKEN" call get_public_info
+  mcp-client http://127.0.0.1:8080/mcp --token "$TOKEN" list
+  mcp-client http://127.0.0.1:8080/mcp --token "$TOKEN" call get_public_info
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ import urllib.request
 from typing import Any
 
 PROTOCOL_VERSION = "2025-11-25"
-CLIENT_INFO = {"name": "mcp_client.py", "version": "1.0"}
+CLIENT_INFO = {"name": "mcp-client", "version": "1.0"}
 NO_TOOLS = (
     "note: this token sees no tools: its scopes grant none. Mint one with a tool's scope, "
     "e.g. make token SCOPES=public:read"
@@ -139,9 +138,9 @@ class McpClient:
         return text
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="mcp-client", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("url", help="the MCP endpoint, e.g. http://127.0.0.1:8080/mcp")
     parser.add_argument(
@@ -151,7 +150,11 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("list", help="print the names of the tools this token may use (default)")
     call = commands.add_parser("call", help="call a tool and print its text")
     call.add_argument("tool", help="tool name, e.g. get_public_info")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
 
     try:
         client = McpClient(args.url, args.token)
@@ -172,7 +175,3 @@ def main(argv: list[str] | None = None) -> int:
         # The reader (e.g. `| head -1`) has enough; that is not an error.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""scripts/jwt_key.py against a loopback Secret Manager, through the real client library.
+"""mcp-key against a loopback Secret Manager, through the real client library.
 
 Google's Secret Manager cannot be reached from here, so `FakeSecretManager`
 (tests/infra/fake_secret_manager.py) stands in for it: a gRPC server on
@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,12 +19,13 @@ import grpc
 import jwt
 import pytest
 
-from scripts import jwt_key
+from mcp_cli import key as mcp_key
 from tests.infra.fake_secret_manager import FakeSecretManager
 from tests.infra.fake_secret_manager import crc32c as reference_crc32c
+from tests.server_process import ServerProcess, run_cli
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "scripts" / "jwt_key.py"
+# The console script `make install` put beside the tests' interpreter (.venv/bin).
+SCRIPT = Path(sys.executable).with_name("mcp-key")
 PROJECT = "mcp-example-123456"
 SECRET = f"projects/{PROJECT}/secrets/mcp-jwt-signing-key"
 
@@ -40,9 +42,15 @@ def fake() -> Iterator[FakeSecretManager]:
 def run(
     fake: FakeSecretManager, capsys: pytest.CaptureFixture[str], *args: str
 ) -> tuple[int, str, str]:
-    code = jwt_key.main(["--project", PROJECT, "--endpoint", fake.endpoint, *args])
+    code = mcp_key.main(["--project", PROJECT, "--endpoint", fake.endpoint, *args])
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def run_process(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        list(args), env=env, capture_output=True, text=True, timeout=60, check=False
+    )
 
 
 def assert_no_key_printed(fake: FakeSecretManager, text: str) -> None:
@@ -51,17 +59,17 @@ def assert_no_key_printed(fake: FakeSecretManager, text: str) -> None:
 
 
 def test_crc32c_matches_the_standard_check_value() -> None:
-    assert jwt_key.crc32c(b"123456789") == 0xE3069283  # RFC 3720's CRC-32C check value
-    key = jwt_key.new_key()
-    assert jwt_key.crc32c(key) == reference_crc32c(key)
+    assert mcp_key.crc32c(b"123456789") == 0xE3069283  # RFC 3720's CRC-32C check value
+    key = mcp_key.new_key()
+    assert mcp_key.crc32c(key) == reference_crc32c(key)
 
 
 def test_new_key_is_64_random_bytes_as_text() -> None:
     import base64
 
-    key = jwt_key.new_key()
+    key = mcp_key.new_key()
     assert len(base64.urlsafe_b64decode(key + b"==")) == 64
-    assert key != jwt_key.new_key()
+    assert key != mcp_key.new_key()
 
 
 def test_create_adds_version_1_and_prints_no_key(
@@ -221,15 +229,8 @@ def test_no_google_credentials_says_how_to_get_them(tmp_path: Path) -> None:
             "GOOGLE_CLOUD_PROJECT": PROJECT,
         }
     )
-    env.pop(jwt_key.ENDPOINT_ENV, None)
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), "show"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    env.pop(mcp_key.ENDPOINT_ENV, None)
+    result = run_process(str(SCRIPT), "show", env=env)
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == (
         "error: no Google credentials: run `gcloud auth application-default login`\n"
@@ -237,63 +238,26 @@ def test_no_google_credentials_says_how_to_get_them(tmp_path: Path) -> None:
 
 
 def test_endpoint_must_be_loopback(capsys: pytest.CaptureFixture[str]) -> None:
-    code = jwt_key.main(["--project", PROJECT, "--endpoint", "secretmanager.example:443", "show"])
+    code = mcp_key.main(["--project", PROJECT, "--endpoint", "secretmanager.example:443", "show"])
     _, err = capsys.readouterr()
     assert code == 1
     assert "only a local test server on loopback may be used" in err
 
 
-def test_cli_process_mints_a_token_over_the_wire(fake: FakeSecretManager) -> None:
-    """The script as a learner runs it: a separate process, env-configured endpoint."""
-    env = {
-        **os.environ,
-        "GOOGLE_CLOUD_PROJECT": PROJECT,
-        jwt_key.ENDPOINT_ENV: fake.endpoint,
-    }
-    created = subprocess.run(
-        [sys.executable, str(SCRIPT), "create"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert created.returncode == 0, created.stderr
-    minted = subprocess.run(
-        [sys.executable, str(SCRIPT), "token", "--sub", "ci", "--scopes", "public:read"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert minted.returncode == 0, minted.stderr
-    claims = jwt.decode(
-        minted.stdout.strip(), fake.payload(SECRET, 1), algorithms=["HS256"], audience="mcp-server"
-    )
-    assert claims["scope"] == "public:read"
-
-
 @pytest.mark.parametrize("command", [[], ["create"], ["rotate"], ["show"], ["token"]])
 def test_help_on_every_subcommand(command: list[str]) -> None:
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), *command, "--help"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_cli("mcp-key", *command, "--help")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("usage: jwt_key.py")
+    assert result.stdout.startswith("usage: mcp-key ")
 
 
 def test_common_options_work_after_the_command_too(
     fake: FakeSecretManager, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`token --project P` (as phases 6 and 9 write it) equals `--project P token`."""
-    assert jwt_key.main(["--endpoint", fake.endpoint, "--project", PROJECT, "create"]) == 0
+    assert mcp_key.main(["--endpoint", fake.endpoint, "--project", PROJECT, "create"]) == 0
     capsys.readouterr()
-    code = jwt_key.main(["token", "--project", PROJECT, "--endpoint", fake.endpoint, "--sub", "a"])
+    code = mcp_key.main(["token", "--project", PROJECT, "--endpoint", fake.endpoint, "--sub", "a"])
     out, err = capsys.readouterr()
     assert code == 0
     claims = jwt.decode(
@@ -301,7 +265,92 @@ def test_common_options_work_after_the_command_too(
     )
     assert err == f"jti: {claims['jti']}\n"  # the id to revoke it by, never on stdout
     # Given at the top only, a value is not reset by the command's own (absent) option.
-    code = jwt_key.main(["--project", "other-project-1", "--endpoint", fake.endpoint, "show"])
+    code = mcp_key.main(["--project", "other-project-1", "--endpoint", fake.endpoint, "show"])
     _, err = capsys.readouterr()
     assert code == 1
     assert "projects/other-project-1/secrets/mcp-jwt-signing-key" in err
+
+
+def test_without_the_client_library_it_says_how_to_install_it() -> None:
+    """`make install-main` (the server only) installs mcp-key but not Google's client."""
+    hide = "import sys; sys.modules['google.cloud.secretmanager'] = None; "
+    program = hide + "from mcp_cli.key import main; sys.exit(main())"
+    result = run_process(
+        sys.executable, "-c", program, "show", env={**os.environ, "GOOGLE_CLOUD_PROJECT": PROJECT}
+    )
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        "error: mcp-key needs the Secret Manager client library "
+        "(google-cloud-secret-manager): run `make install`\n"
+    )
+
+
+def sync_like_external_secrets(fake: FakeSecretManager, folder: Path) -> None:
+    """The chart's ExternalSecret, which cannot run here: the newest enabled version
+    becomes the key file, the one before it the previous-key file, each replaced atomically
+    (a new file, as kubelet's volume update gives the server)."""
+    enabled = sorted((n for n, s in fake.states(SECRET).items() if s == "ENABLED"), reverse=True)
+    for name, number in zip(("current", "previous"), enabled, strict=False):
+        staged = folder / f".{name}.new"
+        staged.write_bytes(fake.payload(SECRET, number))
+        os.replace(staged, folder / name)
+    if len(enabled) < 2:
+        (folder / "previous").unlink(missing_ok=True)  # no previous key mounted
+
+
+def test_a_rotation_reaches_the_running_server(fake: FakeSecretManager, tmp_path: Path) -> None:
+    """create, token, rotate, rotate with mcp-key; a real server follows the synced keys."""
+    env = {"GOOGLE_CLOUD_PROJECT": PROJECT, mcp_key.ENDPOINT_ENV: fake.endpoint}
+
+    def key(*args: str) -> str:
+        result = run_cli("mcp-key", *args, env=env)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    def token() -> str:
+        return key("token", "--sub", "alice", "--scopes", "public:read")
+
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    key("create")
+    sync_like_external_secrets(fake, keys)
+    server = ServerProcess(
+        tmp_path,
+        {
+            "MCP_JWT_SECRET_FILE": str(keys / "current"),
+            "MCP_JWT_PREVIOUS_SECRET_FILE": str(keys / "previous"),  # none before a rotation
+            "MCP_RATE_LIMIT_PER_MINUTE": "0",
+            "MCP_AUTH_FAILURE_LIMIT_PER_MINUTE": "0",
+        },
+    )
+
+    def listed(bearer: str) -> subprocess.CompletedProcess[str]:
+        return run_cli("mcp-client", server.url, "--token", bearer, "list")
+
+    def until_accepted(bearer: str) -> None:
+        deadline = time.monotonic() + 60  # the server looks at its files once a second
+        while listed(bearer).returncode != 0:
+            assert time.monotonic() < deadline, "the server did not load the rotated key"
+            time.sleep(0.2)
+
+    try:
+        first = token()
+        assert listed(first).stdout == "get_public_info\n"
+
+        key("rotate")
+        sync_like_external_secrets(fake, keys)
+        second = token()
+        until_accepted(second)
+        assert listed(first).stdout == "get_public_info\n", "the previous key still verifies"
+
+        key("rotate")  # version 1 is disabled: its tokens stop working
+        sync_like_external_secrets(fake, keys)
+        until_accepted(token())
+        refused = listed(first)
+        assert refused.returncode == 1
+        assert refused.stderr.startswith("error: 401 Unauthorized: ")
+        assert listed(second).stdout == "get_public_info\n"
+    finally:
+        server.stop()
+    for number in fake.states(SECRET):
+        assert fake.payload(SECRET, number).decode() not in server.logs()

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Manage the JWT signing key in Google Secret Manager (tutorial phase 5).
 
 The Terraform stack creates the secret `mcp-jwt-signing-key` but never a value,
@@ -14,9 +13,9 @@ It never prints, logs or writes a key. Credentials are Application Default
 Credentials (`gcloud auth application-default login`).
 
 Examples:
-  scripts/jwt_key.py --project my-project create
-  scripts/jwt_key.py --project my-project show
-  scripts/jwt_key.py --project my-project token --sub alice --scopes public:read
+  mcp-key --project my-project create
+  mcp-key --project my-project show
+  mcp-key --project my-project token --sub alice --scopes public:read
 """
 
 from __future__ import annotations
@@ -31,8 +30,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app.token_options import add_claim_arguments, mint_from_arguments
 from app.tokens import token_id
+from mcp_cli.claims import add_claim_arguments, mint_from_arguments
 
 DEFAULT_SECRET_ID = "mcp-jwt-signing-key"  # noqa: S105 (a name, not a key)
 KEY_BYTES = 64
@@ -273,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     parser = argparse.ArgumentParser(
-        prog="jwt_key.py",
+        prog="mcp-key",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -312,7 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="print a token signed with the latest enabled key",
         description=(
             "Mint an HS256 token with the latest enabled key version and print only the "
-            "token (the same claims as scripts/generate_token.py)."
+            "token (the same claims as mcp-token)."
         ),
     )
     add_claim_arguments(token)
@@ -325,8 +324,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.project:
         print("error: no project: pass --project or set GOOGLE_CLOUD_PROJECT", file=sys.stderr)
         return 2
-    from google.api_core import exceptions as api
-    from google.auth.exceptions import DefaultCredentialsError
+    try:
+        from google.api_core import exceptions as api
+        from google.auth.exceptions import DefaultCredentialsError
+        from google.cloud import secretmanager  # noqa: F401 (make_client's; missing is said here)
+    except ImportError:
+        # The client library comes with `make install`, not with the server (make install-main).
+        print(
+            "error: mcp-key needs the Secret Manager client library "
+            "(google-cloud-secret-manager): run `make install`",
+            file=sys.stderr,
+        )
+        return 2
 
     try:
         store = KeyStore(make_client(args.endpoint), args.project, args.secret)
@@ -358,7 +367,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Mint a scoped HS256 access token for the MCP server and print only the token.
 
 The signing key comes from the first of: --secret, --secret-file,
@@ -6,7 +5,7 @@ $MCP_JWT_SECRET_KEY, or the local development key in .dev/jwt-secret
 (made by `make run` / `make token`).
 
 Example:
-  scripts/generate_token.py --sub alice --scopes public:read,confidential:read
+  mcp-token --sub alice --scopes public:read,confidential:read
 """
 
 from __future__ import annotations
@@ -16,21 +15,23 @@ import os
 import sys
 from pathlib import Path
 
-from app.token_options import add_claim_arguments, mint_from_arguments
 from app.tokens import token_id
+from mcp_cli.claims import add_claim_arguments, mint_from_arguments
 
+# The checkout's key, beside mcp_cli/: the project installs editable (make install),
+# so this file is the one in the checkout, wherever the command is run from.
 DEV_KEY = Path(__file__).resolve().parent.parent / ".dev" / "jwt-secret"
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="mcp-token", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     add_claim_arguments(parser)
     key = parser.add_mutually_exclusive_group()
     key.add_argument("--secret", help="the signing key itself (prefer --secret-file)")
     key.add_argument("--secret-file", type=Path, help="a file holding the signing key")
-    return parser.parse_args(argv)
+    return parser
 
 
 def signing_key(args: argparse.Namespace) -> str | bytes:
@@ -54,7 +55,7 @@ def signing_key(args: argparse.Namespace) -> str | bytes:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    args = build_parser().parse_args(argv)
     try:
         token = mint_from_arguments(signing_key(args), args)
     except ValueError as exc:
@@ -64,7 +65,3 @@ def main(argv: list[str] | None = None) -> int:
     # stdout holds only the token (TOKEN=$(...)); the id to revoke it by goes to stderr.
     print(f"jti: {token_id(token)}", file=sys.stderr)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

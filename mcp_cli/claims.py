@@ -1,8 +1,4 @@
-"""The claim options the token CLIs share (scripts/generate_token.py, scripts/jwt_key.py).
-
-Here, not in scripts/, because the CLIs run as plain files: the installed `app`
-package is what both can import, in the venv and in the infra tools' venv.
-"""
+"""The claim options both token CLIs take (mcp-token, and mcp-key's `token` command)."""
 
 from __future__ import annotations
 
