@@ -12,7 +12,6 @@ from app.jsonrpc_body import (
     parse_off_loop,
 )
 
-
 # The limits the docs promise (docs/security.md: 1 MiB, 64 levels), written out
 # rather than imported: a changed constant in app/ must fail here.
 MAX_BODY_BYTES = 1024 * 1024

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from app.asgi import DECISIONS_KEY
-from app.jsonrpc_body import MAX_BODY_BYTES
 from app.scope_gate import ScopeGate
 from tests.app.conftest import Answer, Counted, Downstream, call, http_scope, user
 
@@ -168,7 +167,7 @@ async def test_batch_of_granted_calls_passes_with_every_decision_recorded() -> N
 
 async def test_oversize_body_gets_413_before_any_parsing() -> None:
     downstream = Downstream()
-    chunk = b" " * (MAX_BODY_BYTES // 2)
+    chunk = b" " * (512 * 1024)  # two halves of the 1 MiB limit, then a byte over
     scope = http_scope(user=user([]))
     answer = await call(ScopeGate(downstream, METADATA), scope, [chunk, chunk, b"{}"])
     assert answer.status == 413
@@ -177,7 +176,7 @@ async def test_oversize_body_gets_413_before_any_parsing() -> None:
         "id": None,
         "error": {
             "code": -32700,
-            "message": f"Parse error: the body is larger than {MAX_BODY_BYTES} bytes",
+            "message": "Parse error: the body is larger than 1048576 bytes",
         },
     }
     assert downstream.calls == []
