@@ -348,10 +348,6 @@ def test_sign_in_mode_loads_its_secret_and_policy(
     assert config.signin.policy.rules
 
 
-def test_shared_key_mode_has_no_sign_in(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert loads(monkeypatch, MCP_JWT_SECRET_KEY=KEY).signin is None
-
-
 # --- Redis stores and trusted proxies --------------------------------------------
 
 
