@@ -36,7 +36,7 @@ EXPIRES_IN ?= 3600
 
 export FASTMCP_LOG_ENABLED := false
 
-.PHONY: help install install-main run token test test-deps lint lock bench bench-memory bench-start clean
+.PHONY: help install install-main run token test check-docs test-deps lint lock bench bench-memory bench-start clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | \
@@ -91,9 +91,18 @@ test-deps: install
 # Coverage of app/ (server processes included) with the gate in pyproject.toml;
 # `make test COVERAGE= PYTEST_ARGS=tests/chart` runs a part without it.
 COVERAGE ?= --cov --cov-report=term
+# Two lanes: the behaviour tests (does the software work; the coverage gate is
+# theirs), then the doc checks (do the docs still match the code: tests marked
+# `docs`, all of tests/docs). A part given in PYTEST_ARGS may hold no test of a
+# lane: pytest's "no tests collected" (exit 5) then passes; the whole suite has both.
+LANE_MAY_BE_EMPTY = $(if $(PYTEST_ARGS),|| [ $$? -eq 5 ])
 
-test: test-deps ## Run the whole test suite (with the coverage gate)
-	$(BIN)/pytest $(COVERAGE) $(PYTEST_ARGS)
+test: test-deps ## Run the behaviour tests (with the coverage gate), then make check-docs
+	$(BIN)/pytest $(COVERAGE) -m 'not docs' $(PYTEST_ARGS) $(LANE_MAY_BE_EMPTY)
+	@$(MAKE) --no-print-directory check-docs
+
+check-docs: test-deps ## Check that the docs still match the code: commands, tables, links
+	$(BIN)/pytest -m docs $(PYTEST_ARGS) $(LANE_MAY_BE_EMPTY)
 
 lint: install ## Lint and type-check everything
 	$(BIN)/ruff check .

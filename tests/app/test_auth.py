@@ -24,9 +24,9 @@ from jwt.warnings import InsecureKeyLengthWarning
 import app.auth
 import app.key_files
 import app.logs
-from app.auth import JWTVerifier, Rejected, _reason, current_attempt, track_attempt
+from app.auth import JWTVerifier, _reason, current_attempt, track_attempt
 from app.key_files import Denylist, KeyRing
-from app.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER, MAX_EXPIRES_IN, mint_token
+from app.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER, mint_token
 from tests.app.conftest import Clock, Counted
 from tests.helpers import StubHandler, loopback_server
 
@@ -111,26 +111,12 @@ async def test_small_clock_skew_is_tolerated() -> None:
     assert await verifier().verify_token(token) is not None
 
 
-@pytest.mark.parametrize("token", ["", "not-a-jwt", "a.b.c", "e30.e30.", "Bearer x"])
-async def test_rejects_malformed(token: str) -> None:
-    assert await verifier().verify_token(token) is None
-
-
-async def test_rejects_wrong_key(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="app.auth"):
-        assert await verifier().verify_token(hs256(claims(), OTHER_KEY)) is None
-    assert [r.reason for r in caplog.records] == ["bad_signature"]  # type: ignore[attr-defined]
-
-
-async def test_rejects_alg_none() -> None:
+async def test_rejects_alg_none(jwks_url: str, caplog: pytest.LogCaptureFixture) -> None:
     header = b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
     token = f"{header}.{b64(json.dumps(claims()).encode())}."
-    assert await verifier().verify_token(token) is None
-
-
-async def test_rejects_other_hmac_algorithms() -> None:
-    token = jwt.encode(claims(), KEY * 2, algorithm="HS512")
-    assert await verifier().verify_token(token) is None
+    # Refused for its algorithm (not, say, as malformed), with or without a JWKS.
+    assert await refused_as(verifier(), token, caplog) == "algorithm_not_allowed"
+    assert await refused_as(verifier(jwks_url=jwks_url), token, caplog) == "algorithm_not_allowed"
 
 
 async def test_missing_scope_claim_means_no_scopes() -> None:
@@ -154,12 +140,6 @@ async def test_previous_key_is_accepted_unknown_key_is_not() -> None:
     assert await rotating.verify_token(hs256(claims(), OTHER_KEY)) is None
     # Once the previous key is dropped, its tokens stop working.
     assert await verifier().verify_token(hs256(claims(), PREVIOUS_KEY)) is None
-
-
-async def test_expired_token_signed_with_previous_key_is_still_expired() -> None:
-    rotating = verifier(hs_keys=[KEY, PREVIOUS_KEY])
-    old = claims(exp=int(time.time()) - 60, iat=int(time.time()) - 120)
-    assert await rotating.verify_token(hs256(old, PREVIOUS_KEY)) is None
 
 
 # --- asymmetric tokens by JWKS, served over a real loopback HTTP server ---------
@@ -203,15 +183,12 @@ async def test_jwks_tokens_are_verified(jwks_url: str, key: Any, kid: str, alg: 
     assert access.scopes == ["public:read"]
 
 
-async def test_jwks_token_with_unknown_kid_is_rejected(jwks_url: str) -> None:
-    token = jwt.encode(claims(), RSA_KEY, algorithm="RS256", headers={"kid": "nope"})
-    assert await verifier(jwks_url=jwks_url).verify_token(token) is None
-
-
-async def test_jwks_token_signed_by_another_key_is_rejected(jwks_url: str) -> None:
+async def test_jwks_token_signed_by_another_key_is_rejected(
+    jwks_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     token = jwt.encode(claims(), stranger, algorithm="RS256", headers={"kid": "rsa-1"})
-    assert await verifier(jwks_url=jwks_url).verify_token(token) is None
+    assert await refused_as(verifier(jwks_url=jwks_url), token, caplog) == "bad_signature"
 
 
 async def test_hs_rs_confusion_is_rejected(jwks_url: str) -> None:
@@ -225,11 +202,6 @@ async def test_hs_rs_confusion_is_rejected(jwks_url: str) -> None:
     token = f"{header}.{payload}.{b64(signature)}"
     assert await verifier(jwks_url=jwks_url).verify_token(token) is None
     assert await verifier(hs_keys=[], jwks_url=jwks_url).verify_token(token) is None
-
-
-async def test_rs256_token_is_refused_without_jwks() -> None:
-    token = jwt.encode(claims(), RSA_KEY, algorithm="RS256", headers={"kid": "rsa-1"})
-    assert await verifier().verify_token(token) is None
 
 
 async def test_remembered_tokens_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -315,7 +287,7 @@ async def test_no_key_and_no_jwks_refuses_every_token(caplog: pytest.LogCaptureF
     )
 
 
-@pytest.mark.parametrize("token", ["", "not-a-jwt", "a.b.c", "e30.e30.x"])
+@pytest.mark.parametrize("token", ["", "not-a-jwt", "a.b.c", "e30.e30.x", "Bearer x"])
 async def test_malformed_tokens_are_labelled(token: str, caplog: pytest.LogCaptureFixture) -> None:
     assert await refused_as(verifier(), token, caplog) == "malformed"
 
@@ -331,11 +303,6 @@ async def test_fractional_expired_exp_is_expired_without_an_instant(
     exp = time.time() - 60.5
     assert await refused_as(verifier(), hs256(claims(exp=exp, iat=exp - 60)), caplog) == "expired"
     assert current_attempt().expired_at is None  # the 401 then says "an earlier time"
-
-
-def test_rejected_carries_its_label() -> None:
-    rejected = Rejected("revoked")
-    assert (rejected.reason, str(rejected)) == ("revoked", "revoked")
 
 
 async def test_fractional_exp_is_accepted() -> None:
@@ -402,9 +369,9 @@ async def test_lifetime_bound_is_max_lifetime_plus_leeway(
 async def test_default_lifetime_bound_is_a_week(
     clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    now = int(clock.now)
-    assert await verifier().verify_token(hs256(claims(exp=now + MAX_EXPIRES_IN + 5)))
-    token = hs256(claims(exp=now + MAX_EXPIRES_IN + 6))
+    now, week = int(clock.now), 7 * 24 * 3600
+    assert await verifier().verify_token(hs256(claims(exp=now + week + 5)))
+    token = hs256(claims(exp=now + week + 6))
     assert await refused_as(verifier(), token, caplog) == "lifetime_too_long"
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +15,6 @@ import pytest
 
 from app.catalog import DOCUMENTS
 from app.config import BUNDLED_DOCUMENTS, KEY_HINT, Config, ConfigError, Settings, load
-from app.tokens import MAX_EXPIRES_IN
 from tests.helpers import StubHandler, loopback_server
 
 KEY = "k" * 32
@@ -48,7 +50,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.rate_limit_per_minute == 120  # on unless switched off
     assert settings.auth_failure_limit_per_minute == 30
     assert settings.jwt_leeway_seconds == 30
-    assert settings.jwt_max_token_lifetime_seconds == MAX_EXPIRES_IN
+    assert settings.jwt_max_token_lifetime_seconds == 7 * 24 * 3600
     assert settings.allowed_origins == ["http://localhost", "http://127.0.0.1", "http://[::1]"]
     assert config.keys.keys == (KEY.encode(),)
     assert config.denylist.ids() == frozenset()
@@ -61,7 +63,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     ("name", "good", "bad"),
     [
         ("MCP_JWT_LEEWAY_SECONDS", ["0", "300"], ["-1", "301"]),
-        ("MCP_JWT_MAX_TOKEN_LIFETIME_SECONDS", ["60", str(MAX_EXPIRES_IN)], ["59", "604801"]),
+        ("MCP_JWT_MAX_TOKEN_LIFETIME_SECONDS", ["60", "604800"], ["59", "604801"]),
         ("MCP_RATE_LIMIT_PER_MINUTE", ["0", "1"], ["-1"]),
         ("MCP_AUTH_FAILURE_LIMIT_PER_MINUTE", ["0"], ["-1"]),
         ("MCP_PORT", ["1", "65535"], ["0", "65536"]),
@@ -86,9 +88,16 @@ def test_numeric_bounds_at_their_edges(
 
 @pytest.mark.parametrize("length", [16, 31])
 def test_short_keys_are_refused(monkeypatch: pytest.MonkeyPatch, length: int) -> None:
-    assert refusal(monkeypatch, MCP_JWT_SECRET_KEY="k" * length) == (
-        f"MCP_JWT_SECRET_KEY: the key is {length} bytes, it must be at least 32; {KEY_HINT}"
-    )
+    message = refusal(monkeypatch, MCP_JWT_SECRET_KEY="k" * length)
+    problem, fix = message.split("; generate one with: ")
+    assert problem == f"MCP_JWT_SECRET_KEY: the key is {length} bytes, it must be at least 32"
+    # The fix is a command that really makes a key this server accepts.
+    command = shlex.split(fix)
+    assert command[0] == "python3"
+    made = subprocess.run(
+        [sys.executable, *command[1:]], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    assert loads(monkeypatch, MCP_JWT_SECRET_KEY=made).keys.keys == (made.strip().encode(),)
 
 
 def test_keys_are_stripped_before_counting(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -337,10 +346,6 @@ def test_sign_in_mode_loads_its_secret_and_policy(
     assert config.signin is not None
     assert config.signin.client_secret == "the-client-secret"
     assert config.signin.policy.rules
-
-
-def test_shared_key_mode_has_no_sign_in(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert loads(monkeypatch, MCP_JWT_SECRET_KEY=KEY).signin is None
 
 
 # --- Redis stores and trusted proxies --------------------------------------------

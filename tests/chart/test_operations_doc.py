@@ -23,9 +23,10 @@ from ruamel.yaml import YAML
 
 from tests.chart.combinations import INGRESS, REDIS, SIGNIN
 from tests.chart.rendering import NAMESPACE, Chart, Combo, parse_all
+from tests.docs import markdown
 from tests.helpers import ROOT
 
-pytestmark = pytest.mark.chart
+pytestmark = [pytest.mark.chart, pytest.mark.docs]
 
 DOC = ROOT / "docs" / "operations.md"
 SIGNIN_GKE = (*SIGNIN, *REDIS, *INGRESS)
@@ -44,33 +45,25 @@ KINDS = {
 
 def sections() -> dict[str, str]:
     """Runbook number -> its text (from its `## N.` heading to the next)."""
-    parts = re.split(r"^## (\d+)\. ", TEXT, flags=re.M)
-    return {parts[i]: parts[i + 1] for i in range(1, len(parts), 2)}
+    return markdown.numbered_sections(TEXT, 2)
 
 
 def console_commands(text: str) -> list[tuple[str, list[str]]]:
-    commands: list[tuple[str, list[str]]] = []
-    for block in re.findall(r"```console\n(.*?)```", text, re.S):
-        for line in block.splitlines():
-            if line.startswith("$ "):
-                commands.append((line[2:], []))
-            elif commands:
-                commands[-1][1].append(line)
-    return commands
+    return [(c.text, list(c.output)) for c in markdown.console_commands(text, "operations.md")]
 
 
 def yaml_blocks(text: str) -> list[str]:
-    return re.findall(r"```yaml\n(.*?)```", text, re.S)
+    return [block.text for block in markdown.blocks(text, "yaml")]
 
 
 def test_every_runbook_ends_with_a_verify_block() -> None:
     found = sections()
+    assert found, "no numbered runbook in docs/operations.md"
     assert list(found) == [str(n) for n in range(1, len(found) + 1)]
-    assert len(found) >= 7
     for number, text in found.items():
-        assert "\n### Verify\n" in text, f"runbook {number}"
-        after = text.split("\n### Verify\n", 1)[1]
-        assert "```console\n$ " in after, f"runbook {number}"
+        verify = markdown.sections(text, 3).get("Verify")
+        assert verify is not None, f"runbook {number} has no Verify heading"
+        assert console_commands(verify), f"runbook {number}: its Verify block has no command"
 
 
 def test_helm_commands_print_what_the_doc_shows(chart: Chart, tmp_path: Path) -> None:

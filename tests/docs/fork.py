@@ -23,7 +23,13 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from tests.docs.markdown import TUTORIAL, Command, console_commands
+from tests.docs.markdown import (
+    TUTORIAL,
+    Command,
+    console_commands,
+    numbered_sections,
+    table_rows,
+)
 from tests.helpers import ROOT
 
 # What a learner's own account would print where the tutorial asks it.
@@ -78,12 +84,8 @@ def tutorial_edits() -> list[Edit]:
 def configure_keys() -> list[str]:
     """The settings phase 5's "Configure" table tells a learner to fill in."""
     text = (TUTORIAL / "05-infrastructure.md").read_text(encoding="utf-8")
-    table = text.split("### 5. Configure", 1)[1].split("\n\n`-4`", 1)[0]
-    return [
-        key
-        for row in re.findall(r"^\| (`.+?`) \|", table, re.M)
-        for key in re.findall(r"`(\w+)`", row)
-    ]
+    configure = numbered_sections(text, 3)["5"]
+    return [key for row in table_rows(configure) for key in re.findall(r"`(\w+)`", row[0])]
 
 
 def fill_config(path: Path) -> None:

@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 import pytest
 
+from tests.docs.markdown import blocks
 from tests.helpers import ROOT
 
 # Fence languages whose lines are shell: console shows `$ ` prompts and output.
@@ -75,19 +76,14 @@ def scan_line(path: str, number: int, text: str) -> list[Hit]:
 def markdown_commands(text: str) -> list[tuple[int, str]]:
     """(line number, command text) of the shell blocks of a Markdown file."""
     commands: list[tuple[int, str]] = []
-    fence: str | None = None
-    continued = False
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if stripped.startswith("```"):
-            fence = None if fence is not None else (stripped[3:].strip().lower() or "")
-            continued = False
-            continue
-        if fence in SHELL_FENCES:
-            commands.append((number, line))
-        elif fence in CONSOLE_FENCES and (continued or stripped.startswith("$ ")):
-            commands.append((number, line))
-            continued = stripped.endswith("\\")
+    for block in blocks(text):
+        continued = False
+        for number, line in enumerate(block.lines, start=block.line):
+            if block.language in SHELL_FENCES:
+                commands.append((number, line))
+            elif block.language in CONSOLE_FENCES and (continued or line.lstrip().startswith("$ ")):
+                commands.append((number, line))
+                continued = line.rstrip().endswith("\\")
     return commands
 
 

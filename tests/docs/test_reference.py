@@ -12,14 +12,14 @@ from app.config import Settings
 from app.probes import Lifecycle
 from app.shared_key import FALLBACK_PATHS
 from scripts.settings_table import PAGE, render
+from tests.docs.markdown import section
 from tests.helpers import ROOT
 
 SETTINGS = {f"MCP_{name.upper()}" for name in Settings.model_fields}
 
 
 def _section(title: str) -> str:
-    text = PAGE.read_text()
-    return text.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
+    return section(PAGE.read_text(), title)
 
 
 def test_settings_table_is_generated_from_the_code() -> None:

@@ -25,6 +25,7 @@ import jsonschema
 import promql_parser
 import pytest
 
+from tests.docs.markdown import numbered_sections, sections
 from tests.helpers import ROOT
 from tests.infra.conftest import Synth
 
@@ -380,12 +381,11 @@ def test_the_dashboard_check_can_fail(synth: Synth, what: str, mutate: Any, mess
 
 def runbooks() -> dict[str, str]:
     """The sections of docs/operations.md's alert chapter, by heading."""
-    doc = (ROOT / "docs" / "operations.md").read_text()
-    chapter = re.split(r"^## ", doc.split("\n## 7. Alerts", 1)[1], flags=re.M)[0]
-    parts = re.split(r"^### (.+)$", chapter, flags=re.M)
-    return {parts[i]: parts[i + 1] for i in range(1, len(parts), 2) if parts[i] != "Verify"}
+    chapter = numbered_sections((ROOT / "docs" / "operations.md").read_text(), 2)["7"]
+    return {title: text for title, text in sections(chapter, 3).items() if title != "Verify"}
 
 
+@pytest.mark.docs
 def test_every_alert_has_a_runbook_and_every_runbook_an_alert(alerting_synth: Synth) -> None:
     names = {body["display_name"] for body in policies(alerting_synth).values()}
     found = runbooks()

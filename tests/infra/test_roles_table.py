@@ -12,10 +12,10 @@ import re
 
 import pytest
 
-from tests.docs.markdown import TUTORIAL
+from tests.docs.markdown import TUTORIAL, section
 from tests.infra.conftest import Synth
 
-pytestmark = pytest.mark.infra
+pytestmark = [pytest.mark.infra, pytest.mark.docs]
 
 # Terraform resource type -> the predefined role whose permissions create it
 # (cloud.google.com/iam/docs/understanding-roles).
@@ -64,8 +64,7 @@ ROLE_FOR = {
 def table_roles() -> set[str]:
     """The table's roles, and those its paragraphs ask for with an option or phase 10."""
     text = (TUTORIAL / "05-infrastructure.md").read_text(encoding="utf-8")
-    section = text.split("### The roles your own account needs", 1)[1].split("\n## ", 1)[0]
-    return set(re.findall(r"`(roles/[\w.]+)`", section))
+    return set(re.findall(r"`(roles/[\w.]+)`", section(text, "The roles your own account needs")))
 
 
 @pytest.mark.parametrize("which", ["synth", "alerting_synth"])

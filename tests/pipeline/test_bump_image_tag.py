@@ -228,13 +228,6 @@ def test_digest_or_no_digest_is_required(repo: Path) -> None:
     assert "--digest" in result.stderr
 
 
-def test_help() -> None:
-    result = bump("--help")
-    assert result.returncode == 0
-    for option in ("--file", "--tag", "--digest", "--no-digest"):
-        assert option in result.stdout
-
-
 # --- the real chart ------------------------------------------------------------
 
 

@@ -14,29 +14,26 @@ from pathlib import Path
 
 import pytest
 
+from tests.docs.markdown import (
+    TUTORIAL,
+    console_commands,
+    file_commands,
+    numbered_sections,
+    section,
+    table_rows,
+)
 from tests.helpers import ROOT
 
-TUTORIAL = ROOT / "docs" / "tutorial"
+pytestmark = pytest.mark.docs
+
 RUNNABLE = ("python3 scripts/bump_image_tag.py", "printf 'image:")
-
-
-def console_commands(doc: Path) -> list[tuple[str, list[str]]]:
-    """(command, expected output lines) for each `$ ` line of the doc's console blocks."""
-    commands: list[tuple[str, list[str]]] = []
-    for block in re.findall(r"```console\n(.*?)```", doc.read_text(), re.S):
-        for line in block.splitlines():
-            if line.startswith("$ "):
-                commands.append((line[2:], []))
-            elif commands:
-                commands[-1][1].append(line)
-    return commands
 
 
 def test_phase_7_bump_commands_print_what_the_doc_shows(tmp_path: Path) -> None:
     steps = [
-        (command, output)
-        for command, output in console_commands(TUTORIAL / "07-pipeline.md")
-        if command.startswith(RUNNABLE)
+        (command.text, command.output)
+        for command in file_commands(TUTORIAL / "07-pipeline.md")
+        if command.text.startswith(RUNNABLE)
     ]
     assert len(steps) >= 5, "the bump walkthrough is gone from phase 7"
     for command, expected in steps:
@@ -50,10 +47,8 @@ def test_phase_7_bump_commands_print_what_the_doc_shows(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("doc", ["07-pipeline.md", "09-end-to-end.md"])
 def test_phase_ends_with_verify_and_a_link(doc: str) -> None:
-    text = (TUTORIAL / doc).read_text()
-    assert "\n## Verify\n" in text
-    after_verify = text.split("\n## Verify\n", 1)[1]
-    assert "```console\n$ " in after_verify
+    after_verify = section((TUTORIAL / doc).read_text(), "Verify")
+    assert console_commands(after_verify, doc), f"{doc}: the Verify block has no command"
     links = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", after_verify)
     assert links, "no link after the Verify block"
     for link in links:
@@ -82,8 +77,8 @@ def test_phase_7_names_every_role_of_the_plan_identity() -> None:
         PLAN_ROLES_ON_STATE_BUCKET,
     )
 
-    part = (TUTORIAL / "07-pipeline.md").read_text().split("### 11. ", 1)[1].split("### 12. ")[0]
-    table = set(re.findall(r"^\| `(roles/[\w.]+)`", part, re.M))
+    part = numbered_sections((TUTORIAL / "07-pipeline.md").read_text(), 3)["11"]
+    table = {role for row in table_rows(part) for role in re.findall(r"^`(roles/[\w.]+)`", row[0])}
     assert table == {*PLAN_ROLES, *PLAN_ROLES_ON_KEY, *PLAN_ROLES_ON_STATE_BUCKET}
 
 

@@ -205,11 +205,6 @@ def test_unsupported_platform_stops_with_one_line_naming_it_and_the_fix(
     assert started == []  # neither a download nor a helm was started
 
 
-def test_the_pinned_download_serves_linux_x86_64_only() -> None:
-    installer = load_installer()
-    assert installer.HELM_PINNED_PLATFORM == ("Linux", "x86_64")
-
-
 @pytest.mark.parametrize(
     ("machine", "system", "here", "foreign"),
     [

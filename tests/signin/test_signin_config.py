@@ -33,10 +33,6 @@ def _error(env: pytest.MonkeyPatch, **settings: str) -> str:
     return str(caught.value)
 
 
-def test_sign_in_is_off_by_default(env: pytest.MonkeyPatch) -> None:
-    assert config.load().signin is None
-
-
 @pytest.mark.parametrize(
     ("settings", "expected"),
     [
