@@ -11,7 +11,6 @@ import pytest
 from app.tokens import (
     DEFAULT_AUDIENCE,
     DEFAULT_ISSUER,
-    MAX_EXPIRES_IN,
     MIN_KEY_BYTES,
     ScopeClaimError,
     mint_token,
