@@ -57,11 +57,13 @@ from app.signin_pages import (
     client_redirect,
     consent_extras,
     refusal_page,
+    registration_limiter,
 )
 from app.signin_secret import ClientSecretFile
 
 if TYPE_CHECKING:
     from app.config import Config
+    from app.shared_limits import Limiter
 
 log = logging.getLogger("app.signin")
 
@@ -185,7 +187,7 @@ class PolicyOIDCProxy(CachedTokenChecks, ClientSecretFile):
         policy: ScopePolicy,
         static_verifier: TokenVerifier,
         denylist: Denylist | None = None,
-        registrations_per_minute: int = 0,
+        registration_limiter: Limiter | None = None,
         unused_client_ttl_seconds: int | None = None,
         **kwargs: Any,
     ) -> None:
@@ -193,7 +195,7 @@ class PolicyOIDCProxy(CachedTokenChecks, ClientSecretFile):
         self._policy = policy
         self._static_verifier = static_verifier
         self._denylist = denylist or Denylist(None)
-        self._registrations_per_minute = registrations_per_minute
+        self._registration_limiter = registration_limiter
         self._unused_client_ttl = unused_client_ttl_seconds
         # PyJWT checks our own tokens first, to tell an expired one from a forged one.
         self._own_key: bytes = kwargs["jwt_signing_key"]
@@ -347,7 +349,7 @@ class PolicyOIDCProxy(CachedTokenChecks, ClientSecretFile):
         routes = super().get_routes(mcp_path)
         for route in routes:
             if isinstance(route, Route) and route.path == "/register":
-                route.app = RegistrationLimit(route.app, self._registrations_per_minute)
+                route.app = RegistrationLimit(route.app, self._registration_limiter)
         return routes
 
     async def _show_consent_page(self, request: Request) -> HTMLResponse | RedirectResponse:
@@ -466,7 +468,7 @@ def build_signin_provider(config: Config, static_verifier: TokenVerifier) -> Pol
         policy=signin.policy,
         static_verifier=static_verifier,
         denylist=config.denylist,
-        registrations_per_minute=settings.oauth_registrations_per_minute,
+        registration_limiter=registration_limiter(settings),
         unused_client_ttl_seconds=settings.oauth_unused_client_ttl_seconds,
         config_url=settings.oidc_config_url,
         client_id=settings.oidc_client_id,
