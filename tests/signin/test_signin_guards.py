@@ -197,7 +197,10 @@ async def test_sign_in_tokens_honour_the_deny_list(
     assert bob.tokens is not None
     assert bob.client is not None
     alice_token = alice.tokens.access_token
+    # Both answers are now remembered (app/signin_cache.py): the deny-list is still asked.
     assert (await call_tool(server.url, alice_token, CONFIDENTIAL)).status_code == 200
+    bob_first = await call_tool(server.url, bob.tokens.access_token, "get_public_info")
+    assert bob_first.status_code == 200
 
     # One token, by its jti; and everything of one person, by their subject.
     # Both are in the server's log line for each token it issues.
