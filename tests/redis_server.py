@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.helpers import require
-from tests.server_process import free_port
+from tests.server_process import free_port, stop
 
 
 @dataclass(frozen=True)
@@ -176,13 +176,8 @@ class RedisServer:
         raise RuntimeError(f"redis-server not ready after 20 s:\n{self.logs()}")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop(self.process)
         if self._log is not None:
             self._log.close()
             self._log = None

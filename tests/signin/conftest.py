@@ -22,7 +22,7 @@ import pytest
 
 from tests.helpers import ROOT, require
 from tests.redis_server import running
-from tests.server_process import ServerProcess, free_port
+from tests.server_process import ServerProcess, free_port, stop
 
 # The people the provider knows; the policy below decides what each may do.
 PEOPLE = {
@@ -60,13 +60,7 @@ class Process:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop(self.process)
         self._log.close()
 
 
