@@ -180,19 +180,30 @@ def start(variant: Variant, key: str, log: Path, context: dict[str, str]) -> Ser
     raise SystemExit(f"error: {variant.name} did not become ready; see {log}")
 
 
-def wrk(url: str, token: str, seconds: int, connections: int, pid: int) -> Result:
-    cpu_before = cpu_seconds(pid)
-    command = pinned(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(LUA), url], 1
-    )
-    output = subprocess.run(
-        command,
+def run_wrk(url: str, token: str, seconds: int, connections: int, *options: str) -> str:
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", *options, "-s", str(LUA), url]
+    return subprocess.run(
+        pinned(command, 1),
         env={**os.environ, "BENCH_TOKEN": token},
         capture_output=True,
         text=True,
         check=True,
-        timeout=seconds + 30,
+        timeout=seconds + 60,
     ).stdout
+
+
+def warm_up(url: str, token: str, connections: int) -> None:
+    """Two seconds of load, not measured, with up to 30 s for each answer.
+
+    A first call can take seconds on a busy machine (the stock peer's first
+    tool call, a sign-in token's first check); wrk's own 2 s would drop it.
+    """
+    run_wrk(url, token, 2, connections, "--timeout", "30s")
+
+
+def wrk(url: str, token: str, seconds: int, connections: int, pid: int) -> Result:
+    cpu_before = cpu_seconds(pid)
+    output = run_wrk(url, token, seconds, connections, "--latency")
     cpu = cpu_seconds(pid) - cpu_before
     line = next(line for line in output.splitlines() if line.startswith("BENCH "))
     data = json.loads(line.removeprefix("BENCH "))
@@ -360,7 +371,7 @@ def measure(
     servers: list[Server], tokens: dict[str, str], rounds: int, duration: int, connections: int
 ) -> None:
     for server in servers:  # warm up every server before measuring
-        wrk(server.url, tokens[server.variant.name], 2, connections, server.process.pid)
+        warm_up(server.url, tokens[server.variant.name], connections)
     for round_number in range(rounds):
         order = servers if round_number % 2 == 0 else servers[::-1]
         for server in order:
