@@ -158,9 +158,9 @@ class Settings(BaseSettings):
     )
     rate_limit_storage_url: str | None = Field(
         default=None,
-        description="`redis://` or `rediss://` URL where both limits above are counted, "
-        "shared by every replica; unset = in memory, per process; unreachable = served "
-        "without the limits (fail open)",
+        description="`redis://` or `rediss://` URL where both limits above (and sign-in's "
+        "registration limit) are counted, shared by every replica; unset = in memory, per "
+        "process; unreachable = served without the limits (fail open)",
     )
     forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
         default=[],
@@ -273,8 +273,8 @@ class Settings(BaseSettings):
     oauth_registrations_per_minute: int = Field(
         default=10,
         ge=0,
-        description="sign-in mode: OAuth clients one address may register per minute and "
-        "replica before it gets 429; `0` = off",
+        description="sign-in mode: OAuth clients one address may register per minute before "
+        "it gets 429 (per replica unless `MCP_RATE_LIMIT_STORAGE_URL` is set); `0` = off",
     )
     oauth_unused_client_ttl_seconds: int = Field(
         default=3600,

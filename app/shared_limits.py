@@ -1,7 +1,8 @@
-"""Where the two limits count: this process's memory, or Redis shared by every replica.
+"""Where the limits count: this process's memory, or Redis shared by every replica.
 
-Both limits (the per-subject rate limit, app/rate_limit.py, and the per-address
-refused-token limit, app/failure_limit.py) ask a `Limiter` two questions:
+The limits (the per-subject rate limit, app/rate_limit.py, the per-address
+refused-token limit, app/failure_limit.py, and in sign-in mode the per-address
+client registration limit, app/signin_pages.py) ask a `Limiter` two questions:
 `wait(key)`, how long until `key` may spend one unit (spending nothing), and
 `take(key)`, spend one (0 when allowed, else the seconds until one is free,
 which becomes Retry-After).
@@ -31,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from limits import RateLimitItemPerMinute
 from limits.aio.storage import RedisStorage
@@ -40,6 +41,9 @@ from redis.exceptions import RedisError
 
 from app.logs import SampledLog
 from app.metrics import LIMIT_STORAGE_ERRORS
+
+if TYPE_CHECKING:
+    from app.config import Settings
 
 log = logging.getLogger("app.shared_limits")
 
@@ -56,7 +60,7 @@ class Limiter(Protocol):
 
 
 class SharedStore:
-    """One Redis connection pool for both limits, and whether it is answering."""
+    """One Redis connection pool for the MCP route's two limits, and whether it is answering."""
 
     def __init__(self, storage: RedisStorage) -> None:
         self.storage = storage
@@ -149,3 +153,13 @@ def shared_store(url: str, options: dict[str, Any]) -> SharedStore:
     return SharedStore(
         RedisStorage(f"async+{url}", implementation="redispy", key_prefix=KEY_PREFIX, **options)
     )
+
+
+def shared_limiter(settings: Settings, per_minute: int, name: str) -> SharedLimiter:
+    """One limit in MCP_RATE_LIMIT_STORAGE_URL's Redis, with its own connection pool."""
+    from app.redis_store import client_options  # imports the Redis client
+
+    url = settings.rate_limit_storage_url
+    if url is None:
+        raise ValueError("shared_limiter needs MCP_RATE_LIMIT_STORAGE_URL")
+    return SharedLimiter(shared_store(url, client_options(settings, url)), per_minute, name)

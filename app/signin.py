@@ -50,18 +50,20 @@ from app.logs import SampledLog
 from app.metrics import count_decision
 from app.policy import Identity, PolicyError, ScopePolicy, load_policy
 from app.sealed_store import SealedStore
-from app.signin_cache import CachedTokenChecks
+from app.signin_cache import CheckedToken, CheckedTokens, valid_until
 from app.signin_pages import (
     LOGO,
     RegistrationLimit,
     client_redirect,
     consent_extras,
     refusal_page,
+    registration_limiter,
 )
 from app.signin_secret import ClientSecretFile
 
 if TYPE_CHECKING:
     from app.config import Config
+    from app.shared_limits import Limiter
 
 log = logging.getLogger("app.signin")
 
@@ -176,7 +178,7 @@ def _log_issued(identity: Identity, issued: OAuthToken) -> None:
     )
 
 
-class PolicyOIDCProxy(CachedTokenChecks, ClientSecretFile):
+class PolicyOIDCProxy(ClientSecretFile):
     """FastMCP's OIDC proxy with the scope policy deciding what each token carries."""
 
     def __init__(
@@ -185,7 +187,7 @@ class PolicyOIDCProxy(CachedTokenChecks, ClientSecretFile):
         policy: ScopePolicy,
         static_verifier: TokenVerifier,
         denylist: Denylist | None = None,
-        registrations_per_minute: int = 0,
+        registration_limiter: Limiter | None = None,
         unused_client_ttl_seconds: int | None = None,
         **kwargs: Any,
     ) -> None:
@@ -193,10 +195,11 @@ class PolicyOIDCProxy(CachedTokenChecks, ClientSecretFile):
         self._policy = policy
         self._static_verifier = static_verifier
         self._denylist = denylist or Denylist(None)
-        self._registrations_per_minute = registrations_per_minute
+        self._registration_limiter = registration_limiter
         self._unused_client_ttl = unused_client_ttl_seconds
         # PyJWT checks our own tokens first, to tell an expired one from a forged one.
         self._own_key: bytes = kwargs["jwt_signing_key"]
+        self._checked = CheckedTokens()
         self._rejections = SampledLog(log, "token rejected", "authentication")
 
     # -- the decision -------------------------------------------------------
@@ -347,7 +350,7 @@ class PolicyOIDCProxy(CachedTokenChecks, ClientSecretFile):
         routes = super().get_routes(mcp_path)
         for route in routes:
             if isinstance(route, Route) and route.path == "/register":
-                route.app = RegistrationLimit(route.app, self._registrations_per_minute)
+                route.app = RegistrationLimit(route.app, self._registration_limiter)
         return routes
 
     async def _show_consent_page(self, request: Request) -> HTMLResponse | RedirectResponse:
@@ -386,8 +389,23 @@ class PolicyOIDCProxy(CachedTokenChecks, ClientSecretFile):
     # -- tokens on requests -------------------------------------------------
 
     async def load_access_token(self, token: str) -> AccessToken | None:
-        if not self._is_ours(token):
-            return await self._static_verifier.verify_token(token)
+        checked = self._checked.get(token)
+        if checked is None:
+            if not self._is_ours(token):
+                return await self._static_verifier.verify_token(token)
+            checked = await self._check_own(token)
+            if checked is None:
+                return None
+            self._checked.keep(token, checked)
+        # The one thing that can change before the answer expires: asked every call.
+        if is_revoked(checked.jti, checked.principal, await self._denylist.current()):
+            self._refuse("revoked")
+            return None
+        count_decision("authenticated", "valid_token")
+        return checked.access
+
+    async def _check_own(self, token: str) -> CheckedToken | None:
+        """One of our own tokens, checked in full (app/signin_cache.py keeps the answer)."""
         try:
             claims = jwt.decode(
                 token,
@@ -420,7 +438,6 @@ class PolicyOIDCProxy(CachedTokenChecks, ClientSecretFile):
                 return None
             self._refuse("signin_upstream_refused" if known else "signin_unknown")
             return None
-        count_decision("authenticated", "valid_token")
         access = AccessToken.model_validate(loaded.model_dump())
         # What the policy would ever give this person: the 403 tells a scope the
         # client could ask for from one no sign-in will bring (app/scope_gate.py).
@@ -428,13 +445,15 @@ class PolicyOIDCProxy(CachedTokenChecks, ClientSecretFile):
         # The stored grant may narrow the token's own signed scopes, never widen them.
         signed = str(claims.get("scope") or "").split(" ")
         # Logs and the rate limit key on the provider's stable id, issuer-qualified.
-        return access.model_copy(
+        answer = access.model_copy(
             update={
                 "subject": identity.principal,
                 "scopes": [s for s in access.scopes if s in signed],
                 "claims": {**(access.claims or {}), POLICY_ALLOWS_CLAIM: allowed},
             }
         )
+        until = valid_until(claims["exp"], loaded.expires_at)
+        return CheckedToken(answer, str(claims["jti"]), identity.principal, until)
 
     def _refuse(self, reason: str, expired_at: int | None = None) -> None:
         refuse(self._rejections, reason, expired_at, signin=True)
@@ -466,7 +485,7 @@ def build_signin_provider(config: Config, static_verifier: TokenVerifier) -> Pol
         policy=signin.policy,
         static_verifier=static_verifier,
         denylist=config.denylist,
-        registrations_per_minute=settings.oauth_registrations_per_minute,
+        registration_limiter=registration_limiter(settings),
         unused_client_ttl_seconds=settings.oauth_unused_client_ttl_seconds,
         config_url=settings.oidc_config_url,
         client_id=settings.oidc_client_id,

@@ -2,7 +2,9 @@
 
 - RegistrationLimit: dynamic client registration is open to anyone (that is
   what lets any MCP client connect), so each client address may register only
-  so many clients per minute (429 after that).
+  so many clients per minute (429 after that), counted where the other limits
+  count: in this process, or in Redis shared by every replica
+  (MCP_RATE_LIMIT_STORAGE_URL; app/shared_limits.py, failing open as they do).
 - refusal_page: a person the scope policy grants nothing learns why at the end
   of the sign-in, and their client gets the OAuth error `access_denied`.
 - consent_extras: the consent page names the scopes the client asks for.
@@ -14,6 +16,7 @@ from __future__ import annotations
 import base64
 import html
 import logging
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from starlette.responses import HTMLResponse
@@ -22,7 +25,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.asgi import too_many_requests
 from app.logs import SampledLog
 from app.metrics import count_decision
-from app.rate_limit import TokenBucket
+from app.rate_limit import LocalLimiter
+
+if TYPE_CHECKING:
+    from app.config import Settings
+    from app.shared_limits import Limiter
 
 log = logging.getLogger("app.signin")
 
@@ -40,20 +47,32 @@ LOGO = "data:image/svg+xml;base64," + base64.b64encode(_LOGO_SVG.encode()).decod
 REFUSAL_SECONDS = 15
 
 
-class RegistrationLimit:
-    """429 for an address that registered more than `per_minute` clients in the last minute."""
+def registration_limiter(settings: Settings) -> Limiter | None:
+    """MCP_OAUTH_REGISTRATIONS_PER_MINUTE per address: None when 0, else where the limits count."""
+    per_minute = settings.oauth_registrations_per_minute
+    if per_minute == 0:
+        return None
+    if settings.rate_limit_storage_url is None:
+        return LocalLimiter(per_minute)
+    from app.shared_limits import shared_limiter  # imports `limits` and the Redis client
 
-    def __init__(self, app: ASGIApp, per_minute: int) -> None:
+    return shared_limiter(settings, per_minute, "registrations")
+
+
+class RegistrationLimit:
+    """429 for an address that registered more clients in the last minute than `limiter` allows."""
+
+    def __init__(self, app: ASGIApp, limiter: Limiter | None) -> None:
         self.app = app
-        self.bucket = TokenBucket(per_minute) if per_minute > 0 else None
+        self.limiter = limiter
         self._held_back = SampledLog(log, "registration held back", "registration")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.bucket is None or scope["type"] != "http" or scope["method"] != "POST":
+        if self.limiter is None or scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
         address = (scope.get("client") or ("unknown", 0))[0]
-        wait = self.bucket.take(address)
+        wait = await self.limiter.take(address)
         if wait > 0:
             count_decision("denied", "too_many_registrations")
             self._held_back.write("too_many_registrations")

@@ -1,7 +1,7 @@
 """What the Redis and sign-in variants of benchmarks/run.py need: Redis, a provider, a token.
 
 - `redis_server()`: the Debian package's redis-server on a free loopback port,
-  no persistence, stopped on the way out.
+  no persistence, stopped on the way out (the tests' launcher, tests/redis_server.py).
 - `oidc_provider()`: the OpenID Connect test provider the sign-in tests use
   (oidc-provider-mock), with one person, alice.
 - `signin_token(base_url)`: the OAuth proxy's own access token for alice, got
@@ -15,9 +15,9 @@ import asyncio
 import base64
 import hashlib
 import json
+import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -60,23 +60,16 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def redis_server(folder: Path) -> Iterator[str]:
-    binary = shutil.which("redis-server")
-    if binary is None:
+    if shutil.which("redis-server") is None:
         raise SystemExit("error: redis-server not installed; `make redis-server` installs it")
-    port = free_port()
-    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(folder)]
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    from tests.redis_server import running  # the tests' launcher
 
-    def pong() -> bool:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-
-    try:
-        _wait(pong, process, "redis-server")
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        _stop(process)
+    with running(folder, durable=False) as server:
+        assert server.process is not None
+        if (os.cpu_count() or 1) >= 2:
+            # With wrk, off the servers' core: in a cluster Redis runs on its own machine.
+            os.sched_setaffinity(server.process.pid, {1})
+        yield server.url
 
 
 @contextmanager

@@ -1,11 +1,14 @@
 """A real redis-server for tests: a free loopback port, optionally AUTH and TLS, stop and start.
 
-The Debian package's redis-server is built with OpenSSL, so a test can run it
-the way Memorystore runs with AUTH and in-transit encryption: `requirepass`
-and a server certificate signed by a CA the test made (`make_tls`). Data is
-kept in an append-only file under the test's folder, so a server stopped and
-started again on the same port still holds what it had, as a restarted
-Memorystore instance does.
+The one launcher every test (and benchmarks/stores.py) uses. The Debian
+package's redis-server is built with OpenSSL, so a test can run it the way
+Memorystore runs with AUTH and in-transit encryption: `requirepass` and a
+server certificate signed by a CA the test made (`make_tls`). By default data
+is kept in an append-only file under the test's folder, so a server stopped
+and started again on the same port still holds what it had, as a restarted
+Memorystore instance does; `durable=False` keeps it in memory only (a store
+that is never restarted, or a benchmark that must not measure the disk).
+Without redis-server the test skips, and fails under CI=true (tests/helpers.py).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import ipaddress
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -26,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.helpers import require
-from tests.server_process import free_port
+from tests.server_process import free_port, stop
 
 
 @dataclass(frozen=True)
@@ -102,7 +107,14 @@ def make_tls(folder: Path) -> Tls:
 class RedisServer:
     """redis-server on a loopback port that stays the same across stop() and start()."""
 
-    def __init__(self, folder: Path, *, password: str | None = None, tls: Tls | None = None):
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        password: str | None = None,
+        tls: Tls | None = None,
+        durable: bool = True,
+    ):
         binary = shutil.which("redis-server")
         require(
             binary is not None,
@@ -113,6 +125,7 @@ class RedisServer:
         self.folder = folder
         self.password = password
         self.tls = tls
+        self.durable = durable
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
@@ -124,7 +137,8 @@ class RedisServer:
 
     def _args(self) -> list[str]:
         args = [self.binary, "--bind", "127.0.0.1", "--dir", str(self.folder)]
-        args += ["--save", "", "--appendonly", "yes", "--appendfsync", "always"]
+        args += ["--save", ""]
+        args += ["--appendonly", "yes", "--appendfsync", "always"] if self.durable else []
         if self.password:
             args += ["--requirepass", self.password]
         if self.tls:
@@ -162,13 +176,8 @@ class RedisServer:
         raise RuntimeError(f"redis-server not ready after 20 s:\n{self.logs()}")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop(self.process)
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -176,3 +185,16 @@ class RedisServer:
     def logs(self) -> str:
         path = self.folder / "redis.log"
         return path.read_text(errors="replace") if path.exists() else ""
+
+
+@contextmanager
+def running(
+    folder: Path, *, password: str | None = None, tls: Tls | None = None, durable: bool = True
+) -> Iterator[RedisServer]:
+    """A started RedisServer, stopped on the way out."""
+    server = RedisServer(folder, password=password, tls=tls, durable=durable)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

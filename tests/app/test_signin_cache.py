@@ -1,41 +1,22 @@
-"""The sign-in token cache keeps a positive check exactly until the earlier expiry, and no more.
+"""The sign-in token cache keeps a positive answer exactly until the earlier expiry, and no more.
 
-FastMCP's own check (OAuthProxy.load_access_token: the store reads and the
-upstream verification) is replaced by a counting stand-in here, because what
-is under test is only when the cache asks it; the real check runs in
-tests/signin (test_signin_store_outage.py shows a cached token riding out an
-outage and an unchecked one getting the 503).
+What the answer is, and that the deny-list is still asked on every call above
+the cache, runs against the real proxy in tests/signin
+(test_signin_guards.py::test_sign_in_tokens_honour_the_deny_list revokes tokens
+whose answers are kept; test_signin_store_outage.py shows a kept token riding
+out an outage and an unchecked one getting the 503).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-import jwt
 import pytest
-from fastmcp.server.auth.oidc_proxy import OIDCProxy
-from mcp.server.auth.provider import AccessToken
+from fastmcp.server.auth import AccessToken
 
 import app.signin_cache
-from app.signin_cache import CachedTokenChecks
+from app.signin_cache import CheckedToken, CheckedTokens, valid_until
 from tests.app.conftest import Clock
 
 NOW = 1_000_000.0
-
-
-class Counting:
-    def __init__(self, answer: AccessToken | None) -> None:
-        self.answer = answer
-        self.calls = 0
-
-    async def check(self, _token: str) -> AccessToken | None:
-        self.calls += 1
-        return self.answer
-
-
-def proxy_token(exp: float | None) -> str:
-    claims = {"jti": "j", **({"exp": int(exp)} if exp is not None else {})}
-    return jwt.encode(claims, "k" * 32, algorithm="HS256")
 
 
 @pytest.fixture
@@ -45,64 +26,44 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     return frozen
 
 
-def checker(monkeypatch: pytest.MonkeyPatch, answer: AccessToken | None) -> tuple[Any, Counting]:
-    counting = Counting(answer)
-
-    async def load_access_token(_proxy: Any, token: str) -> AccessToken | None:
-        return await counting.check(token)
-
-    monkeypatch.setattr(OIDCProxy, "load_access_token", load_access_token)
-    return object.__new__(CachedTokenChecks), counting
+def checked(until: float, jti: str = "j") -> CheckedToken:
+    access = AccessToken(token="t", client_id="c", scopes=["public:read"], expires_at=None)
+    return CheckedToken(access, jti, "issuer|alice", until)
 
 
-def access(expires_at: int | None) -> AccessToken:
-    return AccessToken(token="u", client_id="c", scopes=["public:read"], expires_at=expires_at)
-
-
-async def test_kept_until_the_upstream_token_expires_when_that_comes_first(
-    monkeypatch: pytest.MonkeyPatch, clock: Clock
-) -> None:
-    proxy, counting = checker(monkeypatch, access(int(NOW) + 60))
-    token = proxy_token(NOW + 3600)
-    assert await proxy.load_access_token(token) is not None
-    clock.now = NOW + 59
-    assert await proxy.load_access_token(token) is not None
-    assert counting.calls == 1
+def test_an_answer_is_kept_until_its_expiry_and_not_a_moment_longer(clock: Clock) -> None:
+    tokens = CheckedTokens()
+    answer = checked(NOW + 60)
+    tokens.keep("t", answer)
+    clock.now = NOW + 59.9
+    assert tokens.get("t") is answer
     clock.now = NOW + 60
-    await proxy.load_access_token(token)
-    assert counting.calls == 2
+    assert tokens.get("t") is None
+    clock.now = NOW  # forgotten, not merely hidden
+    assert tokens.get("t") is None
 
 
-async def test_kept_until_the_proxy_token_expires_when_that_comes_first(
+def test_the_earlier_expiry_counts_and_an_unknown_one_keeps_nothing(clock: Clock) -> None:
+    assert valid_until(NOW + 3600, int(NOW) + 60) == NOW + 60  # the upstream token first
+    assert valid_until(NOW + 30, int(NOW) + 3600) == NOW + 30  # the proxy token first
+    assert valid_until(NOW + 30, None) == 0.0
+    assert valid_until(None, int(NOW) + 30) == 0.0
+    tokens = CheckedTokens()
+    tokens.keep("t", checked(valid_until(NOW + 30, None)))
+    tokens.keep("expired", checked(NOW - 1))
+    assert tokens.get("t") is None
+    assert tokens.get("expired") is None
+
+
+def test_the_cache_is_bounded_and_forgets_the_least_recently_used(
     monkeypatch: pytest.MonkeyPatch, clock: Clock
 ) -> None:
-    proxy, counting = checker(monkeypatch, access(int(NOW) + 3600))
-    token = proxy_token(NOW + 30)
-    await proxy.load_access_token(token)
-    clock.now = NOW + 30
-    await proxy.load_access_token(token)
-    assert counting.calls == 2
-
-
-async def test_refusals_and_tokens_without_both_expiries_are_never_kept(
-    monkeypatch: pytest.MonkeyPatch, clock: Clock
-) -> None:
-    proxy, counting = checker(monkeypatch, None)
-    token = proxy_token(NOW + 3600)
-    await proxy.load_access_token(token)
-    await proxy.load_access_token(token)
-    assert counting.calls == 2
-    proxy, counting = checker(monkeypatch, access(None))
-    await proxy.load_access_token(token)
-    await proxy.load_access_token(token)
-    assert counting.calls == 2
-
-
-async def test_the_cache_is_bounded(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> None:
     monkeypatch.setattr(app.signin_cache, "MAX_TOKENS", 2)
-    proxy, counting = checker(monkeypatch, access(int(NOW) + 60))
-    tokens = [jwt.encode({"jti": str(n), "exp": int(NOW) + 60}, "k" * 32) for n in range(3)]
-    for token in tokens:
-        await proxy.load_access_token(token)
-    await proxy.load_access_token(tokens[0])  # the least recently used went first
-    assert counting.calls == 4
+    tokens = CheckedTokens()
+    tokens.keep("a", checked(NOW + 60, "a"))
+    tokens.keep("b", checked(NOW + 60, "b"))
+    assert tokens.get("a") is not None  # a is now the most recently used
+    tokens.keep("c", checked(NOW + 60, "c"))
+    assert tokens.get("b") is None
+    assert tokens.get("a") is not None
+    assert tokens.get("c") is not None

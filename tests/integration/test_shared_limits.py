@@ -19,7 +19,7 @@ import pytest
 
 from app.shared_limits import BACKOFF_SECONDS
 from tests.integration.test_route_guards import call, log_entries, send
-from tests.redis_server import RedisServer
+from tests.redis_server import RedisServer, running
 from tests.server_process import ServerProcess
 
 StartServer = Callable[..., ServerProcess]
@@ -27,12 +27,9 @@ StartServer = Callable[..., ServerProcess]
 
 @pytest.fixture(scope="module")
 def redis_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("limits-redis"), password=secrets.token_hex(16))
-    server.start()
-    try:
+    folder = tmp_path_factory.mktemp("limits-redis")
+    with running(folder, password=secrets.token_hex(16)) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

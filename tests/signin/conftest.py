@@ -2,15 +2,14 @@
 
 The identity provider is `oidc-provider-mock` (a real OIDC provider built on
 Authlib), started on a loopback port with three people whose claims the tests
-know. redis-server (the Debian package) is started as a plain process when a
-test shares OAuth state between two replicas.
+know. redis-server (the Debian package, tests/redis_server.py) is started as
+a plain process when a test shares OAuth state between two replicas.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
-import shutil
 import subprocess
 import sys
 import time
@@ -22,7 +21,8 @@ import httpx
 import pytest
 
 from tests.helpers import ROOT, require
-from tests.server_process import ServerProcess, free_port
+from tests.redis_server import running
+from tests.server_process import ServerProcess, free_port, stop
 
 # The people the provider knows; the policy below decides what each may do.
 PEOPLE = {
@@ -60,13 +60,7 @@ class Process:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop(self.process)
         self._log.close()
 
 
@@ -154,40 +148,5 @@ def signin_server(start_server: StartServer, signin_env: dict[str, str]) -> Serv
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real redis-server on a free loopback port, without persistence."""
-    binary = shutil.which("redis-server")
-    require(
-        binary is not None,
-        "redis-server not installed; `make test-deps` installs it (Debian package redis-server)",
-    )
-    assert binary is not None
-    port = free_port()
-    log_dir = tmp_path_factory.mktemp("redis")
-    process = Process(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(log_dir),
-        ],
-        log_dir / "redis.log",
-    )
-
-    def answers() -> bool:
-        import socket
-
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-
-    try:
-        _wait(answers, process, "redis-server")
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.stop()
+    with running(tmp_path_factory.mktemp("redis"), durable=False) as server:
+        yield server.url

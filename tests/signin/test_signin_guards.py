@@ -25,6 +25,7 @@ import redis
 from fastmcp.server.auth.jwt_issuer import derive_jwt_key
 
 from tests.helpers import eventually, require
+from tests.integration.test_shared_limits import limit_errors
 from tests.server_process import ServerProcess, free_port, run_python
 from tests.signin.conftest import Process, StartServer
 from tests.signin.flow import (
@@ -95,6 +96,48 @@ def test_many_registrations_from_one_address_get_429(
     assert answer.json()["error"] == "too_many_registrations"
 
 
+def test_registrations_alternating_between_replicas_hit_the_shared_limit_at_its_count(
+    start_server: StartServer, signin_env: dict[str, str], redis_url: str
+) -> None:
+    # A database of its own: the other tests' OAuth state stays out of the count.
+    limits_url = redis_url.rsplit("/", 1)[0] + "/3"
+    redis.Redis.from_url(limits_url).flushdb()
+    env = {
+        **signin_env,
+        "MCP_OAUTH_REGISTRATIONS_PER_MINUTE": "3",
+        "MCP_RATE_LIMIT_STORAGE_URL": limits_url,
+    }
+    a, b = start_server(**env), start_server(**env)
+    answers = [
+        httpx.post(f"{r.base_url}/register", json=CLIENT_METADATA, timeout=15)
+        for r in (a, b, a, b, a, b)
+    ]
+    assert [r.status_code for r in answers] == [201, 201, 201, 429, 429, 429]
+    for refused in answers[3:]:  # from either replica, timed by the shared window
+        assert refused.json()["error"] == "too_many_registrations"
+        assert 1 <= int(refused.headers["retry-after"]) <= 61
+
+
+def test_registrations_are_served_and_counted_when_the_limit_store_is_away(
+    start_server: StartServer, signin_env: dict[str, str]
+) -> None:
+    # Nothing listens on the port: the limit fails open, as the other limits do.
+    server = start_server(
+        **{
+            **signin_env,
+            "MCP_OAUTH_REGISTRATIONS_PER_MINUTE": "1",
+            "MCP_RATE_LIMIT_STORAGE_URL": f"redis://127.0.0.1:{free_port()}/0",
+        }
+    )
+    before = limit_errors(server)
+    statuses = [
+        httpx.post(f"{server.base_url}/register", json=CLIENT_METADATA, timeout=15).status_code
+        for _ in range(3)
+    ]
+    assert statuses == [201, 201, 201]
+    assert limit_errors(server) >= before + 3
+
+
 async def test_a_client_nobody_signs_in_with_expires(
     start_server: StartServer, signin_env: dict[str, str], redis_url: str
 ) -> None:
@@ -154,7 +197,10 @@ async def test_sign_in_tokens_honour_the_deny_list(
     assert bob.tokens is not None
     assert bob.client is not None
     alice_token = alice.tokens.access_token
+    # Both answers are now remembered (app/signin_cache.py): the deny-list is still asked.
     assert (await call_tool(server.url, alice_token, CONFIDENTIAL)).status_code == 200
+    bob_first = await call_tool(server.url, bob.tokens.access_token, "get_public_info")
+    assert bob_first.status_code == 200
 
     # One token, by its jti; and everything of one person, by their subject.
     # Both are in the server's log line for each token it issues.

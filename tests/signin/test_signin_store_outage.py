@@ -24,7 +24,7 @@ import pytest
 
 from app.tokens import mint_token
 from tests.integration.test_route_guards import call, send
-from tests.redis_server import RedisServer, make_tls
+from tests.redis_server import RedisServer, make_tls, running
 from tests.server_process import ServerProcess, free_port
 from tests.signin.conftest import StartServer
 from tests.signin.flow import Balancer, Browser, MemoryTokens, list_tools, oauth_client
@@ -36,12 +36,8 @@ PROMPT_SECONDS = 10.0
 @pytest.fixture(scope="module")
 def tls_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     folder = tmp_path_factory.mktemp("tls-redis")
-    server = RedisServer(folder, password=secrets.token_urlsafe(24), tls=make_tls(folder))
-    server.start()
-    try:
+    with running(folder, password=secrets.token_urlsafe(24), tls=make_tls(folder)) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def storage_errors(server: ServerProcess) -> float:
