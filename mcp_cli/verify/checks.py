@@ -1,7 +1,7 @@
 """The three kinds of check, the context they share, and the PASS/FAIL report.
 
 A check passes, or raises `CheckFailed` (what is wrong, maybe a better hint)
-or `CheckSkipped` (it cannot run here). `Tests` passes when the test suite's
+or `CheckSkipped` (it cannot run here). `Suite` passes when the test suite's
 own tests of that behaviour pass: the verifier runs them rather than proving
 the same thing a second way. `Command` runs one command and matches what it
 prints. `Function` is for the few checks that are more than that.
@@ -56,7 +56,7 @@ class Check:
 
 
 @dataclass(frozen=True)
-class Tests(Check):
+class Suite(Check):
     """Passes when these tests (pytest node ids or paths) pass; skips when they all skip."""
 
     tests: tuple[str, ...]
@@ -198,7 +198,7 @@ class Context:
     def run_tests(self, checks: Iterable[Check]) -> None:
         """One pytest session for every test the checks name that has not run yet."""
         selections = sorted(
-            {s for c in checks if isinstance(c, Tests) for s in c.tests} - self.tested
+            {s for c in checks if isinstance(c, Suite) for s in c.tests} - self.tested
         )
         if not selections:
             return

@@ -24,7 +24,7 @@ from typing import Any
 
 from app.catalog import TOOL_SCOPES
 
-from .checks import CheckFailed, Context, last_lines
+from .checks import CheckFailed, CheckSkipped, Context, last_lines
 
 VALUES_GKE = "helm/mcp-server/values-gke.yaml"
 # The learner's CLIs, as the tutorial runs them: a token signed with the deployed
@@ -242,8 +242,10 @@ def application_is_yours(ctx: Context) -> None:
     def repository(url: str) -> str:
         return re.sub(r"^(\w+://)?([^@/]+@)?|\.git$", "", url).replace(":", "/")
 
+    origin = ctx.run("git", "remote", "get-url", "origin", check=False).stdout.strip()
+    if not origin:
+        raise CheckSkipped("no git remote origin to compare with")
     repo_url = load_yaml(ctx.path("argocd/application.yaml"))["spec"]["source"]["repoURL"]
-    origin = ctx.run("git", "remote", "get-url", "origin").stdout.strip()
     if repository(repo_url) != repository(origin):
         raise CheckFailed(f"repoURL is {repo_url}, your origin is {origin}")
 

@@ -1,6 +1,6 @@
 """Every phase's checks, in the order the report shows them: one table.
 
-Most offline checks are the test suite's own tests of that behaviour (`Tests`):
+Most offline checks are the test suite's own tests of that behaviour (`Suite`):
 the verifier runs them, so a check and its test cannot drift apart. The rest
 are what only the learner's checkout or cloud can tell: a command and what it
 must print (`Command`, with ${fact} names from live.py), or a function there.
@@ -10,7 +10,7 @@ A check listed in a later phase again runs again there (a rollout could break it
 from __future__ import annotations
 
 from . import live
-from .checks import Check, Command, Function, Phase, Tests
+from .checks import Check, Command, Function, Phase, Suite
 
 INSTALL = "run `make install`"
 SERVER = "run `make run` and read its output; docs/tutorial/01-server.md"
@@ -43,21 +43,21 @@ def gcloud(*args: str) -> tuple[str, ...]:
     return ("gcloud", *args, "--project", "${project_id}")
 
 
-NO_TOKEN = Tests(
+NO_TOKEN = Suite(
     "no_token_refused", "POST /mcp without a token gets 401", SERVER,
     at(MCP_AUTH, "test_missing_or_invalid_token_gets_401_with_challenge"),
 )  # fmt: skip
-REFUSED_SCOPE = Tests(
+REFUSED_SCOPE = Suite(
     "public_token_refused_confidential",
     "a public:read token gets 403 for get_confidential_info", AUTH,
     at(MCP_AUTH, "test_unauthorized_call_gets_403_insufficient_scope"),
 )  # fmt: skip
-EXPIRED = Tests(
+EXPIRED = Suite(
     "expired_token_refused", "an expired token gets 401", AUTH,
     at("tests/integration/test_route_guards.py",
        "test_an_expired_token_is_401_saying_when_it_expired"),
 )  # fmt: skip
-NO_BUILD_LOOP = Tests(
+NO_BUILD_LOOP = Suite(
     "bump_cannot_trigger_build", "the bump commit cannot start a build",
     "keep helm/ out of image.yml's paths",
     at(WORKFLOWS, "test_the_bump_commit_cannot_trigger_a_build"),
@@ -88,64 +88,64 @@ PHASES: tuple[Phase, ...] = (
                 expect="", needs=".git"),
     )),
     Phase(1, "01-server.md", (
-        Tests("server_endpoints", "the server starts; /health, /ready and /metrics answer",
+        Suite("server_endpoints", "the server starts; /health, /ready and /metrics answer",
               SERVER, at(MCP_AUTH, "test_health_ready_and_metrics")),
-        Tests("server_metadata", "RFC 9728 metadata names /mcp and both scopes", SERVER,
+        Suite("server_metadata", "RFC 9728 metadata names /mcp and both scopes", SERVER,
               at(MCP_AUTH, "test_protected_resource_metadata")),
         NO_TOKEN,
-        Tests("bad_key_fails_fast", "a misconfiguration fails at start with one line", SERVER,
+        Suite("bad_key_fails_fast", "a misconfiguration fails at start with one line", SERVER,
               at(LIFECYCLE, "test_misconfiguration_fails_at_start_with_one_clear_line")),
-        Tests("server_stops_cleanly", "SIGTERM drains and exits 0", SERVER,
+        Suite("server_stops_cleanly", "SIGTERM drains and exits 0", SERVER,
               at(LIFECYCLE, "test_sigterm_drains_in_flight_requests_and_exits_0")),
     )),
     Phase(2, "02-auth.md", (
-        Tests("tokens_see_their_tools", "each token lists and calls only what its scopes allow",
+        Suite("tokens_see_their_tools", "each token lists and calls only what its scopes allow",
               AUTH, at(MCP_AUTH, "test_tools_list_shows_only_what_the_scopes_allow",
                        "test_authorized_call_returns_the_document")),
-        Tests("client_follows_scopes", "the MCP client lists and calls through the scopes", AUTH,
+        Suite("client_follows_scopes", "the MCP client lists and calls through the scopes", AUTH,
               at("tests/integration/test_cli.py",
                  "test_client_lists_and_calls_through_the_scopes")),
         REFUSED_SCOPE,
         NO_TOKEN,
         EXPIRED,
-        Tests("foreign_origin_refused", "a request from a foreign Origin gets 403", AUTH,
+        Suite("foreign_origin_refused", "a request from a foreign Origin gets 403", AUTH,
               at(MCP_AUTH, "test_origin_allow_list")),
     )),
     Phase(3, "03-tests.md", (
-        Tests("app_tests_pass", "the in-process tests pass", "docs/tutorial/03-tests.md",
+        Suite("app_tests_pass", "the in-process tests pass", "docs/tutorial/03-tests.md",
               ("tests/app",)),
-        Tests("integration_tests_pass", "the integration tests pass",
+        Suite("integration_tests_pass", "the integration tests pass",
               "docs/tutorial/03-tests.md", ("tests/integration",)),
-        Tests("alg_none_test_passes", "the alg=none test is there and passes",
+        Suite("alg_none_test_passes", "the alg=none test is there and passes",
               "tests/app/test_auth.py", at("tests/app/test_auth.py", "test_rejects_alg_none")),
     )),
     Phase(4, "04-container.md", (
-        Tests("hadolint_clean", "hadolint finds nothing in the Dockerfile", "`make tools`",
+        Suite("hadolint_clean", "hadolint finds nothing in the Dockerfile", "`make tools`",
               at("tests/container/test_static.py", "test_hadolint_passes")),
-        Tests("image_is_hardened", "the image builds: non-root, exec-form, with a health check",
+        Suite("image_is_hardened", "the image builds: non-root, exec-form, with a health check",
               "`make image` shows the failing step",
               at("tests/container/test_image.py", "test_image_config")),
-        Tests("container_health_and_ready", "the container answers /health and /ready",
+        Suite("container_health_and_ready", "the container answers /health and /ready",
               CONTAINER, at(CONTAINER_TESTS, "test_health_and_ready_answer")),
-        Tests("container_enforces_scopes", "the container enforces scoped tokens (401, lists, 403)",
+        Suite("container_enforces_scopes", "the container enforces scoped tokens (401, lists, 403)",
               CONTAINER, at(CONTAINER_TESTS, "test_no_token_gets_401",
                             "test_tools_list_shows_only_what_the_scopes_allow",
                             "test_unauthorized_call_gets_403_insufficient_scope")),
-        Tests("container_non_root_read_only", "it runs non-root on a read-only root filesystem",
+        Suite("container_non_root_read_only", "it runs non-root on a read-only root filesystem",
               CONTAINER, at(CONTAINER_TESTS, "test_server_process_runs_as_non_root",
                             "test_works_with_read_only_root_and_tmpfs")),
-        Tests("container_healthy", "Docker reports it healthy", CONTAINER,
+        Suite("container_healthy", "Docker reports it healthy", CONTAINER,
               at(CONTAINER_TESTS, "test_health_status_becomes_healthy")),
-        Tests("container_stops_with_0", "`docker stop` ends it with exit code 0", CONTAINER,
+        Suite("container_stops_with_0", "`docker stop` ends it with exit code 0", CONTAINER,
               at(CONTAINER_TESTS, "test_docker_stop_exits_zero_within_the_grace_period")),
     )),
     Phase(5, "05-infrastructure.md", (
         Command("synth_your_config", "your infra config synthesizes",
                 "fix infra/config.toml; `make synth` names the setting",
                 ("make", "--no-print-directory", "synth"), needs="infra/config.toml"),
-        Tests("stack_is_least_privilege", "the stack: outputs, least privilege, one repository",
+        Suite("stack_is_least_privilege", "the stack: outputs, least privilege, one repository",
               "`.venv/bin/pytest tests/infra/test_stack.py -q`", ("tests/infra/test_stack.py",)),
-        Tests("checkov_clean", "checkov finds nothing in the synthesized stack",
+        Suite("checkov_clean", "checkov finds nothing in the synthesized stack",
               "`make checkov-infra`", ("tests/infra/test_checkov.py",)),
         Function("live_terraform_outputs", "terraform has every output", INFRA,
                  live.terraform_has_every_output, live=True),
@@ -186,19 +186,19 @@ PHASES: tuple[Phase, ...] = (
                 expect=r".*assertion\.repository_id ==.*", live=True),
     )),
     Phase(6, "06-helm-external-secrets.md", (
-        Tests("helm_lint", "helm lint --strict passes with every values file", CHART,
+        Suite("helm_lint", "helm lint --strict passes with every values file", CHART,
               at("tests/chart/test_validators.py", "test_helm_lint_strict")),
-        Tests("chart_renders_both_paths",
+        Suite("chart_renders_both_paths",
               "values-dev.yaml renders without ESO, values-gke.yaml with it", CHART,
               at("tests/chart/test_validators.py", "test_renders_the_expected_objects")),
-        Tests("schema_rejects_typos", "the values schema refuses a typo and the latest tag",
+        Suite("schema_rejects_typos", "the values schema refuses a typo and the latest tag",
               "helm/mcp-server/values.schema.json",
               at("tests/chart/test_values.py", "test_schema_rejects_a_misspelled_value",
                  "test_latest_tag_is_refused")),
-        Tests("chart_renders_two_spread_replicas",
+        Suite("chart_renders_two_spread_replicas",
               "two replicas spread over nodes, probing /health and /ready", CHART,
               at(OBJECTS, "test_replicas_and_spread", "test_probes_and_their_paths")),
-        Tests("chart_reads_the_secret_eso_writes",
+        Suite("chart_reads_the_secret_eso_writes",
               "the pods read the Secret the ExternalSecret writes", CHART,
               at(OBJECTS, "test_external_secret_writes_the_secret_the_deployment_reads")),
         Function("live_values_match_outputs", "values-gke.yaml matches the terraform outputs",
@@ -217,20 +217,20 @@ PHASES: tuple[Phase, ...] = (
                  live.public_token_through_port_forward, live=True),
     )),
     Phase(7, "07-pipeline.md", (
-        Tests("workflows_lint_clean",
+        Suite("workflows_lint_clean",
               "workflows pass actionlint, zizmor --offline and the JSON schemas",
               "`make lint-workflows`",
               at(WORKFLOWS, "test_actionlint_with_shellcheck_is_clean",
                  "test_zizmor_offline_has_no_findings", "test_json_schema")),
-        Tests("actions_pinned", "every action is pinned to a commit SHA with its version",
+        Suite("actions_pinned", "every action is pinned to a commit SHA with its version",
               "use owner/repo@<40-hex sha> # vX.Y.Z",
               at(WORKFLOWS, "test_every_action_is_pinned_to_a_commit_with_its_version")),
-        Tests("bump_is_idempotent", "the bump changes two lines, and a second run nothing",
+        Suite("bump_is_idempotent", "the bump changes two lines, and a second run nothing",
               "`python3 scripts/bump_image_tag.py --help`",
               at(BUMP, "test_bump_changes_exactly_the_tag_and_digest_lines",
                  "test_second_run_changes_nothing")),
         NO_BUILD_LOOP,
-        Tests("workflow_wiring", "workflow variables are the infra outputs; the digest flows on",
+        Suite("workflow_wiring", "workflow variables are the infra outputs; the digest flows on",
               f"{PIPELINE}, step 3",
               (*at(WORKFLOWS, "test_repository_variables_are_the_infra_outputs"),
                "tests/pipeline/test_image_data_flow.py")),
@@ -253,7 +253,7 @@ PHASES: tuple[Phase, ...] = (
                 expect="${digest}", live=True),
     )),
     Phase(8, "08-argocd.md", (
-        Tests("application_tracks_chart", "the Applications track helm/mcp-server on main",
+        Suite("application_tracks_chart", "the Applications track helm/mcp-server on main",
               ARGOCD, ("tests/chart/test_argocd.py",)),
         Function("application_points_at_your_fork", "the Application points at your repository",
                  "set repoURL in argocd/application.yaml (step 1)", live.application_is_yours,
@@ -273,7 +273,7 @@ PHASES: tuple[Phase, ...] = (
     )),
     Phase(9, "09-end-to-end.md", (
         NO_BUILD_LOOP,
-        Tests("chart_runs_the_digest", "with a digest set, the chart runs repository@digest",
+        Suite("chart_runs_the_digest", "with a digest set, the chart runs repository@digest",
               CHART, at(BUMP, "test_bumped_chart_renders_the_new_image")),
         REFUSED_SCOPE,
         EXPIRED,
@@ -293,23 +293,23 @@ PHASES: tuple[Phase, ...] = (
         TWO_NODES,
     )),
     Phase(10, "10-sign-in.md", (
-        Tests("signin_settings_refused", "a bad policy or missing sign-in setting stops the server",
+        Suite("signin_settings_refused", "a bad policy or missing sign-in setting stops the server",
               f"{SIGNIN} sections 1 and 7",
               at("tests/signin/test_signin_config.py",
                  "test_the_server_exits_2_with_the_policy_error",
                  "test_incomplete_sign_in_settings_are_refused")),
-        Tests("chart_signin", "the chart renders the sign-in objects and refuses what cannot work",
+        Suite("chart_signin", "the chart renders the sign-in objects and refuses what cannot work",
               f"{SIGNIN} section 7", ("tests/chart/test_signin.py",)),
-        Tests("shared_key_mode_is_honest",
+        Suite("shared_key_mode_is_honest",
               "shared-key metadata names no authorization server; /register says make token",
               f"{SIGNIN} and docs/clients.md", ("tests/clients/test_metadata.py",)),
-        Tests("signin_flow_passes",
+        Suite("signin_flow_passes",
               "a person signs in through a test provider and sees what the policy grants",
               f"{SIGNIN} section 2", ("tests/signin/test_signin_flow.py",)),
-        Tests("stack_has_signin_resources",
+        Suite("stack_has_signin_resources",
               "signin_host adds Memorystore (AUTH, TLS, the cluster's VPC), TLS 1.2+, Cloud Armor",
               f"{SIGNIN} section 4", ("tests/infra/test_signin.py",)),
-        Tests("chart_renders_the_public_entry",
+        Suite("chart_renders_the_public_entry",
               "the chart serves sign-in behind the load balancer, within the ArgoCD project",
               f"{SIGNIN} section 7", ("tests/chart/test_ingress.py",)),
         Function("live_authorization_server",
