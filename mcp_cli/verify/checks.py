@@ -62,20 +62,21 @@ class Suite(Check):
     tests: tuple[str, ...]
 
     def run(self, ctx: Context) -> None:
-        ran = [(test, outcome) for test, outcome in ctx.outcomes.items() if self.covers(test)]
-        command = f"`.venv/bin/pytest {' '.join(self.tests)} -q`"
-        missing = [s for s in self.tests if not any(related(s, test) for test, _ in ran)]
+        ran = {
+            test: outcome
+            for test, outcome in ctx.outcomes.items()
+            if any(related(selection, test) for selection in self.tests)
+        }
+        missing = [s for s in self.tests if not any(related(s, test) for test in ran)]
         if missing:
             raise CheckFailed(f"no test ran for {missing}: {ctx.pytest_error or 'none matched'}")
-        failed = [f"{test}: {why}" for test, (outcome, why) in ran if outcome == "failed"]
+        failed = [f"{test}: {why}" for test, (outcome, why) in ran.items() if outcome == "failed"]
         if failed:
             more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+            command = f"`.venv/bin/pytest {' '.join(self.tests)} -q`"
             raise CheckFailed(failed[0] + more, hint=f"{self.hint}; {command} shows why")
-        if all(outcome == "skipped" for outcome, _ in dict(ran).values()):
-            raise CheckSkipped(ran[0][1][1])
-
-    def covers(self, test: str) -> bool:
-        return any(related(selection, test) for selection in self.tests)
+        if all(outcome == "skipped" for outcome, _ in ran.values()):
+            raise CheckSkipped(next(iter(ran.values()))[1])
 
 
 @dataclass(frozen=True)

@@ -131,8 +131,9 @@ def test_an_offline_phase_passes_on_this_repository(phase: str) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     found = statuses(result.stdout)
     for check in PHASES[int(phase)].checks:
-        not_yet = check.live or (check.needs and not (ROOT / check.needs).exists())
-        assert found[check.name] == ("SKIP" if not_yet else "PASS"), check.name
+        # A live check needs --live; a learner's step may not be taken (or not be told) yet.
+        expected = {"SKIP"} if check.live else {"PASS", "SKIP"} if check.needs else {"PASS"}
+        assert found[check.name] in expected, check.name
 
 
 def test_a_check_runs_alone_under_its_own_phase() -> None:
