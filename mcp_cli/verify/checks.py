@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import string
 import subprocess
 import sys
@@ -216,14 +215,6 @@ class Context:
         for line in lines:
             outcome = json.loads(line)
             self.outcomes[outcome["test"]] = (outcome["outcome"], outcome["why"])
-
-    def tool(self, name: str) -> str:
-        """A validator from `make tools` (.tools/bin) or PATH."""
-        candidate = self.root / ".tools" / "bin" / name
-        found = str(candidate) if candidate.exists() else shutil.which(name)
-        if found is None:
-            raise CheckFailed(f"{name} is not installed", hint="run `make tools`")
-        return found
 
 
 def base_env() -> dict[str, str]:
