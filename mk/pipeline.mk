@@ -26,6 +26,7 @@ lint-workflows: tools ## Lint .github/ (actionlint, zizmor --offline, JSON schem
 
 lint: lint-workflows
 
-verify: install tools ## Check a tutorial phase: make verify PHASE=N [LIVE=1]
+# Its offline checks run the tests of each behaviour, so it installs what `make test` does.
+verify: test-deps ## Check a tutorial phase: make verify PHASE=N [LIVE=1]
 	@test -n "$(PHASE)" || { echo "usage: make verify PHASE=N [LIVE=1]  (N = 0..10)" >&2; exit 2; }
-	$(BIN)/python scripts/verify_phase.py $(PHASE) $(if $(LIVE),--live)
+	$(BIN)/mcp-verify $(PHASE) $(if $(LIVE),--live)

@@ -13,6 +13,7 @@ with the story in its docstring; they share the one console-block parser.
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import re
 import shutil
@@ -451,10 +452,13 @@ def test_import_addresses_are_the_stacks_resources(tmp_path: Path) -> None:
 
 
 def test_make_verify_installs_the_validators() -> None:
-    """`make verify PHASE=6` on a fresh checkout failed five checks: helm was missing."""
+    """`make verify PHASE=6` on a fresh checkout failed five checks: helm was missing.
+
+    Its offline checks run tests, so it installs what `make test` does (`make tools` too).
+    """
     rule = re.search(r"^verify:([^#\n]*)", (ROOT / "mk" / "pipeline.mk").read_text(), re.M)
     assert rule
-    assert "tools" in rule.group(1).split()
+    assert "test-deps" in rule.group(1).split()  # what `make test` installs: tools among it
 
 
 def test_infra_readme_points_at_real_tutorial_headings() -> None:
@@ -504,13 +508,24 @@ def test_cleanup_removes_what_the_earlier_phases_left_behind() -> None:
     assert any("credHelpers" in t and f'"{region}-docker.pkg.dev"' in t for t in cleanup)
 
 
+def stack_output_names() -> list[str]:
+    """The keys of stack.py's `outputs = {...}` literal, read without importing CDK Terrain."""
+    tree = ast.parse((ROOT / "infra" / "mcp_infra" / "stack.py").read_text(encoding="utf-8"))
+    literal = next(
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Dict)
+        and any(isinstance(target, ast.Name) and target.id == "outputs" for target in node.targets)
+    )
+    return [str(key.value) for key in literal.keys if isinstance(key, ast.Constant)]
+
+
 def test_terraform_counts_are_not_printed_and_outputs_are_the_stacks() -> None:
     """Resource counts changed with every resource added (27, then 32); the doc says N instead.
 
     The outputs after the apply are the stack's, every one of them (dashboard_id was missing).
     """
-    from scripts.verify.infra import stack_output_names
-
     for doc in (*CLOUD_PHASES,):
         for command in commands(doc):
             for line in command.output:
@@ -521,7 +536,7 @@ def test_terraform_counts_are_not_printed_and_outputs_are_the_stacks() -> None:
         c for c in commands("05-infrastructure.md") if c.text == "terraform apply plan.tfplan"
     )
     shown = sorted(line.split(" = ")[0] for line in apply.output if re.match(r"^\w+ = ", line))
-    assert shown == sorted(stack_output_names(ROOT))
+    assert shown == sorted(stack_output_names())
     counter = next(c for c in commands("05-infrastructure.md") if c.text.startswith("python3 -c"))
     assert '["resource"]' in counter.text
 

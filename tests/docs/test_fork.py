@@ -7,7 +7,7 @@ before every build. tests/docs/fork.py makes such a fork from the tutorial's
 own commands, and this runs, inside it, the tests that read the edited files
 (selected by naming them or their directory; not the whole suite, to keep this
 to a couple of minutes). Among them is tests/scripts/test_verify.py, which runs
-the verifier's offline phases 0-2 and 6-9 there.
+the verifier's offline phases 7 and 8 there.
 """
 
 from __future__ import annotations
