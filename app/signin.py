@@ -30,13 +30,11 @@ from urllib.parse import parse_qs, urlsplit
 import jwt
 from fastmcp.server.auth import AccessToken, TokenVerifier
 from fastmcp.server.auth.jwt_issuer import derive_jwt_key
-from fastmcp.server.auth.oidc_proxy import OIDCConfiguration
 from fastmcp.utilities.ui import FASTMCP_LOGO_URL
 from key_value.aio.protocols import AsyncKeyValue
 from key_value.aio.stores.memory import MemoryStore
 from mcp.server.auth.provider import AuthorizationCode, RefreshToken, TokenError
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
-from pydantic import AnyHttpUrl
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse
 from starlette.routing import Route
@@ -44,11 +42,11 @@ from starlette.routing import Route
 from app.auth import refuse
 from app.catalog import ALL_SCOPES
 from app.challenges import POLICY_ALLOWS_CLAIM
-from app.config import ConfigError, Settings
+from app.config import DISCOVERY_TIMEOUT_SECONDS, ConfigError, Settings
 from app.key_files import Denylist, is_revoked
 from app.logs import SampledLog
 from app.metrics import count_decision
-from app.policy import Identity, PolicyError, ScopePolicy, load_policy
+from app.policy import Identity, ScopePolicy
 from app.sealed_store import SealedStore
 from app.signin_cache import CachedTokenChecks
 from app.signin_pages import (
@@ -67,64 +65,9 @@ log = logging.getLogger("app.signin")
 
 # What the server asks the upstream for: who the person is, nothing of theirs.
 UPSTREAM_SCOPES = "openid email profile"
-DISCOVERY_TIMEOUT_SECONDS = 10
 # Google issues a refresh token only when asked for offline access, and asks
 # for consent again only with prompt=consent; other providers ignore neither.
 GOOGLE_ISSUER_HOST = "accounts.google.com"
-
-
-@dataclass(frozen=True)
-class SignIn:
-    """Sign-in mode's secret and policy, read and checked at start."""
-
-    client_secret: str
-    policy: ScopePolicy
-
-
-def load_signin(settings: Settings) -> SignIn | None:
-    """Read the client secret and the policy, and reach the provider once; None when off."""
-    if settings.oidc_config_url is None:
-        return None
-    if settings.oidc_client_secret is not None:
-        secret = settings.oidc_client_secret.get_secret_value().strip()
-        source = "MCP_OIDC_CLIENT_SECRET"
-    else:
-        assert settings.oidc_client_secret_file is not None  # the settings check ensures one
-        source = "MCP_OIDC_CLIENT_SECRET_FILE"
-        try:
-            secret = settings.oidc_client_secret_file.read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-            raise ConfigError(
-                f"{source}: cannot read {settings.oidc_client_secret_file}: {reason}"
-            ) from None
-    if not secret:
-        raise ConfigError(f"{source} is empty; paste the OAuth client's secret from the provider")
-    assert settings.scope_policy_file is not None  # the settings check ensures it
-    try:
-        policy = load_policy(settings.scope_policy_file)
-    except PolicyError as exc:
-        raise ConfigError(f"MCP_SCOPE_POLICY_FILE: {exc}") from None
-    # FastMCP logs a failed fetch with its whole traceback before it raises;
-    # the one line below says all there is to say, so its logger is muted meanwhile.
-    fastmcp_log = logging.getLogger(OIDCConfiguration.__module__)
-    muted, fastmcp_log.disabled = fastmcp_log.disabled, True
-    try:
-        # Cached by FastMCP, so the provider built later does not fetch it again.
-        OIDCConfiguration.get_oidc_configuration(
-            AnyHttpUrl(settings.oidc_config_url),
-            strict=None,
-            timeout_seconds=DISCOVERY_TIMEOUT_SECONDS,
-        )
-    except Exception as exc:
-        raise ConfigError(
-            f"MCP_OIDC_CONFIG_URL: cannot read the provider's configuration from "
-            f"{settings.oidc_config_url} ({type(exc).__name__}); it must be the provider's "
-            "/.well-known/openid-configuration URL, reachable from the server"
-        ) from None
-    finally:
-        fastmcp_log.disabled = muted
-    return SignIn(client_secret=secret, policy=policy)
 
 
 def oauth_storage(url: str | None, signing_key: bytes, settings: Settings) -> AsyncKeyValue:
@@ -448,6 +391,16 @@ class PolicyOIDCProxy(CachedTokenChecks, ClientSecretFile):
         return bool(issuer) and str(issuer).rstrip("/") == str(self.jwt_issuer.issuer).rstrip("/")
 
 
+def upstream_authorize_params(config_url: str) -> dict[str, str]:
+    """What the sign-in asks the provider for; Google's extras only when the host is Google's."""
+    params = {"scope": UPSTREAM_SCOPES}
+    # The host exactly: "accounts.google.com" inside a path or as a prefix of
+    # another domain is someone else's provider.
+    if urlsplit(config_url).hostname == GOOGLE_ISSUER_HOST:
+        params |= {"access_type": "offline", "prompt": "consent"}
+    return params
+
+
 def build_signin_provider(config: Config, static_verifier: TokenVerifier) -> PolicyOIDCProxy:
     settings = config.settings
     signin = config.signin
@@ -459,9 +412,6 @@ def build_signin_provider(config: Config, static_verifier: TokenVerifier) -> Pol
         high_entropy_material=signin.client_secret, salt="fastmcp-jwt-signing-key"
     )
     storage_url = settings.oauth_storage_url
-    extra: dict[str, str] = {"scope": UPSTREAM_SCOPES}
-    if GOOGLE_ISSUER_HOST in settings.oidc_config_url:
-        extra |= {"access_type": "offline", "prompt": "consent"}
     return PolicyOIDCProxy(
         policy=signin.policy,
         static_verifier=static_verifier,
@@ -480,6 +430,6 @@ def build_signin_provider(config: Config, static_verifier: TokenVerifier) -> Pol
             storage_url.get_secret_value() if storage_url else None, signing_key, settings
         ),
         jwt_signing_key=signing_key,
-        extra_authorize_params=extra,
+        extra_authorize_params=upstream_authorize_params(settings.oidc_config_url),
         client_secret_file=settings.oidc_client_secret_file,
     )
