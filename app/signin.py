@@ -35,14 +35,16 @@ from key_value.aio.protocols import AsyncKeyValue
 from key_value.aio.stores.memory import MemoryStore
 from mcp.server.auth.provider import AuthorizationCode, RefreshToken, TokenError
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from app.auth import refuse
 from app.catalog import ALL_SCOPES
 from app.challenges import POLICY_ALLOWS_CLAIM
 from app.config import DISCOVERY_TIMEOUT_SECONDS, ConfigError, Settings
+from app.fastmcp_adapter import route_at, wrap_route
 from app.key_files import Denylist, is_revoked
 from app.logs import SampledLog
 from app.metrics import count_decision
@@ -130,9 +132,11 @@ class PolicyOIDCProxy(CachedTokenChecks, ClientSecretFile):
         denylist: Denylist | None = None,
         registrations_per_minute: int = 0,
         unused_client_ttl_seconds: int | None = None,
+        store_in_redis: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self._store_in_redis = store_in_redis
         self._policy = policy
         self._static_verifier = static_verifier
         self._denylist = denylist or Denylist(None)
@@ -146,7 +150,7 @@ class PolicyOIDCProxy(CachedTokenChecks, ClientSecretFile):
 
     async def _identity_from(self, idp_tokens: dict[str, Any]) -> Identity:
         id_token = idp_tokens.get("id_token")
-        verified = await self._token_validator.verify_token(id_token) if id_token else None
+        verified = await self.verify_upstream_id_token(id_token) if id_token else None
         if verified is None:
             raise TokenError("invalid_grant", "the identity provider sent no valid ID token")
         return Identity.from_claims(verified.claims, self._policy.groups_claim)
@@ -184,15 +188,14 @@ class PolicyOIDCProxy(CachedTokenChecks, ClientSecretFile):
             )
         return f"this server's scope policy does not list the account {account}"
 
-    async def _handle_idp_callback(self, request: Request) -> HTMLResponse | RedirectResponse:
+    async def after_idp_callback(self, request: Request, response: Response) -> Response:
         # The provider's answer is where we first know who signed in: a person the
         # policy grants nothing is told so here, instead of being issued an empty token.
-        response = await super()._handle_idp_callback(request)
         location = response.headers.get("location") if response.status_code == 302 else None
         query = parse_qs(urlsplit(location).query) if location else {}
         if "code" not in query:
             return response
-        code = await self._code_store.get(key=query["code"][0])
+        code = await self.stored_code(query["code"][0])
         if code is None:
             return response
         try:
@@ -203,7 +206,7 @@ class PolicyOIDCProxy(CachedTokenChecks, ClientSecretFile):
         if scopes:
             return response  # decided, counted and logged at the code exchange
         await self._decide(identity, list(code.scopes))  # the refusal, on the record
-        await self._code_store.delete(key=code.code)
+        await self.forget_code(code.code)
         description = self._refusal(identity, list(code.scopes))
         params = {"error": "access_denied", "error_description": description}
         if "state" in query:
@@ -218,7 +221,7 @@ class PolicyOIDCProxy(CachedTokenChecks, ClientSecretFile):
     async def exchange_authorization_code(
         self, client: OAuthClientInformationFull, authorization_code: AuthorizationCode
     ) -> OAuthToken:
-        code = await self._code_store.get(key=authorization_code.code)
+        code = await self.stored_code(authorization_code.code)
         if code is None:  # the proxy answers invalid_grant
             return await super().exchange_authorization_code(client, authorization_code)
         identity = await self._identity_from(code.idp_tokens)
@@ -272,38 +275,38 @@ class PolicyOIDCProxy(CachedTokenChecks, ClientSecretFile):
         if self._unused_client_ttl is None or client_info.client_id is None:
             return
         # Anyone may register; a client that never completes a sign-in expires.
-        stored = await self._client_store.get(key=client_info.client_id)
-        if stored is not None:
-            await self._client_store.put(
-                key=client_info.client_id, value=stored, ttl=self._unused_client_ttl
-            )
+        await self.keep_client_for(client_info.client_id, self._unused_client_ttl)
 
     async def _keep_client(self, client: OAuthClientInformationFull) -> None:
         """A client someone signed in with is kept (no expiry), as FastMCP keeps any."""
         if self._unused_client_ttl is None or client.client_id is None:
             return
-        stored = await self._client_store.get(key=client.client_id)
-        if stored is not None:
-            await self._client_store.put(key=client.client_id, value=stored)
+        await self.keep_client_for(client.client_id, None)
 
     def get_routes(self, mcp_path: str | None = None) -> list[Route]:
         routes = super().get_routes(mcp_path)
-        for route in routes:
-            if isinstance(route, Route) and route.path == "/register":
-                route.app = RegistrationLimit(route.app, self._registrations_per_minute)
+        limit = self._registrations_per_minute
+        wrap_route(route_at(routes, "/register"), lambda app: RegistrationLimit(app, limit))
         return routes
 
-    async def _show_consent_page(self, request: Request) -> HTMLResponse | RedirectResponse:
-        response = await super()._show_consent_page(request)
+    def get_middleware(self) -> list[Middleware]:
+        middleware: list[Middleware] = super().get_middleware()
+        if not self._store_in_redis:
+            return middleware
+        from app.signin_store import StoreUnavailableAs503  # imports the Redis client
+
+        # Ahead of the bearer authentication, which loads sign-in tokens from the store.
+        return [Middleware(StoreUnavailableAs503), *middleware]
+
+    async def after_consent_page(self, request: Request, response: Response) -> Response:
         if not isinstance(response, HTMLResponse) or response.status_code != 200:
             return response
-        txn_id = request.query_params.get("txn_id")
-        txn = await self._transaction_store.get(key=txn_id) if txn_id else None
+        scopes = await self.requested_scopes(request.query_params.get("txn_id"))
         page = bytes(response.body).decode()
         page = page.replace(FASTMCP_LOGO_URL, LOGO)
         page = page.replace(
             '<div class="redirect-section">',
-            consent_extras(list(txn.scopes) if txn else []) + '<div class="redirect-section">',
+            consent_extras(scopes) + '<div class="redirect-section">',
             1,
         )
         response.body = page.encode()
@@ -357,7 +360,7 @@ class PolicyOIDCProxy(CachedTokenChecks, ClientSecretFile):
             # Why: the mapping behind the token is gone (or was not written under
             # this token's id: app/sealed_store.py), or the provider said no.
             try:
-                known = await self._jti_mapping_store.get(key=str(claims["jti"]))
+                known = await self.knows_token_id(str(claims["jti"]))
             except Exception:  # the store itself is out of reach (Redis down)
                 self._refuse("signin_state_unavailable")
                 return None
@@ -417,6 +420,7 @@ def build_signin_provider(config: Config, static_verifier: TokenVerifier) -> Pol
         static_verifier=static_verifier,
         denylist=config.denylist,
         registrations_per_minute=settings.oauth_registrations_per_minute,
+        store_in_redis=storage_url is not None,
         unused_client_ttl_seconds=settings.oauth_unused_client_ttl_seconds,
         config_url=settings.oidc_config_url,
         client_id=settings.oidc_client_id,

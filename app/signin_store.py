@@ -21,9 +21,9 @@ from typing import Any, SupportsFloat
 from key_value.aio.protocols import AsyncKeyValue
 from key_value.aio.stores.redis import RedisStore
 from key_value.aio.wrappers.base import BaseWrapper
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.asgi import Refusal, error_body
 from app.config import Settings
 from app.logs import SampledLog
 from app.metrics import OAUTH_STORAGE_ERRORS
@@ -180,13 +180,13 @@ class StoreUnavailableAs503:
 
 
 async def _unavailable(scope: Scope, receive: Receive, send: Send) -> None:
-    response = JSONResponse(
-        {
-            "error": "temporarily_unavailable",
-            "error_description": "the sign-in store is unreachable; static tokens "
+    response = Refusal(
+        503,
+        error_body(
+            "temporarily_unavailable",
+            "the sign-in store is unreachable; static tokens "
             f"still work; retry in {RETRY_AFTER_SECONDS} s",
-        },
-        status_code=503,
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        ),
+        {"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
     await response(scope, receive, send)
