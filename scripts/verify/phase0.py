@@ -34,12 +34,12 @@ def venv_installed(ctx: Context) -> None:
     ctx.run(ctx.python, "-c", "import app, fastmcp, jwt, pytest, ruff, mypy")
 
 
-@check(phase=0, title="the server and FastMCP 4.1 are installed", hint=MAKE_INSTALL)
+@check(phase=0, title="the server and FastMCP 4.2 are installed", hint=MAKE_INSTALL)
 def versions_installed(ctx: Context) -> None:
     script = "import app, fastmcp; print(app.__version__, fastmcp.__version__)"
     got = ctx.run(ctx.python, "-c", script).stdout.split()
-    if len(got) != 2 or not got[1].startswith("4.1."):
-        raise CheckFailed(f"app and fastmcp versions are {got}, expected fastmcp 4.1.x")
+    if len(got) != 2 or not got[1].startswith("4.2."):
+        raise CheckFailed(f"app and fastmcp versions are {got}, expected fastmcp 4.2.x")
 
 
 @check(phase=0, title="`make help` lists the targets", hint="run from the repository root")
