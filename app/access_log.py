@@ -6,10 +6,9 @@ import logging
 import re
 from typing import Any
 
-from starlette.datastructures import Headers
 from starlette.types import Scope
 
-from app.asgi import DECISIONS_KEY
+from app.asgi import DECISIONS_KEY, header
 
 # Routes that answer machines, not people: counted and timed, never logged.
 QUIET_ROUTES = frozenset({"/health", "/ready", "/metrics"})
@@ -34,7 +33,6 @@ def log_request(
     """One line per request, whatever it holds; its authorization decisions ride on it."""
     if route in QUIET_ROUTES:
         return
-    headers = Headers(scope=scope)
     fields: dict[str, Any] = {
         "method": scope["method"],
         "path": scope["path"],
@@ -46,7 +44,7 @@ def log_request(
             "requestUrl": scope["path"],
             "status": status,
             "latency": f"{elapsed:.3f}s",
-            "userAgent": headers.get("user-agent", "")[:200],
+            "userAgent": (header(scope, "user-agent") or "")[:200],
             # The peer uvicorn saw: the client itself when X-Forwarded-For comes from a
             # trusted proxy (MCP_FORWARDED_ALLOW_IPS), else the proxy.
             "remoteIp": (scope.get("client") or ("", 0))[0],
@@ -55,7 +53,7 @@ def log_request(
             "protocol": f"HTTP/{scope.get('http_version', '1.1')}",
         },
     }
-    trace = _TRACEPARENT.match(headers.get("traceparent", ""))
+    trace = _TRACEPARENT.match(header(scope, "traceparent") or "")
     if trace is not None and project is not None:
         fields["logging.googleapis.com/trace"] = f"projects/{project}/traces/{trace.group(1)}"
         fields["logging.googleapis.com/spanId"] = trace.group(2)

@@ -5,9 +5,11 @@ which calls `verify_token`); everything downstream reads the resulting
 AccessToken. Every rejection is counted and logged with its reason, never the token.
 
 Clients send the same token with every request until it expires, so a verified
-token is remembered (bounded, until its `exp`): the keys are fixed for the life
-of the process, so a token that verified once verifies again until it expires.
-Rejections are never cached.
+token is remembered (bounded, until its `exp`). The keys follow their files
+(app.key_files.KeyRing): when the ring changes (a rotation, a removed previous
+key) every remembered token is forgotten and verified afresh, so a token signed
+with a key that is gone stops working at once. Revocation (the deny-list) is
+checked on every request, remembered or not. Rejections are never cached.
 
 One expiry rule: the AccessToken's `expires_at` is `exp` plus the leeway, so
 FastMCP's own expiry check downstream can never refuse a token this verifier

@@ -26,10 +26,9 @@ from __future__ import annotations
 
 import asyncio
 
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.asgi import replay
+from app.asgi import Refusal, error_body, header, replay
 
 # MCP messages here are a few KiB (tool calls, OAuth registrations and forms);
 # 1 MiB leaves room for any real client and bounds 100 requests in flight to
@@ -53,22 +52,18 @@ class _Busy(Exception):
     pass
 
 
-def _refusal(status: int, error: str, description: str) -> JSONResponse:
-    return JSONResponse(
-        {"error": error, "error_description": description},
-        status_code=status,
-        headers={"Connection": "close"},
-    )
+def _refusal(status: int, error: str, description: str) -> Refusal:
+    return Refusal(status, error_body(error, description), {"Connection": "close"})
 
 
 def _declared_length(scope: Scope) -> int | None:
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None  # uvicorn's parser refuses such a request before it gets here
-    return None
+    value = header(scope, "content-length")
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None  # uvicorn's parser refuses such a request before it gets here
 
 
 class BoundedBody:

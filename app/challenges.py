@@ -11,10 +11,9 @@ import time
 from typing import Any
 
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.asgi import DECISIONS_KEY
+from app.asgi import DECISIONS_KEY, Refusal, error_body, header
 from app.auth import current_attempt
 from app.metrics import count_decision
 
@@ -90,17 +89,17 @@ def challenge(
     *,
     scope: str | None = None,
     body: dict[str, Any] | None = None,
-) -> JSONResponse:
+) -> Refusal:
     """A Bearer challenge (RFC 6750, RFC 9728) with the same description in header and body."""
     params = [f'error="{error}"', f'error_description="{_quoted(description)}"']
     if scope is not None:
         params.append(f'scope="{scope}"')
     if resource_metadata_url is not None:
         params.append(f'resource_metadata="{resource_metadata_url}"')
-    return JSONResponse(
-        body if body is not None else {"error": error, "error_description": description},
-        status_code=status,
-        headers={"WWW-Authenticate": "Bearer " + ", ".join(params)},
+    return Refusal(
+        status,
+        body if body is not None else error_body(error, description),
+        {"WWW-Authenticate": "Bearer " + ", ".join(params)},
     )
 
 
@@ -156,8 +155,8 @@ class RequireToken:
         reason = attempt.reason
         if reason is None:
             # The verifier never ran: no Authorization header, or not a Bearer one.
-            header = dict(scope["headers"]).get(b"authorization")
-            reason = "missing_token" if header is None else "not_bearer"
+            sent = header(scope, "authorization")
+            reason = "missing_token" if sent is None else "not_bearer"
             count_decision("denied", reason)
         scope[DECISIONS_KEY] = [{"event": "authentication", "decision": "denied", "reason": reason}]
         # A refused token gets the hint for its own kind (a `make token` token in

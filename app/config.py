@@ -6,28 +6,27 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from ipaddress import ip_network
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.catalog import DOCUMENTS
+from app.errors import ConfigError as ConfigError  # raised here; importable from here
 from app.key_files import Denylist, KeyRing, check_key, parse_denylist
 from app.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER, MAX_EXPIRES_IN
 
 if TYPE_CHECKING:
-    from app.signin import SignIn
+    from app.policy import ScopePolicy
 
 BUNDLED_DOCUMENTS = Path(__file__).parent / "documents"
+DISCOVERY_TIMEOUT_SECONDS = 10  # sign-in mode: the provider's configuration, read at start
 KEY_HINT = "generate one with: python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
-
-
-class ConfigError(Exception):
-    """Misconfiguration; the message is safe to print (it never holds a secret)."""
 
 
 def _split_csv(value: object) -> object:
@@ -353,6 +352,65 @@ class Settings(BaseSettings):
 
 
 @dataclass(frozen=True)
+class SignIn:
+    """Sign-in mode's secret and policy, read and checked at start."""
+
+    client_secret: str
+    policy: ScopePolicy
+
+
+def load_signin(settings: Settings) -> SignIn | None:
+    """Read the client secret and the policy, and reach the provider once; None when off."""
+    if settings.oidc_config_url is None:
+        return None
+    # Imported here: the OAuth proxy costs ~0.5 s of a start shared-key mode never uses.
+    from fastmcp.server.auth.oidc_proxy import OIDCConfiguration
+
+    from app.policy import PolicyError, load_policy
+
+    if settings.oidc_client_secret is not None:
+        secret = settings.oidc_client_secret.get_secret_value().strip()
+        source = "MCP_OIDC_CLIENT_SECRET"
+    else:
+        assert settings.oidc_client_secret_file is not None  # the settings check ensures one
+        source = "MCP_OIDC_CLIENT_SECRET_FILE"
+        try:
+            secret = settings.oidc_client_secret_file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise ConfigError(
+                f"{source}: cannot read {settings.oidc_client_secret_file}: {reason}"
+            ) from None
+    if not secret:
+        raise ConfigError(f"{source} is empty; paste the OAuth client's secret from the provider")
+    assert settings.scope_policy_file is not None  # the settings check ensures it
+    try:
+        policy = load_policy(settings.scope_policy_file)
+    except PolicyError as exc:
+        raise ConfigError(f"MCP_SCOPE_POLICY_FILE: {exc}") from None
+    # FastMCP logs a failed fetch with its whole traceback before it raises;
+    # the one line below says all there is to say, so its logger is muted meanwhile.
+    fastmcp_log = logging.getLogger(OIDCConfiguration.__module__)
+    muted, fastmcp_log.disabled = fastmcp_log.disabled, True
+    try:
+        # Cached by FastMCP, so the provider built later does not fetch it again.
+        OIDCConfiguration.get_oidc_configuration(
+            AnyHttpUrl(settings.oidc_config_url),
+            strict=None,
+            timeout_seconds=DISCOVERY_TIMEOUT_SECONDS,
+        )
+    except Exception as exc:
+        raise ConfigError(
+            f"MCP_OIDC_CONFIG_URL: cannot read the provider's configuration from "
+            f"{settings.oidc_config_url} ({type(exc).__name__}); it must be the provider's "
+            "/.well-known/openid-configuration URL, reachable from the server"
+        ) from None
+    finally:
+        fastmcp_log.disabled = muted
+    return SignIn(client_secret=secret, policy=policy)
+
+
+@dataclass(frozen=True)
 class Config:
     """Settings plus what they point at, loaded once at start."""
 
@@ -451,13 +509,7 @@ def load() -> Config:
         from app.redis_store import check_files  # imports the Redis client
 
         check_files(settings)
-    signin = None
-    if settings.oidc_config_url is not None:
-        # Imported here: app.signin needs ConfigError from this module, and its
-        # OAuth proxy costs ~0.5 s of a start that shared-key mode never uses.
-        from app.signin import load_signin
-
-        signin = load_signin(settings)
+    signin = load_signin(settings)
     return Config(
         settings=settings, keys=keys, documents=documents, denylist=denylist, signin=signin
     )

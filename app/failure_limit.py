@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.asgi import too_many_requests
+from app.asgi import header, too_many_requests
 from app.auth import track_attempt
 from app.logs import SampledLog
 from app.metrics import count_decision
@@ -46,7 +46,7 @@ class AuthFailureLimit:
             await self.app(scope, receive, send)
             return
         address = (scope.get("client") or ("unknown", 0))[0]
-        carries_credentials = any(name == b"authorization" for name, _ in scope["headers"])
+        carries_credentials = header(scope, "authorization") is not None
         if self.bucket is not None and carries_credentials:
             wait = await self.bucket.wait(address)
             if wait > 0:

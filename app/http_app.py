@@ -1,19 +1,18 @@
-"""Assemble the HTTP application: routes, the guards bound to the MCP route, and metrics.
+"""Assemble the HTTP application: routes, the guard chain, and metrics.
 
-Every request passes, outermost first: RequestMetrics -> BoundedBody (the
-whole body read, at most 1 MiB, in time; 413/408) -> RefuseControlCharacters
--> AuthFailureLimit -> FastMCP's bearer authentication (verifies the token once)
--> the router. The guards are bound to the MCP route itself, so whatever path
-spelling the router dispatches to it passes them, in this order:
-OriginGuard -> RequireToken (401) -> RateLimit -> ScopeGate (403) -> FastMCP's
-RequireAuth -> the MCP transport (stateless JSON). Every other route is bound
-to StrictJsonBody (the same strict JSON rule, 400). No guard compares paths.
+The guard chain is `guards()`: one list, outermost first, read top to bottom.
+The guards above `ROUTER` wrap the whole app; then come FastMCP's middleware
+(its bearer authentication, which verifies the token once) and the router;
+the guards below `ROUTER` are bound to the MCP route itself, so whatever path
+spelling the router dispatches to it passes them. No guard compares paths.
+Every other route is bound to StrictJsonBody (the same strict JSON rule, 400).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from fastmcp.server.auth import AuthProvider, RemoteAuthProvider
 from mcp.server.auth.routes import build_resource_metadata_url
@@ -27,6 +26,8 @@ from app.catalog import ALL_SCOPES
 from app.challenges import RequireToken
 from app.config import Config, Settings
 from app.failure_limit import AuthFailureLimit
+from app.fastmcp_adapter import route_at, serve_also_at, wrap_route
+from app.headers import OneAuthorization
 from app.json_routes import StrictJsonBody
 from app.metrics import RequestMetrics, metrics_endpoint
 from app.origin import OriginGuard
@@ -42,6 +43,69 @@ if TYPE_CHECKING:
 
 MCP_PATH = "/mcp"
 WELL_KNOWN = "/.well-known/oauth-protected-resource"
+
+
+@dataclass(frozen=True)
+class Guard:
+    """One layer of the chain: what it refuses, and how it wraps the app inside it."""
+
+    name: str
+    wrap: Callable[[ASGIApp], ASGIApp]
+    judges_the_token: bool = False  # left out when there is no authentication (benchmarks/)
+
+
+# The chain's seam: above it the whole app, below it the MCP route.
+ROUTER = Guard("FastMCP's authentication, then the router", lambda app: app)
+
+
+def guards(config: Config, provider: AuthProvider | None) -> list[Guard]:
+    """The guard chain, outermost first."""
+    settings = config.settings
+    rate_limiter, refused_limiter = _shared_limiters(settings)
+    metadata_url = str(build_resource_metadata_url(AnyHttpUrl(settings.base_url + MCP_PATH)))
+    signin = config.signin is not None
+    chain = [
+        Guard("request metrics", lambda app: RequestMetrics(app, settings.gcp_project_id)),
+        Guard(
+            "body: at most 1 MiB, in time (413/408)",
+            lambda app: BoundedBody(app, settings.request_body_timeout_seconds),
+        ),
+        Guard("no control character in the path (404)", RefuseControlCharacters),
+        Guard("one Authorization header (400)", OneAuthorization),
+        Guard(
+            "refused tokens per address (429)",
+            lambda app: AuthFailureLimit(
+                app, settings.auth_failure_limit_per_minute, refused_limiter
+            ),
+        ),
+        ROUTER,
+        Guard("browser origin (403)", lambda app: OriginGuard(app, settings.allowed_origins)),
+        Guard(
+            "a valid token (401)",
+            lambda app: RequireToken(app, metadata_url, signin=signin),
+            judges_the_token=True,
+        ),
+        Guard(
+            "requests per subject (429)",
+            lambda app: RateLimit(app, settings.rate_limit_per_minute, rate_limiter),
+            judges_the_token=True,
+        ),
+        Guard(
+            "the tool's scope (403)",
+            lambda app: ScopeGate(app, metadata_url),
+            judges_the_token=True,
+        ),
+    ]
+    if provider is None:
+        return [guard for guard in chain if not guard.judges_the_token]
+    return chain
+
+
+def wrap(app: ASGIApp, chain: Sequence[Guard]) -> ASGIApp:
+    """`app` inside `chain`: the first guard of the list is the outermost."""
+    for guard in reversed(chain):
+        app = guard.wrap(app)
+    return app
 
 
 def _auth_provider(config: Config) -> AuthProvider:
@@ -79,12 +143,6 @@ def _auth_provider(config: Config) -> AuthProvider:
     )
 
 
-def _bind_to_route(routes: list[Any], path: str, guard: Callable[[ASGIApp], ASGIApp]) -> None:
-    """Wrap what the router calls for `path`: the guards run for every request routed there."""
-    route = next(r for r in routes if isinstance(r, Route) and r.path == path)
-    route.app = guard(route.app)
-
-
 def build_app(config: Config, lifecycle: Lifecycle) -> ASGIApp:
     """The server's ASGI app, every guard in place."""
     if config.settings.redis_urls:
@@ -113,10 +171,7 @@ def _shared_limiters(settings: Settings) -> tuple[Limiter | None, Limiter | None
 
 def assemble(config: Config, lifecycle: Lifecycle, provider: AuthProvider | None) -> ASGIApp:
     """The app around `provider`; None (no auth at all) is only for benchmarks/."""
-    settings = config.settings
     mcp = build_mcp(config.documents, provider)
-    rate_limiter, refused_limiter = _shared_limiters(settings)
-
     scrape = metrics_endpoint(config.keys.refresh, config.denylist.ids)
     for path, endpoint in {**probe_routes(lifecycle), "/metrics": scrape}.items():
         mcp.custom_route(path, methods=["GET"], include_in_schema=False)(endpoint)
@@ -130,42 +185,15 @@ def assemble(config: Config, lifecycle: Lifecycle, provider: AuthProvider | None
         # route into the cluster (Service DNS, port-forward, ingress).
         host_origin_protection=False,
     )
+    chain = guards(config, provider)
+    seam = chain.index(ROUTER)
     routes = http_app.router.routes
-    if config.signin is not None and settings.oauth_storage_url is not None:
-        from starlette.middleware import Middleware
-
-        from app.signin_store import StoreUnavailableAs503
-
-        # First of the app's own middleware, so it also sees the bearer
-        # authentication that loads sign-in tokens from the store.
-        http_app.user_middleware.insert(0, Middleware(StoreUnavailableAs503))
-    if provider is None:
-        _bind_to_route(routes, MCP_PATH, lambda app: OriginGuard(app, settings.allowed_origins))
-    else:
-        metadata_url = str(build_resource_metadata_url(AnyHttpUrl(settings.base_url + MCP_PATH)))
-
-        def guards(app: ASGIApp) -> ASGIApp:
-            app = ScopeGate(app, metadata_url)
-            app = RateLimit(app, settings.rate_limit_per_minute, rate_limiter)
-            app = RequireToken(app, metadata_url, signin=config.signin is not None)
-            return OriginGuard(app, settings.allowed_origins)
-
-        _bind_to_route(routes, MCP_PATH, guards)
-        _serve_root_metadata(routes)
+    mcp_route = route_at(routes, MCP_PATH)
+    wrap_route(mcp_route, lambda app: wrap(app, chain[seam + 1 :]))
+    if provider is not None:
+        # Older clients ask for the RFC 9728 document at the root well-known path.
+        serve_also_at(routes, f"{WELL_KNOWN}{MCP_PATH}", WELL_KNOWN)
     for route in routes:  # the MCP route judges its JSON-RPC body itself (ScopeGate)
-        if isinstance(route, Route) and route.path != MCP_PATH:
-            route.app = StrictJsonBody(route.app)
-
-    app: ASGIApp = AuthFailureLimit(
-        http_app, settings.auth_failure_limit_per_minute, refused_limiter
-    )
-    app = BoundedBody(RefuseControlCharacters(app), settings.request_body_timeout_seconds)
-    return RequestMetrics(app, settings.gcp_project_id)
-
-
-def _serve_root_metadata(routes: list[Any]) -> None:
-    """Serve the RFC 9728 document at the root well-known path too (older clients ask there)."""
-    resource_route = next(
-        r for r in routes if isinstance(r, Route) and r.path == f"{WELL_KNOWN}{MCP_PATH}"
-    )
-    routes.append(Route(WELL_KNOWN, endpoint=resource_route.endpoint, methods=["GET", "OPTIONS"]))
+        if isinstance(route, Route) and route is not mcp_route:
+            wrap_route(route, StrictJsonBody)
+    return wrap(http_app, chain[:seam])

@@ -15,11 +15,9 @@ form, whatever Content-Type the client claims (/register ignores it).
 
 from __future__ import annotations
 
-from starlette.datastructures import Headers
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.asgi import read_body, replay
+from app.asgi import Refusal, error_body, header, read_body, replay
 from app.jsonrpc_body import MAX_BODY_BYTES, BodyError, parse_off_loop
 
 FORMS = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
@@ -35,7 +33,7 @@ class StrictJsonBody:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        media_type = Headers(scope=scope).get("content-type", "").split(";")[0].strip().lower()
+        media_type = (header(scope, "content-type") or "").split(";")[0].strip().lower()
         if media_type in FORMS:
             await self.app(scope, receive, send)
             return
@@ -46,7 +44,7 @@ class StrictJsonBody:
             if body.strip():
                 await parse_off_loop(body)
         except BodyError as exc:
-            error = {"error": "invalid_request", "error_description": f"the request body: {exc}"}
-            await JSONResponse(error, status_code=exc.status)(scope, receive, send)
+            error = error_body("invalid_request", f"the request body: {exc}")
+            await Refusal(exc.status, error)(scope, receive, send)
             return
         await self.app(scope, replay(body, receive), send)

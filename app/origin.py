@@ -13,9 +13,9 @@ import logging
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.asgi import Refusal, error_body, header_values
 from app.metrics import count_decision
 
 log = logging.getLogger("app.origin")
@@ -47,9 +47,9 @@ class OriginGuard:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        origins = [value for name, value in scope["headers"] if name == b"origin"]
+        origins = header_values(scope, "origin")
         if origins:
-            origin = origins[0].decode("latin-1")
+            origin = origins[0]
             if len(origins) > 1 or not self.is_allowed(origin):
                 count_decision("denied", "origin_not_allowed")
                 log.warning(
@@ -66,10 +66,7 @@ class OriginGuard:
                     if len(origins) > 1
                     else "this origin may not call the server; allowed: MCP_ALLOWED_ORIGINS"
                 )
-                response = JSONResponse(
-                    {"error": "origin_not_allowed", "error_description": description},
-                    status_code=403,
-                )
-                await response(scope, receive, send)
+                refusal = Refusal(403, error_body("origin_not_allowed", description))
+                await refusal(scope, receive, send)
                 return
         await self.app(scope, receive, send)

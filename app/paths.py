@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.asgi import Refusal, error_body
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -24,7 +25,6 @@ class RefuseControlCharacters:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and _CONTROL.search(scope["path"]):
-            response = JSONResponse({"error": "not_found"}, status_code=404)
-            await response(scope, receive, send)
+            await Refusal(404, error_body("not_found"))(scope, receive, send)
             return
         await self.app(scope, receive, send)

@@ -8,14 +8,13 @@ MCP_RATE_LIMIT_STORAGE_URL it is counted in Redis, one budget across replicas
 
 from __future__ import annotations
 
-import math
 import time
 from typing import TYPE_CHECKING
 
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.asgi import too_many_requests
 from app.metrics import count_decision
 
 if TYPE_CHECKING:
@@ -88,15 +87,9 @@ class RateLimit:
             wait = await self.limiter.take(key)
             if wait > 0:
                 count_decision("denied", "rate_limited")
-                retry_after = max(1, math.ceil(wait))
-                response = JSONResponse(
-                    {
-                        "error": "rate_limited",
-                        "error_description": f"too many requests; retry in {retry_after} s",
-                    },
-                    status_code=429,
-                    headers={"Retry-After": str(retry_after)},
+                refusal = too_many_requests(
+                    "rate_limited", "too many requests; retry in {seconds} s", wait
                 )
-                await response(scope, receive, send)
+                await refusal(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import ssl
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import redis
@@ -29,7 +29,10 @@ import redis.asyncio
 from redis.backoff import NoBackoff
 from redis.credentials import CredentialProvider
 
-from app.config import ConfigError, Settings
+from app.errors import ConfigError
+
+if TYPE_CHECKING:
+    from app.config import Settings
 
 log = logging.getLogger("app.redis_store")
 

@@ -22,10 +22,9 @@ from mcp.shared.inbound import (
     find_duplicated_routing_header,
 )
 from mcp_types.jsonrpc import HEADER_MISMATCH, INVALID_REQUEST, PARSE_ERROR
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.asgi import DECISIONS_KEY, read_body, replay
+from app.asgi import DECISIONS_KEY, Refusal, read_body, replay
 from app.catalog import TOOL_SCOPES
 from app.challenges import challenge, describe_missing_scope
 from app.jsonrpc_body import MAX_BODY_BYTES, BodyError, canonical, parse_off_loop
@@ -40,9 +39,9 @@ LAST_VERSION_WITH_BATCHES = "2025-03-26"
 MAX_BATCH = 32
 
 
-def _rpc_error(status: int, code: int, message: str, request_id: Any = None) -> JSONResponse:
+def _rpc_error(status: int, code: int, message: str, request_id: Any = None) -> Refusal:
     body = {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
-    return JSONResponse(body, status_code=status)
+    return Refusal(status, body)
 
 
 def _header_mismatch(headers: list[tuple[str, str]], value: Any) -> str | None:
@@ -151,7 +150,7 @@ class ScopeGate:
                 return
         await self.app(scope, replay(canonical(value), receive), send)
 
-    def _deny(self, request_id: Any, tool: str, needed: str, description: str) -> JSONResponse:
+    def _deny(self, request_id: Any, tool: str, needed: str, description: str) -> Refusal:
         body = {
             "jsonrpc": "2.0",
             "id": request_id,

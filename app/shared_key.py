@@ -23,10 +23,12 @@ from urllib.parse import urlparse
 
 from fastmcp.server.auth import RemoteAuthProvider, TokenVerifier
 from mcp.server.auth.routes import build_resource_metadata_url, cors_middleware
+from pydantic import AnyHttpUrl
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from app.asgi import Refusal, error_body
 from app.catalog import ALL_SCOPES
 
 FALLBACK_PATHS = ("/register", "/authorize", "/token")
@@ -59,11 +61,11 @@ async def _requested_scopes(request: Request) -> list[str]:
     return scope.split() if isinstance(scope, str) else []
 
 
-async def _no_sign_in(request: Request) -> JSONResponse:
+async def _no_sign_in(request: Request) -> Refusal:
     # RFC 6749/7591 error shape: every client measured shows error_description.
     error = "unsupported_grant_type" if request.url.path == "/token" else "access_denied"
     description = no_sign_in_description(await _requested_scopes(request))
-    return JSONResponse({"error": error, "error_description": description}, status_code=400)
+    return Refusal(400, error_body(error, description))
 
 
 class SharedKeyAuthProvider(RemoteAuthProvider):
@@ -80,12 +82,13 @@ class SharedKeyAuthProvider(RemoteAuthProvider):
 
     def get_routes(self, mcp_path: str | None = None) -> list[Route]:
         self.set_mcp_path(mcp_path)
-        resource_url = self._get_resource_url(mcp_path)
         routes = [
             Route(path, endpoint=_no_sign_in, methods=["GET", "POST"]) for path in FALLBACK_PATHS
         ]
-        if resource_url is None:
+        if self.base_url is None or not mcp_path:
             return routes
+        # The resource is the MCP endpoint under this server's public base URL.
+        resource_url = AnyHttpUrl(f"{str(self.base_url).rstrip('/')}/{mcp_path.lstrip('/')}")
         # The SDK's metadata model insists on an authorization server, so it is written here.
         metadata = {
             "resource": str(resource_url),

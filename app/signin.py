@@ -30,25 +30,25 @@ from urllib.parse import parse_qs, urlsplit
 import jwt
 from fastmcp.server.auth import AccessToken, TokenVerifier
 from fastmcp.server.auth.jwt_issuer import derive_jwt_key
-from fastmcp.server.auth.oidc_proxy import OIDCConfiguration
 from fastmcp.utilities.ui import FASTMCP_LOGO_URL
 from key_value.aio.protocols import AsyncKeyValue
 from key_value.aio.stores.memory import MemoryStore
 from mcp.server.auth.provider import AuthorizationCode, RefreshToken, TokenError
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
-from pydantic import AnyHttpUrl
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from app.auth import refuse
 from app.catalog import ALL_SCOPES
 from app.challenges import POLICY_ALLOWS_CLAIM
-from app.config import ConfigError, Settings
+from app.config import DISCOVERY_TIMEOUT_SECONDS, ConfigError, Settings
+from app.fastmcp_adapter import route_at, wrap_route
 from app.key_files import Denylist, is_revoked
 from app.logs import SampledLog
 from app.metrics import count_decision
-from app.policy import Identity, PolicyError, ScopePolicy, load_policy
+from app.policy import Identity, ScopePolicy
 from app.sealed_store import SealedStore
 from app.signin_cache import CheckedToken, CheckedTokens, valid_until
 from app.signin_pages import (
@@ -69,64 +69,9 @@ log = logging.getLogger("app.signin")
 
 # What the server asks the upstream for: who the person is, nothing of theirs.
 UPSTREAM_SCOPES = "openid email profile"
-DISCOVERY_TIMEOUT_SECONDS = 10
 # Google issues a refresh token only when asked for offline access, and asks
 # for consent again only with prompt=consent; other providers ignore neither.
 GOOGLE_ISSUER_HOST = "accounts.google.com"
-
-
-@dataclass(frozen=True)
-class SignIn:
-    """Sign-in mode's secret and policy, read and checked at start."""
-
-    client_secret: str
-    policy: ScopePolicy
-
-
-def load_signin(settings: Settings) -> SignIn | None:
-    """Read the client secret and the policy, and reach the provider once; None when off."""
-    if settings.oidc_config_url is None:
-        return None
-    if settings.oidc_client_secret is not None:
-        secret = settings.oidc_client_secret.get_secret_value().strip()
-        source = "MCP_OIDC_CLIENT_SECRET"
-    else:
-        assert settings.oidc_client_secret_file is not None  # the settings check ensures one
-        source = "MCP_OIDC_CLIENT_SECRET_FILE"
-        try:
-            secret = settings.oidc_client_secret_file.read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-            raise ConfigError(
-                f"{source}: cannot read {settings.oidc_client_secret_file}: {reason}"
-            ) from None
-    if not secret:
-        raise ConfigError(f"{source} is empty; paste the OAuth client's secret from the provider")
-    assert settings.scope_policy_file is not None  # the settings check ensures it
-    try:
-        policy = load_policy(settings.scope_policy_file)
-    except PolicyError as exc:
-        raise ConfigError(f"MCP_SCOPE_POLICY_FILE: {exc}") from None
-    # FastMCP logs a failed fetch with its whole traceback before it raises;
-    # the one line below says all there is to say, so its logger is muted meanwhile.
-    fastmcp_log = logging.getLogger(OIDCConfiguration.__module__)
-    muted, fastmcp_log.disabled = fastmcp_log.disabled, True
-    try:
-        # Cached by FastMCP, so the provider built later does not fetch it again.
-        OIDCConfiguration.get_oidc_configuration(
-            AnyHttpUrl(settings.oidc_config_url),
-            strict=None,
-            timeout_seconds=DISCOVERY_TIMEOUT_SECONDS,
-        )
-    except Exception as exc:
-        raise ConfigError(
-            f"MCP_OIDC_CONFIG_URL: cannot read the provider's configuration from "
-            f"{settings.oidc_config_url} ({type(exc).__name__}); it must be the provider's "
-            "/.well-known/openid-configuration URL, reachable from the server"
-        ) from None
-    finally:
-        fastmcp_log.disabled = muted
-    return SignIn(client_secret=secret, policy=policy)
 
 
 def oauth_storage(url: str | None, signing_key: bytes, settings: Settings) -> AsyncKeyValue:
@@ -189,9 +134,11 @@ class PolicyOIDCProxy(ClientSecretFile):
         denylist: Denylist | None = None,
         registration_limiter: Limiter | None = None,
         unused_client_ttl_seconds: int | None = None,
+        store_in_redis: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self._store_in_redis = store_in_redis
         self._policy = policy
         self._static_verifier = static_verifier
         self._denylist = denylist or Denylist(None)
@@ -206,7 +153,7 @@ class PolicyOIDCProxy(ClientSecretFile):
 
     async def _identity_from(self, idp_tokens: dict[str, Any]) -> Identity:
         id_token = idp_tokens.get("id_token")
-        verified = await self._token_validator.verify_token(id_token) if id_token else None
+        verified = await self.verify_upstream_id_token(id_token) if id_token else None
         if verified is None:
             raise TokenError("invalid_grant", "the identity provider sent no valid ID token")
         return Identity.from_claims(verified.claims, self._policy.groups_claim)
@@ -244,15 +191,14 @@ class PolicyOIDCProxy(ClientSecretFile):
             )
         return f"this server's scope policy does not list the account {account}"
 
-    async def _handle_idp_callback(self, request: Request) -> HTMLResponse | RedirectResponse:
+    async def after_idp_callback(self, request: Request, response: Response) -> Response:
         # The provider's answer is where we first know who signed in: a person the
         # policy grants nothing is told so here, instead of being issued an empty token.
-        response = await super()._handle_idp_callback(request)
         location = response.headers.get("location") if response.status_code == 302 else None
         query = parse_qs(urlsplit(location).query) if location else {}
         if "code" not in query:
             return response
-        code = await self._code_store.get(key=query["code"][0])
+        code = await self.stored_code(query["code"][0])
         if code is None:
             return response
         try:
@@ -263,7 +209,7 @@ class PolicyOIDCProxy(ClientSecretFile):
         if scopes:
             return response  # decided, counted and logged at the code exchange
         await self._decide(identity, list(code.scopes))  # the refusal, on the record
-        await self._code_store.delete(key=code.code)
+        await self.forget_code(code.code)
         description = self._refusal(identity, list(code.scopes))
         params = {"error": "access_denied", "error_description": description}
         if "state" in query:
@@ -278,7 +224,7 @@ class PolicyOIDCProxy(ClientSecretFile):
     async def exchange_authorization_code(
         self, client: OAuthClientInformationFull, authorization_code: AuthorizationCode
     ) -> OAuthToken:
-        code = await self._code_store.get(key=authorization_code.code)
+        code = await self.stored_code(authorization_code.code)
         if code is None:  # the proxy answers invalid_grant
             return await super().exchange_authorization_code(client, authorization_code)
         identity = await self._identity_from(code.idp_tokens)
@@ -332,38 +278,38 @@ class PolicyOIDCProxy(ClientSecretFile):
         if self._unused_client_ttl is None or client_info.client_id is None:
             return
         # Anyone may register; a client that never completes a sign-in expires.
-        stored = await self._client_store.get(key=client_info.client_id)
-        if stored is not None:
-            await self._client_store.put(
-                key=client_info.client_id, value=stored, ttl=self._unused_client_ttl
-            )
+        await self.keep_client_for(client_info.client_id, self._unused_client_ttl)
 
     async def _keep_client(self, client: OAuthClientInformationFull) -> None:
         """A client someone signed in with is kept (no expiry), as FastMCP keeps any."""
         if self._unused_client_ttl is None or client.client_id is None:
             return
-        stored = await self._client_store.get(key=client.client_id)
-        if stored is not None:
-            await self._client_store.put(key=client.client_id, value=stored)
+        await self.keep_client_for(client.client_id, None)
 
     def get_routes(self, mcp_path: str | None = None) -> list[Route]:
         routes = super().get_routes(mcp_path)
-        for route in routes:
-            if isinstance(route, Route) and route.path == "/register":
-                route.app = RegistrationLimit(route.app, self._registration_limiter)
+        limiter = self._registration_limiter
+        wrap_route(route_at(routes, "/register"), lambda app: RegistrationLimit(app, limiter))
         return routes
 
-    async def _show_consent_page(self, request: Request) -> HTMLResponse | RedirectResponse:
-        response = await super()._show_consent_page(request)
+    def get_middleware(self) -> list[Middleware]:
+        middleware: list[Middleware] = super().get_middleware()
+        if not self._store_in_redis:
+            return middleware
+        from app.signin_store import StoreUnavailableAs503  # imports the Redis client
+
+        # Ahead of the bearer authentication, which loads sign-in tokens from the store.
+        return [Middleware(StoreUnavailableAs503), *middleware]
+
+    async def after_consent_page(self, request: Request, response: Response) -> Response:
         if not isinstance(response, HTMLResponse) or response.status_code != 200:
             return response
-        txn_id = request.query_params.get("txn_id")
-        txn = await self._transaction_store.get(key=txn_id) if txn_id else None
+        scopes = await self.requested_scopes(request.query_params.get("txn_id"))
         page = bytes(response.body).decode()
         page = page.replace(FASTMCP_LOGO_URL, LOGO)
         page = page.replace(
             '<div class="redirect-section">',
-            consent_extras(list(txn.scopes) if txn else []) + '<div class="redirect-section">',
+            consent_extras(scopes) + '<div class="redirect-section">',
             1,
         )
         response.body = page.encode()
@@ -432,7 +378,7 @@ class PolicyOIDCProxy(ClientSecretFile):
             # Why: the mapping behind the token is gone (or was not written under
             # this token's id: app/sealed_store.py), or the provider said no.
             try:
-                known = await self._jti_mapping_store.get(key=str(claims["jti"]))
+                known = await self.knows_token_id(str(claims["jti"]))
             except Exception:  # the store itself is out of reach (Redis down)
                 self._refuse("signin_state_unavailable")
                 return None
@@ -467,6 +413,16 @@ class PolicyOIDCProxy(ClientSecretFile):
         return bool(issuer) and str(issuer).rstrip("/") == str(self.jwt_issuer.issuer).rstrip("/")
 
 
+def upstream_authorize_params(config_url: str) -> dict[str, str]:
+    """What the sign-in asks the provider for; Google's extras only when the host is Google's."""
+    params = {"scope": UPSTREAM_SCOPES}
+    # The host exactly: "accounts.google.com" inside a path or as a prefix of
+    # another domain is someone else's provider.
+    if urlsplit(config_url).hostname == GOOGLE_ISSUER_HOST:
+        params |= {"access_type": "offline", "prompt": "consent"}
+    return params
+
+
 def build_signin_provider(config: Config, static_verifier: TokenVerifier) -> PolicyOIDCProxy:
     settings = config.settings
     signin = config.signin
@@ -478,14 +434,12 @@ def build_signin_provider(config: Config, static_verifier: TokenVerifier) -> Pol
         high_entropy_material=signin.client_secret, salt="fastmcp-jwt-signing-key"
     )
     storage_url = settings.oauth_storage_url
-    extra: dict[str, str] = {"scope": UPSTREAM_SCOPES}
-    if GOOGLE_ISSUER_HOST in settings.oidc_config_url:
-        extra |= {"access_type": "offline", "prompt": "consent"}
     return PolicyOIDCProxy(
         policy=signin.policy,
         static_verifier=static_verifier,
         denylist=config.denylist,
         registration_limiter=registration_limiter(settings),
+        store_in_redis=storage_url is not None,
         unused_client_ttl_seconds=settings.oauth_unused_client_ttl_seconds,
         config_url=settings.oidc_config_url,
         client_id=settings.oidc_client_id,
@@ -499,6 +453,6 @@ def build_signin_provider(config: Config, static_verifier: TokenVerifier) -> Pol
             storage_url.get_secret_value() if storage_url else None, signing_key, settings
         ),
         jwt_signing_key=signing_key,
-        extra_authorize_params=extra,
+        extra_authorize_params=upstream_authorize_params(settings.oidc_config_url),
         client_secret_file=settings.oidc_client_secret_file,
     )

@@ -14,24 +14,25 @@ keep working. redis_store's timeouts bound how long the answer takes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable
 from contextvars import ContextVar
-from typing import Any, SupportsFloat
+from typing import TypeVar
 
 from key_value.aio.protocols import AsyncKeyValue
 from key_value.aio.stores.redis import RedisStore
-from key_value.aio.wrappers.base import BaseWrapper
-from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.asgi import Refusal, error_body
 from app.config import Settings
 from app.logs import SampledLog
 from app.metrics import OAUTH_STORAGE_ERRORS
 from app.redis_store import async_client
+from app.store_wrapper import StoreWrapper
 
 log = logging.getLogger("app.signin_store")
 
 RETRY_AFTER_SECONDS = 5
+T = TypeVar("T")
 
 
 class StoreUnavailable(Exception):
@@ -47,89 +48,24 @@ class _Failed:
 _failed_here: ContextVar[_Failed | None] = ContextVar("signin_store_failed", default=None)
 
 
-class _FailLoudly(BaseWrapper):
+class _FailLoudly(StoreWrapper):
     """Every failed store operation counted, logged (sampled) and raised as StoreUnavailable."""
 
     def __init__(self, key_value: AsyncKeyValue) -> None:
-        self.key_value = key_value
+        super().__init__(key_value)
         self._warning = SampledLog(log, "sign-in store unreachable, answering 503", "redis")
 
-    def _failed(self, exc: Exception) -> StoreUnavailable:
-        OAUTH_STORAGE_ERRORS.inc()
-        failed = _failed_here.get()
-        if failed is not None:
-            failed.seen = True
-        self._warning.write(type(exc).__name__)
-        return StoreUnavailable(type(exc).__name__)
-
-    # The wrapped store is Redis only, so any failure in it is the store's.
-    async def get(self, key: str, *, collection: str | None = None) -> dict[str, Any] | None:
+    async def _run(self, operation: Awaitable[T]) -> T:
+        # The wrapped store is Redis only, so any failure in it is the store's.
         try:
-            return await self.key_value.get(key, collection=collection)
+            return await operation
         except Exception as exc:
-            raise self._failed(exc) from exc
-
-    async def get_many(
-        self, keys: Sequence[str], *, collection: str | None = None
-    ) -> list[dict[str, Any] | None]:
-        try:
-            return await self.key_value.get_many(keys, collection=collection)
-        except Exception as exc:
-            raise self._failed(exc) from exc
-
-    async def ttl(
-        self, key: str, *, collection: str | None = None
-    ) -> tuple[dict[str, Any] | None, float | None]:
-        try:
-            return await self.key_value.ttl(key, collection=collection)
-        except Exception as exc:
-            raise self._failed(exc) from exc
-
-    async def ttl_many(
-        self, keys: Sequence[str], *, collection: str | None = None
-    ) -> list[tuple[dict[str, Any] | None, float | None]]:
-        try:
-            return await self.key_value.ttl_many(keys, collection=collection)
-        except Exception as exc:
-            raise self._failed(exc) from exc
-
-    async def put(
-        self,
-        key: str,
-        value: Mapping[str, Any],
-        *,
-        collection: str | None = None,
-        ttl: SupportsFloat | None = None,
-    ) -> None:
-        try:
-            await self.key_value.put(key, value, collection=collection, ttl=ttl)
-        except Exception as exc:
-            raise self._failed(exc) from exc
-
-    async def put_many(
-        self,
-        keys: Sequence[str],
-        values: Sequence[Mapping[str, Any]],
-        *,
-        collection: str | None = None,
-        ttl: SupportsFloat | None = None,
-    ) -> None:
-        try:
-            await self.key_value.put_many(keys, values, collection=collection, ttl=ttl)
-        except Exception as exc:
-            raise self._failed(exc) from exc
-
-    async def delete(self, key: str, *, collection: str | None = None) -> bool:
-        try:
-            return await self.key_value.delete(key, collection=collection)
-        except Exception as exc:
-            raise self._failed(exc) from exc
-
-    async def delete_many(self, keys: Sequence[str], *, collection: str | None = None) -> int:
-        try:
-            return await self.key_value.delete_many(keys, collection=collection)
-        except Exception as exc:
-            raise self._failed(exc) from exc
+            OAUTH_STORAGE_ERRORS.inc()
+            failed = _failed_here.get()
+            if failed is not None:
+                failed.seen = True
+            self._warning.write(type(exc).__name__)
+            raise StoreUnavailable(type(exc).__name__) from exc
 
 
 def redis_state_store(settings: Settings, url: str) -> AsyncKeyValue:
@@ -180,13 +116,13 @@ class StoreUnavailableAs503:
 
 
 async def _unavailable(scope: Scope, receive: Receive, send: Send) -> None:
-    response = JSONResponse(
-        {
-            "error": "temporarily_unavailable",
-            "error_description": "the sign-in store is unreachable; static tokens "
+    response = Refusal(
+        503,
+        error_body(
+            "temporarily_unavailable",
+            "the sign-in store is unreachable; static tokens "
             f"still work; retry in {RETRY_AFTER_SECONDS} s",
-        },
-        status_code=503,
-        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        ),
+        {"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
     await response(scope, receive, send)

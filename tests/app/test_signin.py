@@ -11,8 +11,7 @@ import pytest
 
 def test_sign_in_is_off_without_its_provider(monkeypatch: pytest.MonkeyPatch) -> None:
     """load_signin answers None without MCP_OIDC_CONFIG_URL (app.config skips it then too)."""
-    from app.config import Settings
-    from app.signin import load_signin
+    from app.config import Settings, load_signin
 
     monkeypatch.setenv("MCP_JWT_SECRET_KEY", "k" * 40)
     monkeypatch.delenv("MCP_OIDC_CONFIG_URL", raising=False)
@@ -37,3 +36,23 @@ def test_shared_key_mode_never_imports_the_oauth_proxy() -> None:
         check=True,
     )
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("config_url", "google"),
+    [
+        ("https://accounts.google.com/.well-known/openid-configuration", True),
+        ("https://ACCOUNTS.google.com/.well-known/openid-configuration", True),
+        ("https://evil.example/accounts.google.com/.well-known/openid-configuration", False),
+        ("https://accounts.google.com.evil.example/.well-known/openid-configuration", False),
+        ("https://evil.example/.well-known/openid-configuration?accounts.google.com", False),
+    ],
+)
+def test_googles_extras_only_for_googles_host(config_url: str, google: bool) -> None:
+    """Offline access and forced consent go to Google's host only, matched exactly."""
+    from app.signin import upstream_authorize_params
+
+    params = upstream_authorize_params(config_url)
+    assert params["scope"] == "openid email profile"
+    assert ("access_type" in params) is google
+    assert (params.get("prompt") == "consent") is google
