@@ -41,3 +41,14 @@ def test_equivalents_name_mutants_of_mutated_modules_with_a_reason() -> None:
         assert match[1].replace(".", "/") + ".py" in modules, entry["name"]
         assert entry["change"].strip(), entry["name"]
         assert len(entry["reason"]) > 20, entry["name"]
+
+
+def test_every_hand_written_mutant_edits_text_its_file_holds_once() -> None:
+    """A refactor that moves a constant or validator fails here, not minutes into make mutate."""
+    from scripts.constant_mutants import MUTANTS, check_table
+
+    assert check_table() == []
+    for mutant in MUTANTS:
+        assert mutant.original != mutant.mutant, mutant
+        for test in mutant.tests:
+            assert (ROOT / test).is_file(), test
