@@ -5,7 +5,8 @@ MAX_BODY_BYTES, MAX_BATCH), so a changed constant passes them all. These hold
 the promised numbers (docs/security.md, docs/reference.md): at most 64 levels
 of nesting, at most 1 MiB of body, 64 MiB of bodies held at once, the whole
 body within six times the body timeout, at most 32 messages in a JSON-RPC
-batch. scripts/constant_mutants.py checks that changing each constant fails here.
+batch; and docs/benchmarks.md's rate-limit memory: at most 10,000 subjects.
+scripts/constant_mutants.py checks that changing each constant fails here.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from app.body_limit import BoundedBody
 from app.jsonrpc_body import BodyError, parse
+from app.rate_limit import TokenBucket
 from app.scope_gate import ScopeGate
 from tests.app.conftest import Downstream, call, http_scope, user
 
@@ -104,3 +106,15 @@ async def test_the_whole_body_must_arrive_within_six_times_the_body_timeout() ->
     await BoundedBody(downstream, timeout_seconds=0.1)(http_scope(), dripping, send)
     assert sent[0]["status"] == 408
     assert downstream.calls == []
+
+
+@pytest.mark.parametrize(("others", "remembered"), [(9_999, True), (10_000, False)])
+def test_the_rate_limit_remembers_10_000_subjects_and_forgets_the_idlest_beyond(
+    others: int, remembered: bool
+) -> None:
+    bucket = TokenBucket(per_minute=1)
+    assert bucket.take("first", now=0.0) == 0.0  # its one request this minute
+    for n in range(others):
+        bucket.take(f"subject-{n}", now=0.0)
+    # Remembered: still spent. Forgotten: back with a full budget.
+    assert (bucket.take("first", now=0.0) > 0) is remembered
