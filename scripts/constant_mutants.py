@@ -145,13 +145,8 @@ MUTANTS: tuple[Mutant, ...] = (
     ),
     Mutant("app/auth.py", "JWKS_CACHE_SECONDS = 300", "JWKS_CACHE_SECONDS = 301", AUTH_TESTS),
     Mutant("app/auth.py", "JWKS_CACHE_SECONDS = 300", "JWKS_CACHE_SECONDS = 299", AUTH_TESTS),
-    Mutant("app/auth.py", "VERIFIED_CACHE_SIZE = 4096", "VERIFIED_CACHE_SIZE = 4097", AUTH_TESTS),
-    Mutant(
-        "app/key_files.py",
-        "CHECK_SECONDS = 1.0",
-        "CHECK_SECONDS = 2.0",
-        ("tests/app/test_key_files.py", "tests/app/test_auth.py"),
-    ),
+    Mutant("app/auth.py", "VERIFIED_CACHE_SIZE = 4096", "VERIFIED_CACHE_SIZE = 4097", LIMIT_TESTS),
+    Mutant("app/auth.py", "VERIFIED_CACHE_SIZE = 4096", "VERIFIED_CACHE_SIZE = 4095", LIMIT_TESTS),
     # The seven field validators of Settings, its model validators and properties.
     _validator(
         "_normalise_case",

@@ -5,7 +5,8 @@ MAX_BODY_BYTES, MAX_BATCH), so a changed constant passes them all. These hold
 the promised numbers (docs/security.md, docs/reference.md): at most 64 levels
 of nesting, at most 1 MiB of body, 64 MiB of bodies held at once, the whole
 body within six times the body timeout, at most 32 messages in a JSON-RPC
-batch; and docs/benchmarks.md's rate-limit memory: at most 10,000 subjects.
+batch; and docs/benchmarks.md's memory bounds: at most 10,000 rate-limited
+subjects, at most 4,096 verified tokens remembered.
 scripts/constant_mutants.py checks that changing each constant fails here.
 """
 
@@ -17,10 +18,12 @@ import json
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
+from app.auth import JWTVerifier
 from app.body_limit import BoundedBody
 from app.jsonrpc_body import BodyError, parse
 from app.rate_limit import TokenBucket
 from app.scope_gate import ScopeGate
+from app.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER, mint_token
 from tests.app.conftest import Downstream, call, http_scope, user
 
 MIB = 1024 * 1024
@@ -118,3 +121,17 @@ def test_the_rate_limit_remembers_10_000_subjects_and_forgets_the_idlest_beyond(
         bucket.take(f"subject-{n}", now=0.0)
     # Remembered: still spent. Forgotten: back with a full budget.
     assert (bucket.take("first", now=0.0) > 0) is remembered
+
+
+@pytest.mark.parametrize(("others", "remembered"), [(4_095, True), (4_096, False)])
+async def test_the_verifier_remembers_4_096_tokens_and_forgets_the_idlest_beyond(
+    others: int, remembered: bool
+) -> None:
+    key = b"k" * 32
+    verifier = JWTVerifier(hs_keys=[key], issuer=DEFAULT_ISSUER, audience=DEFAULT_AUDIENCE)
+    first = mint_token(key, "first", ["public:read"])
+    checked = await verifier.verify_token(first)
+    for n in range(others):
+        await verifier.verify_token(mint_token(key, f"subject-{n}", ["public:read"]))
+    # Remembered: the same answer object. Forgotten: verified afresh, a new one.
+    assert (await verifier.verify_token(first) is checked) is remembered
