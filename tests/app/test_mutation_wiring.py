@@ -51,4 +51,4 @@ def test_every_hand_written_mutant_edits_text_its_file_holds_once() -> None:
     for mutant in MUTANTS:
         assert mutant.original != mutant.mutant, mutant
         for test in mutant.tests:
-            assert (ROOT / test).is_file(), test
+            assert (ROOT / test.split("::")[0]).is_file(), test

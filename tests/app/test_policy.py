@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.policy import DEFAULT_GROUPS_CLAIM, Identity, parse_policy
+from app.policy import Identity, parse_policy
 
 POLICY = parse_policy(
     """
@@ -20,14 +20,23 @@ rules:
 
 
 def who(**claims: Any) -> Identity:
+    """The identity these claims give under POLICY (which names no groups_claim: `groups`)."""
     return Identity.from_claims(
-        {"iss": "https://idp.example", "sub": "s-1", **claims}, DEFAULT_GROUPS_CLAIM
+        {"iss": "https://idp.example", "sub": "s-1", **claims}, POLICY.groups_claim
     )
 
 
 def test_scopes_of_every_matching_rule_add_up() -> None:
     alice = who(email="Alice@Example.com", email_verified=True, groups=["auditors"])
     assert POLICY.allowed(alice) == {"public:read", "confidential:read"}
+
+
+def test_an_email_the_provider_has_not_verified_grants_nothing() -> None:
+    """Anyone can claim alice@example.com at a provider that does not verify it."""
+    for verified in (False, None, "yes"):
+        claimed = who(email="alice@example.com", email_verified=verified)
+        assert POLICY.allowed(claimed) == frozenset()
+        assert claimed.principal == "https://idp.example|s-1"  # never named by the email
 
 
 def test_groups_come_from_the_groups_claim_and_only_strings_count() -> None:
@@ -49,9 +58,9 @@ def test_a_missing_or_empty_email_is_none() -> None:
 
 
 def test_missing_issuer_and_subject_stay_empty_never_the_word_none() -> None:
-    assert Identity.from_claims({}, DEFAULT_GROUPS_CLAIM).principal == "|"
+    assert Identity.from_claims({}, POLICY.groups_claim).principal == "|"
 
 
 def test_an_identity_survives_its_claims_round_trip() -> None:
     identity = who(email="bob@partner.example", email_verified=True, groups=["b", "a"])
-    assert Identity.from_claims(identity.as_claims(), DEFAULT_GROUPS_CLAIM) == identity
+    assert Identity.from_claims(identity.as_claims(), POLICY.groups_claim) == identity
