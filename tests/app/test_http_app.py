@@ -178,3 +178,57 @@ async def test_the_metadata_names_the_authorization_server_when_there_is_one(
         register = await client.post("/register", content=json.dumps({}))
     assert document["authorization_servers"] == [named]
     assert register.status_code == 404  # no fallback: the named server does sign-in
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "request_options", "scopes"),
+    [
+        ("GET", "/authorize", {"params": {"scope": "confidential:read"}}, "confidential:read"),
+        ("POST", "/authorize", {"params": {"scope": "confidential:read"}}, "confidential:read"),
+        ("POST", "/token", {"data": {"scope": "confidential:read"}}, "confidential:read"),
+        (
+            "POST",
+            "/register",
+            {"json": {"scope": "public:read confidential:read"}},
+            "confidential:read,public:read",
+        ),
+        ("POST", "/register", {"json": ["a list"]}, "public:read"),
+        ("POST", "/register", {"content": b""}, "public:read"),
+        ("GET", "/register", {}, "public:read"),
+    ],
+)
+async def test_each_oauth_fallback_names_the_scopes_asked_for_or_the_least_one(
+    monkeypatch: pytest.MonkeyPatch,
+    method: str,
+    path: str,
+    request_options: dict[str, Any],
+    scopes: str,
+) -> None:
+    async with served(monkeypatch) as client:
+        answer = await client.request(method, path, **request_options)
+    assert answer.status_code == 400
+    description = answer.json()["error_description"]
+    assert f"`make token SCOPES={scopes}`" in description
+    assert f"--scopes {scopes}`" in description
+    assert "Authorization: Bearer <token>" in description
+
+
+async def test_the_resource_metadata_is_cacheable_and_answers_cors_preflight(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = "/.well-known/oauth-protected-resource/mcp"
+    async with served(monkeypatch, MCP_PUBLIC_URL="https://mcp.example") as client:
+        answer = await client.get(path)
+        preflight = await client.options(
+            path,
+            headers={"Origin": "https://app.example", "Access-Control-Request-Method": "GET"},
+        )
+    assert answer.json() == {
+        "resource": "https://mcp.example/mcp",
+        "scopes_supported": ["confidential:read", "public:read"],
+        "bearer_methods_supported": ["header"],
+        "resource_name": "Secure MCP Server",
+    }
+    assert answer.headers["cache-control"] == "public, max-age=3600"
+    assert preflight.status_code == 200
+    assert "GET" in preflight.headers["access-control-allow-methods"]
