@@ -72,8 +72,8 @@ async def test_a_refused_value_is_counted_and_logged_with_its_collection(
 
 async def test_a_value_put_with_a_ttl_expires_with_it() -> None:
     store = SealedStore(MemoryStore(), KEY)
-    await store.put("a", {"n": 1}, collection="c", ttl=60)
+    await store.put("a", {"n": 1, "m": [2]}, collection="c", ttl=60)
     value, ttl = await store.ttl("a", collection="c")
-    assert value == {"n": 1}
+    assert value == {"n": 1, "m": [2]}
     assert ttl is not None
     assert 0 < ttl <= 60
