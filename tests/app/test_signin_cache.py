@@ -27,9 +27,11 @@ class Counting:
     def __init__(self, answer: AccessToken | None) -> None:
         self.answer = answer
         self.calls = 0
+        self.tokens: list[str] = []
 
-    async def check(self, _token: str) -> AccessToken | None:
+    async def check(self, token: str) -> AccessToken | None:
         self.calls += 1
+        self.tokens.append(token)
         return self.answer
 
 
@@ -64,10 +66,10 @@ async def test_kept_until_the_upstream_token_expires_when_that_comes_first(
 ) -> None:
     proxy, counting = checker(monkeypatch, access(int(NOW) + 60))
     token = proxy_token(NOW + 3600)
-    assert await proxy.load_access_token(token) is not None
+    assert await proxy.load_access_token(token) is counting.answer
     clock.now = NOW + 59
-    assert await proxy.load_access_token(token) is not None
-    assert counting.calls == 1
+    assert await proxy.load_access_token(token) is counting.answer  # the remembered answer
+    assert counting.tokens == [token]
     clock.now = NOW + 60
     await proxy.load_access_token(token)
     assert counting.calls == 2
@@ -104,5 +106,7 @@ async def test_the_cache_is_bounded(monkeypatch: pytest.MonkeyPatch, clock: Cloc
     tokens = [jwt.encode({"jti": str(n), "exp": int(NOW) + 60}, "k" * 32) for n in range(3)]
     for token in tokens:
         await proxy.load_access_token(token)
+    await proxy.load_access_token(tokens[1])  # two are kept: the latest two
+    assert counting.calls == 3
     await proxy.load_access_token(tokens[0])  # the least recently used went first
     assert counting.calls == 4
