@@ -13,9 +13,11 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 from starlette.types import ASGIApp, Message
 
@@ -232,3 +234,41 @@ async def test_the_resource_metadata_is_cacheable_and_answers_cors_preflight(
     assert answer.headers["cache-control"] == "public, max-age=3600"
     assert preflight.status_code == 200
     assert "GET" in preflight.headers["access-control-allow-methods"]
+
+
+async def test_the_verifier_gets_every_token_setting(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Issuer, lifetime cap and deny-list reach the verifier the app is built with."""
+    revoked = mint_token(KEY, "mallory", ["public:read"], expires_in=600)
+    denylist = tmp_path / "denylist"
+    denylist.write_text(jwt.decode(revoked, options={"verify_signature": False})["jti"] + "\n")
+    env = {"MCP_JWT_DENYLIST_FILE": str(denylist), "MCP_JWT_MAX_TOKEN_LIFETIME_SECONDS": "600"}
+    async with served(monkeypatch, **env) as client:
+
+        async def status(token: str) -> int:
+            headers = {**ACCEPT, "Authorization": f"Bearer {token}"}
+            return (await client.post(MCP, json=rpc("tools/list"), headers=headers)).status_code
+
+        assert await status(mint_token(KEY, "alice", ["public:read"], expires_in=600)) == 200
+        assert await status(mint_token(KEY, "alice", ["public:read"], expires_in=3600)) == 401
+        assert await status(revoked) == 401
+        assert await status(mint_token(KEY, "a", ["public:read"], 600, issuer="other")) == 401
+
+
+async def test_probes_metrics_and_the_root_metadata_are_served(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with served(monkeypatch) as client:
+        assert (await client.get("/health")).status_code == 200
+        assert (await client.get("/ready")).json() == {"status": "ready"}
+        metrics = await client.get("/metrics")
+        assert metrics.status_code == 200
+        assert "mcp_auth_decisions_total" in metrics.text
+        assert (await client.post("/metrics")).status_code == 405
+        root = "/.well-known/oauth-protected-resource"
+        assert (await client.post(root)).status_code == 405
+        preflight = await client.options(
+            root, headers={"Origin": "https://app.example", "Access-Control-Request-Method": "GET"}
+        )
+        assert preflight.status_code == 200
