@@ -155,11 +155,10 @@ class JWTVerifier(TokenVerifier):
         self._max_lifetime = max_lifetime_seconds
         # A flood of bad tokens must not flood the logs (metrics count every one).
         self._rejections = SampledLog(log, "token rejected", "authentication")
-        self._jwks = (
-            jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=JWKS_CACHE_SECONDS)
-            if jwks_url
-            else None
-        )
+        # The issuer's key set is fetched again every JWKS_CACHE_SECONDS, so a key
+        # it retires is refused within that time. No per-key cache (cache_keys):
+        # PyJWT keeps those keys, retired or not, for the life of the process.
+        self._jwks = jwt.PyJWKClient(jwks_url, lifespan=JWKS_CACHE_SECONDS) if jwks_url else None
         self._verified: OrderedDict[str, AccessToken] = OrderedDict()
 
     async def verify_token(self, token: str) -> AccessToken | None:

@@ -2,14 +2,19 @@
 #
 # mutmut (requirements/mutate.txt) copies app/ and tests/ into mutants/ (ignored),
 # changes one thing at a time in the modules listed under [tool.mutmut] in
-# pyproject.toml, and runs the fast in-process tests (tests/app) against each
-# change. scripts/mutation_report.py then prints each module's score and every
-# surviving mutant that tests/app/equivalent_mutants.toml does not explain, and
-# fails when a module scores below MUTATE_MIN_SCORE percent. Each run starts
-# afresh, so a result never comes from older code or tests. A few minutes on
-# two cores; not part of `make test`. MUTATE_ARGS=--max-children=1 spares a busy
-# machine. Each mutant runs in a child forked from mutmut (its fastest mode); a
-# child that crashes proves nothing, so the report names it as an error to rerun.
+# pyproject.toml, and runs the fast in-process tests named there (tests/app and
+# the sign-in tests that need no browser) against each change, only those that
+# reach the changed function. Lines only the server-process tests run are not
+# mutated (mutmut cannot see into other processes). scripts/mutation_report.py
+# then prints each module's score and every surviving mutant that
+# tests/app/equivalent_mutants.toml does not explain, and fails when a module
+# scores below MUTATE_MIN_SCORE percent. scripts/constant_mutants.py then makes
+# the changes mutmut cannot (module constants, validators, properties) and fails
+# when one survives (both run and report; either failing fails the target). Each run starts afresh, so a result never comes from older
+# code or tests. Under 15 minutes on two cores; not part of `make test`.
+# MUTATE_ARGS=--max-children=1 spares a busy machine. Each mutant runs in a child
+# forked from mutmut (its fastest mode); a child that crashes proves nothing, so
+# the report names it as an error to rerun.
 
 MUTATE_MIN_SCORE ?= 90
 
@@ -19,9 +24,10 @@ $(VENV)/.mutate-installed: requirements/mutate.txt $(VENV)/.dev-installed
 	$(UV_INSTALL) -r requirements/mutate.txt
 	@touch $@
 
-mutate: $(VENV)/.mutate-installed ## Mutation-test the guard modules with tests/app (a few minutes)
+mutate: $(VENV)/.mutate-installed ## Mutation-test the guard modules, their constants and validators (under 15 min)
 	rm -rf mutants && mkdir mutants
-	@echo "mutmut: mutating the guard modules, running tests/app against each mutant" >&2
+	@echo "mutmut: mutating the guard modules, running the fast tests against each mutant" >&2
 	$(BIN)/mutmut run $(MUTATE_ARGS) > mutants/mutmut.log 2>&1 || \
 	  { tr '\r' '\n' < mutants/mutmut.log | tail -n 20 >&2; exit 1; }
-	$(BIN)/python scripts/mutation_report.py --min-score $(MUTATE_MIN_SCORE)
+	report=0; $(BIN)/python scripts/mutation_report.py --min-score $(MUTATE_MIN_SCORE) || report=$$?; \
+	  $(BIN)/python scripts/constant_mutants.py && exit $$report

@@ -32,3 +32,26 @@ async def test_replay_gives_the_body_once_then_the_real_channel() -> None:
     replayed = replay(b"body", channel({"type": "http.disconnect"}))
     assert await replayed() == {"type": "http.request", "body": b"body", "more_body": False}
     assert await replayed() == {"type": "http.disconnect"}
+
+
+async def test_a_body_of_exactly_the_limit_is_read_whole_across_its_parts() -> None:
+    receive = channel(
+        {"type": "http.request", "body": b"ab", "more_body": True},
+        {"type": "http.request", "body": b"cd", "more_body": False},
+    )
+    assert await read_body(receive, limit=4) == b"abcd"
+
+
+async def test_parts_that_together_pass_the_limit_are_refused() -> None:
+    receive = channel(
+        {"type": "http.request", "body": b"ab", "more_body": True},
+        {"type": "http.request", "body": b"cd", "more_body": True},
+        {"type": "http.request", "body": b"e", "more_body": False},
+    )
+    assert await read_body(receive, limit=4) is None
+
+
+async def test_a_message_without_body_or_more_body_is_an_empty_last_part() -> None:
+    """ASGI lets a server leave out both keys; the channel holds nothing after it."""
+    receive = channel({"type": "http.request"})
+    assert await read_body(receive, limit=0) == b""

@@ -437,3 +437,18 @@ def test_anything_else_as_a_trusted_proxy_is_refused(
     message = refusal(monkeypatch, MCP_JWT_SECRET_KEY=KEY, MCP_FORWARDED_ALLOW_IPS=value)
     assert message.startswith("MCP_FORWARDED_ALLOW_IPS:")
     assert "IP address or CIDR" in message
+
+
+def test_the_oauth_store_counts_as_a_redis_store_only_in_sign_in_mode(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Without MCP_OIDC_CONFIG_URL the OAuth store is unused, so a Redis password has no store."""
+    password = tmp_path / "password"
+    password.write_text("secret")
+    message = refusal(
+        monkeypatch,
+        MCP_JWT_SECRET_KEY="k" * 40,
+        MCP_OAUTH_STORAGE_URL="redis://127.0.0.1:6379",
+        MCP_REDIS_PASSWORD_FILE=str(password),
+    )
+    assert "MCP_REDIS_PASSWORD_FILE is set but no Redis store is" in message

@@ -364,16 +364,24 @@ async def test_the_deny_list_is_re_read_in_a_worker_thread(
     assert await denylist.current() == frozenset({"one"})  # not due: no re-read
     readers: list[str] = []
     parse = app.key_files.parse_denylist
+    started = threading.Event()
+    release = threading.Event()  # holds the re-read until the second request is answered
 
     def watched_parse(data: bytes) -> frozenset[str]:
         readers.append(threading.current_thread().name)
+        started.set()
+        release.wait(timeout=10)
         return parse(data)
 
     assert denylist._file is not None
     monkeypatch.setattr(denylist._file, "parse", watched_parse)
     replace(path, b"two\n")
     clock.now += 2
-    first, second = await asyncio.gather(denylist.current(), denylist.current())
+    reading = asyncio.create_task(denylist.current())
+    assert await asyncio.to_thread(started.wait, 10)  # the re-read is under way
+    second = await denylist.current()
+    release.set()
+    first = await reading
     assert first == frozenset({"two"})
     assert second == frozenset({"one"})  # did not wait: the list in force meanwhile
     assert readers

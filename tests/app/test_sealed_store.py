@@ -8,6 +8,7 @@ import pytest
 from key_value.aio.stores.memory import MemoryStore
 
 from app.sealed_store import SealedStore
+from tests.app.conftest import Counted
 
 KEY = b"k" * 32
 
@@ -51,3 +52,28 @@ async def test_the_many_and_ttl_forms_are_sealed_the_same_way() -> None:
     assert raw_b is not None
     await inner.put("a", raw_b, collection="c")  # b's value moved under a
     assert [v for v, _ in await store.ttl_many(["a", "b"], collection="c")] == [None, {"n": 2}]
+
+
+async def test_a_refused_value_is_counted_and_logged_with_its_collection(
+    caplog: pytest.LogCaptureFixture, counted: Counted
+) -> None:
+    inner = MemoryStore()
+    await inner.put("k", {"sealed": "not base64!"}, collection="tokens")
+    with caplog.at_level(logging.ERROR, logger="app.sealed_store"):
+        assert await SealedStore(inner, KEY).get("k", collection="tokens") is None
+    assert counted("denied", "signin_state_not_sealed_for_key") == 1
+    [record] = caplog.records
+    assert record.getMessage() == (
+        "stored sign-in state refused: it was not written under this key "
+        "(moved, altered, or written by something else)"
+    )
+    assert (record.event, record.collection) == ("oauth_storage", "tokens")  # type: ignore[attr-defined]
+
+
+async def test_a_value_put_with_a_ttl_expires_with_it() -> None:
+    store = SealedStore(MemoryStore(), KEY)
+    await store.put("a", {"n": 1, "m": [2]}, collection="c", ttl=60)
+    value, ttl = await store.ttl("a", collection="c")
+    assert value == {"n": 1, "m": [2]}
+    assert ttl is not None
+    assert 0 < ttl <= 60

@@ -1,0 +1,274 @@
+"""The assembled application in-process: every guard in place on the real routes.
+
+The server's own tests run it under uvicorn in another process (tests/integration);
+these drive the same ASGI app in this process (httpx's ASGI transport, the
+lifespan run by hand), so `make mutate` can see which of them reach each line of
+app/http_app.py and app/shared_key.py. They say what a client sees, not how the
+guards are wired.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from starlette.types import ASGIApp, Message
+
+from app import config
+from app.http_app import build_app
+from app.probes import Lifecycle
+from app.tokens import mint_token
+
+KEY = "k" * 40
+MCP = "/mcp"
+ACCEPT = {"Accept": "application/json, text/event-stream"}
+
+
+def rpc(method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": 1, "method": method, "params": params or {}}
+
+
+def bearer(*scopes: str) -> dict[str, str]:
+    return {**ACCEPT, "Authorization": f"Bearer {mint_token(KEY, 'alice', list(scopes))}"}
+
+
+@asynccontextmanager
+async def lifespan(app: ASGIApp) -> AsyncIterator[None]:
+    """Run the app's ASGI lifespan (the MCP transport's task group) around the block."""
+    inbox: asyncio.Queue[Message] = asyncio.Queue()
+    outbox: asyncio.Queue[Message] = asyncio.Queue()
+
+    async def run() -> None:
+        await app({"type": "lifespan", "state": {}}, inbox.get, outbox.put)
+
+    task = asyncio.create_task(run())
+    await inbox.put({"type": "lifespan.startup"})
+    assert (await asyncio.wait_for(outbox.get(), 30))["type"] == "lifespan.startup.complete"
+    try:
+        yield
+    finally:
+        await inbox.put({"type": "lifespan.shutdown"})
+        await asyncio.wait_for(task, 30)
+
+
+@asynccontextmanager
+async def served(monkeypatch: pytest.MonkeyPatch, **env: str) -> AsyncIterator[httpx.AsyncClient]:
+    for name in list(config.Settings.model_fields):
+        monkeypatch.delenv(f"MCP_{name.upper()}", raising=False)
+    monkeypatch.setenv("MCP_JWT_SECRET_KEY", KEY)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    app = build_app(config.load(), Lifecycle())
+    async with lifespan(app):
+        transport = httpx.ASGITransport(app=app, client=("192.0.2.7", 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8080") as c:
+            yield c
+
+
+async def test_a_granted_call_is_answered_and_a_missing_scope_is_403(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with served(monkeypatch) as client:
+        public = rpc("tools/call", {"name": "get_public_info", "arguments": {}})
+        answer = await client.post(MCP, json=public, headers=bearer("public:read"))
+        assert answer.status_code == 200
+        assert answer.json()["result"]["isError"] is False
+        secret = rpc("tools/call", {"name": "get_confidential_info", "arguments": {}})
+        denied = await client.post(MCP, json=secret, headers=bearer("public:read"))
+        assert denied.status_code == 403
+        assert 'error="insufficient_scope"' in denied.headers["www-authenticate"]
+
+
+async def test_no_token_is_401_naming_the_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with served(monkeypatch, MCP_PUBLIC_URL="https://mcp.example") as client:
+        answer = await client.post(MCP, json=rpc("tools/list"), headers=ACCEPT)
+    assert answer.status_code == 401
+    metadata = "https://mcp.example/.well-known/oauth-protected-resource/mcp"
+    assert f'resource_metadata="{metadata}"' in answer.headers["www-authenticate"]
+
+
+async def test_a_foreign_origin_is_refused_before_the_token_is_looked_at(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with served(monkeypatch, MCP_ALLOWED_ORIGINS="https://app.example") as client:
+        foreign = {**bearer("public:read"), "Origin": "https://evil.example"}
+        assert (await client.post(MCP, json=rpc("tools/list"), headers=foreign)).status_code == 403
+        without_token = {**ACCEPT, "Origin": "https://evil.example"}
+        refused = await client.post(MCP, json=rpc("tools/list"), headers=without_token)
+        assert refused.status_code == 403
+        allowed = {**bearer("public:read"), "Origin": "https://app.example"}
+        assert (await client.post(MCP, json=rpc("tools/list"), headers=allowed)).status_code == 200
+
+
+async def test_each_subject_is_rate_limited(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with served(monkeypatch, MCP_RATE_LIMIT_PER_MINUTE="1") as client:
+        headers = bearer("public:read")
+        assert (await client.post(MCP, json=rpc("tools/list"), headers=headers)).status_code == 200
+        limited = await client.post(MCP, json=rpc("tools/list"), headers=headers)
+    assert limited.status_code == 429
+    assert int(limited.headers["retry-after"]) >= 1
+
+
+async def test_refused_tokens_are_limited_per_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with served(monkeypatch, MCP_AUTH_FAILURE_LIMIT_PER_MINUTE="1") as client:
+        bad = {**ACCEPT, "Authorization": "Bearer not-a-token"}
+        assert (await client.post(MCP, json=rpc("tools/list"), headers=bad)).status_code == 401
+        assert (await client.post(MCP, json=rpc("tools/list"), headers=bad)).status_code == 429
+
+
+async def test_bodies_paths_and_json_are_bounded_on_every_route(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with served(monkeypatch) as client:
+        huge = b" " * (1024 * 1024 + 1)
+        assert (await client.post(MCP, content=huge, headers=bearer())).status_code == 413
+        assert (await client.post("/register", content=huge)).status_code == 413
+        control = await client.get("/health%0a")  # would route to /health after a strip
+        assert (control.status_code, control.json()) == (404, {"error": "not_found"})
+        broken = await client.post(
+            "/register", content=b"{", headers={"Content-Type": "application/json"}
+        )
+        assert broken.status_code == 400
+        assert broken.json()["error"] == "invalid_request"
+        assert (await client.get("/health")).status_code == 200
+
+
+async def test_shared_key_mode_names_no_authorization_server_and_says_what_to_do(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with served(monkeypatch, MCP_PUBLIC_URL="https://mcp.example") as client:
+        documents = [
+            (await client.get(path)).json()
+            for path in ("/.well-known/oauth-protected-resource/mcp",
+                         "/.well-known/oauth-protected-resource")
+        ]  # fmt: skip
+        register = await client.post("/register", json={"scope": "confidential:read"})
+        token = await client.post("/token", data={"grant_type": "client_credentials"})
+        authorize = await client.get("/authorize", params={"scope": "public:read nope"})
+        server = await client.get("/.well-known/oauth-authorization-server")
+    assert documents[0] == documents[1]
+    assert documents[0]["resource"] == "https://mcp.example/mcp"
+    assert "authorization_servers" not in documents[0]
+    assert set(documents[0]["scopes_supported"]) == {"public:read", "confidential:read"}
+    assert register.status_code == 400
+    assert register.json()["error"] == "access_denied"
+    assert "make token SCOPES=confidential:read`" in register.json()["error_description"]
+    assert token.json()["error"] == "unsupported_grant_type"
+    assert "make token SCOPES=public:read`" in authorize.json()["error_description"]
+    assert server.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"MCP_AUTHORIZATION_SERVER": "https://auth.example"}, "https://auth.example/"),
+        ({"MCP_JWT_ISSUER": "https://issuer.example"}, "https://issuer.example/"),
+    ],
+)
+async def test_the_metadata_names_the_authorization_server_when_there_is_one(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], named: str
+) -> None:
+    async with served(monkeypatch, **env) as client:
+        document = (await client.get("/.well-known/oauth-protected-resource/mcp")).json()
+        register = await client.post("/register", content=json.dumps({}))
+    assert document["authorization_servers"] == [named]
+    assert register.status_code == 404  # no fallback: the named server does sign-in
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "request_options", "scopes"),
+    [
+        ("GET", "/authorize", {"params": {"scope": "confidential:read"}}, "confidential:read"),
+        ("POST", "/authorize", {"params": {"scope": "confidential:read"}}, "confidential:read"),
+        ("POST", "/token", {"data": {"scope": "confidential:read"}}, "confidential:read"),
+        (
+            "POST",
+            "/register",
+            {"json": {"scope": "public:read confidential:read"}},
+            "confidential:read,public:read",
+        ),
+        ("POST", "/register", {"json": ["a list"]}, "public:read"),
+        ("POST", "/register", {"content": b""}, "public:read"),
+        ("GET", "/register", {}, "public:read"),
+    ],
+)
+async def test_each_oauth_fallback_names_the_scopes_asked_for_or_the_least_one(
+    monkeypatch: pytest.MonkeyPatch,
+    method: str,
+    path: str,
+    request_options: dict[str, Any],
+    scopes: str,
+) -> None:
+    async with served(monkeypatch) as client:
+        answer = await client.request(method, path, **request_options)
+    assert answer.status_code == 400
+    description = answer.json()["error_description"]
+    assert f"`make token SCOPES={scopes}`" in description
+    assert f"--scopes {scopes}`" in description
+    assert "Authorization: Bearer <token>" in description
+
+
+async def test_the_resource_metadata_is_cacheable_and_answers_cors_preflight(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = "/.well-known/oauth-protected-resource/mcp"
+    async with served(monkeypatch, MCP_PUBLIC_URL="https://mcp.example") as client:
+        answer = await client.get(path)
+        preflight = await client.options(
+            path,
+            headers={"Origin": "https://app.example", "Access-Control-Request-Method": "GET"},
+        )
+    assert answer.json() == {
+        "resource": "https://mcp.example/mcp",
+        "scopes_supported": ["confidential:read", "public:read"],
+        "bearer_methods_supported": ["header"],
+        "resource_name": "Secure MCP Server",
+    }
+    assert answer.headers["cache-control"] == "public, max-age=3600"
+    assert preflight.status_code == 200
+    assert "GET" in preflight.headers["access-control-allow-methods"]
+
+
+async def test_the_verifier_gets_every_token_setting(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Issuer, lifetime cap and deny-list reach the verifier the app is built with."""
+    revoked = mint_token(KEY, "mallory", ["public:read"], expires_in=600)
+    denylist = tmp_path / "denylist"
+    denylist.write_text(jwt.decode(revoked, options={"verify_signature": False})["jti"] + "\n")
+    env = {"MCP_JWT_DENYLIST_FILE": str(denylist), "MCP_JWT_MAX_TOKEN_LIFETIME_SECONDS": "600"}
+    async with served(monkeypatch, **env) as client:
+
+        async def status(token: str) -> int:
+            headers = {**ACCEPT, "Authorization": f"Bearer {token}"}
+            return (await client.post(MCP, json=rpc("tools/list"), headers=headers)).status_code
+
+        assert await status(mint_token(KEY, "alice", ["public:read"], expires_in=600)) == 200
+        assert await status(mint_token(KEY, "alice", ["public:read"], expires_in=3600)) == 401
+        assert await status(revoked) == 401
+        assert await status(mint_token(KEY, "a", ["public:read"], 600, issuer="other")) == 401
+
+
+async def test_probes_metrics_and_the_root_metadata_are_served(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with served(monkeypatch) as client:
+        assert (await client.get("/health")).status_code == 200
+        assert (await client.get("/ready")).json() == {"status": "ready"}
+        metrics = await client.get("/metrics")
+        assert metrics.status_code == 200
+        assert "mcp_auth_decisions_total" in metrics.text
+        assert (await client.post("/metrics")).status_code == 405
+        root = "/.well-known/oauth-protected-resource"
+        assert (await client.post(root)).status_code == 405
+        preflight = await client.options(
+            root, headers={"Origin": "https://app.example", "Access-Control-Request-Method": "GET"}
+        )
+        assert preflight.status_code == 200
