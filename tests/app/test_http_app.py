@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,6 +23,7 @@ import pytest
 from starlette.types import ASGIApp, Message
 
 from app import config
+from app.challenges import MINT_HINT
 from app.http_app import build_app
 from app.probes import Lifecycle
 from app.tokens import mint_token
@@ -92,6 +94,9 @@ async def test_no_token_is_401_naming_the_metadata(monkeypatch: pytest.MonkeyPat
     assert answer.status_code == 401
     metadata = "https://mcp.example/.well-known/oauth-protected-resource/mcp"
     assert f'resource_metadata="{metadata}"' in answer.headers["www-authenticate"]
+    # Without sign-in, the way to a token is to mint one, not to sign in.
+    description = answer.json()["error"]["data"]["error_description"]
+    assert description.endswith(MINT_HINT)
 
 
 async def test_a_foreign_origin_is_refused_before_the_token_is_looked_at(
@@ -272,3 +277,18 @@ async def test_probes_metrics_and_the_root_metadata_are_served(
             root, headers={"Origin": "https://app.example", "Access-Control-Request-Method": "GET"}
         )
         assert preflight.status_code == 200
+
+
+async def test_request_lines_link_the_callers_trace_in_the_configured_project(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    trace_id, span_id = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    headers = {**bearer("public:read"), "traceparent": f"00-{trace_id}-{span_id}-01"}
+    async with served(monkeypatch, MCP_GCP_PROJECT_ID="mcp-demo-123") as client:
+        with caplog.at_level(logging.INFO, logger="app.http"):
+            answer = await client.post(MCP, json=rpc("tools/list"), headers=headers)
+    assert answer.status_code == 200
+    [line] = [r for r in caplog.records if r.getMessage() == "request"]
+    assert getattr(line, "logging.googleapis.com/trace") == (
+        f"projects/mcp-demo-123/traces/{trace_id}"
+    )

@@ -20,6 +20,7 @@ from app.key_files import (
     Denylist,
     KeyRing,
     WatchedFile,
+    WatchedSecret,
     check_key,
     fingerprint,
     is_revoked,
@@ -387,3 +388,48 @@ async def test_the_deny_list_is_re_read_in_a_worker_thread(
     assert readers
     assert threading.main_thread().name not in readers
     assert Denylist(None).ids() == await Denylist(None).current() == frozenset()
+
+
+# --- the OAuth client secret's file (MCP_OIDC_CLIENT_SECRET_FILE) ---
+
+
+def test_a_secret_file_is_followed_logged_by_fingerprint_and_never_emptied(
+    tmp_path: Path, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "client-secret"
+    path.write_bytes(b"first-secret\n")
+    secret = WatchedSecret(path, "first-secret", "MCP_OIDC_CLIENT_SECRET_FILE")
+    assert secret.value() == "first-secret"
+    replace(path, b"  second-secret \n")
+    assert secret.value() == "first-secret"  # looked at no more than once a second
+    with caplog.at_level(logging.INFO, logger="app.key_files"):
+        assert secret.value(now=clock.now + CHECK_SECONDS) == "second-secret"
+    [loaded] = reload_logs(caplog)
+    assert loaded.getMessage() == "secret loaded"
+    assert (loaded.event, loaded.setting, loaded.fingerprint) == (  # type: ignore[attr-defined]
+        "reload",
+        "MCP_OIDC_CLIENT_SECRET_FILE",
+        fingerprint(b"second-secret"),
+    )
+    assert "second-secret" not in caplog.text
+    caplog.clear()
+    replace(path, b" \n")  # a half-written rotation
+    clock.now += 2 * CHECK_SECONDS
+    with caplog.at_level(logging.INFO, logger="app.key_files"):
+        assert secret.value() == "second-secret"
+    [refused] = reload_logs(caplog)
+    assert refused.levelno == logging.ERROR
+    assert refused.reason == "the file is empty"  # type: ignore[attr-defined]
+
+
+def test_an_unchanged_secret_file_logs_nothing(
+    tmp_path: Path, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "client-secret"
+    path.write_bytes(b"same")
+    secret = WatchedSecret(path, "same", "MCP_OIDC_CLIENT_SECRET_FILE")
+    replace(path, b"same\n")  # a new file, the same secret
+    clock.now += 2 * CHECK_SECONDS
+    with caplog.at_level(logging.INFO, logger="app.key_files"):
+        assert secret.value() == "same"
+    assert [r.getMessage() for r in reload_logs(caplog)] == []
