@@ -373,3 +373,18 @@ async def test_a_scrape_brings_the_deny_list_metric_up_to_date_without_requests(
         metrics = (await client.get("/metrics")).text
     assert f'mcp_denylist_info{{fingerprint="{denylist_fingerprint(["two"])}"}} 1.0' in metrics
     assert f'fingerprint="{fingerprint(other_key.encode())}",slot="current"' in metrics
+
+
+async def test_the_mcp_route_and_host_rule_are_ours_whatever_fastmcp_defaults_say(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """FASTMCP_* environment variables move FastMCP's defaults; the server's contract stays."""
+    import fastmcp
+
+    monkeypatch.setattr(fastmcp.settings, "streamable_http_path", "/elsewhere")
+    monkeypatch.setattr(fastmcp.settings, "http_host_origin_protection", True)
+    async with served(monkeypatch) as client:
+        # The Host differs per route into the cluster (Service DNS, port-forward, ingress).
+        headers = {**bearer("public:read"), "Host": "mcp.mcp.svc.cluster.local:8080"}
+        answer = await client.post(MCP, json=rpc("tools/list"), headers=headers)
+    assert answer.status_code == 200

@@ -126,3 +126,12 @@ async def test_the_authorization_server_metadata_offers_the_servers_scopes(
         answer = await client.get("/.well-known/oauth-authorization-server")
     assert answer.status_code == 200
     assert sorted(answer.json()["scopes_supported"]) == ["confidential:read", "public:read"]
+
+
+async def test_without_a_token_the_person_is_told_to_sign_in(
+    monkeypatch: pytest.MonkeyPatch, signin_env: dict[str, str]
+) -> None:
+    async with signed_in_server(monkeypatch, signin_env) as (client, _):
+        answer = await client.post(MCP, json=rpc("tools/list"), headers=ACCEPT)
+    assert answer.status_code == 401
+    assert answer.json()["error"]["data"]["error_description"].endswith(SIGNIN_HINT)
