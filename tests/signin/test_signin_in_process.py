@@ -22,7 +22,7 @@ import jwt
 import pytest
 
 from app import config
-from app.challenges import SIGNIN_HINT
+from app.challenges import SIGNIN_HINT, describe_refusal
 from app.http_app import _auth_provider, assemble
 from app.probes import Lifecycle
 from app.signin import PolicyOIDCProxy
@@ -135,3 +135,26 @@ async def test_without_a_token_the_person_is_told_to_sign_in(
         answer = await client.post(MCP, json=rpc("tools/list"), headers=ACCEPT)
     assert answer.status_code == 401
     assert answer.json()["error"]["data"]["error_description"].endswith(SIGNIN_HINT)
+
+
+async def test_own_tokens_must_name_this_issuer_exactly_and_carry_exp_and_jti(
+    monkeypatch: pytest.MonkeyPatch, signin_env: dict[str, str]
+) -> None:
+    async with signed_in_server(monkeypatch, signin_env) as (client, provider):
+        issued = jwt.decode(own_token(provider, "j-1"), options={"verify_signature": False})
+
+        def signed(**changes: object) -> str:
+            claims = {k: v for k, v in {**issued, **changes}.items() if v is not None}
+            return jwt.encode(claims, provider._own_key, algorithm="HS256")
+
+        not_verified = describe_refusal("bad_signature", None, signin=True)
+        # A trailing slash passes for ours (the issuer compared loosely), then fails exactly.
+        iss = str(issued["iss"])
+        other_spelling = iss.rstrip("/") if iss.endswith("/") else iss + "/"
+        assert await refusal(client, signed(iss=other_spelling)) == not_verified
+        assert await refusal(client, signed(jti=None)) == not_verified
+        assert await refusal(client, signed(exp=None)) == not_verified
+        # An expired one says when it expired: the person's clock may be the problem.
+        expired = own_token(provider, "old", expires_in=-120)
+        exp = jwt.decode(expired, options={"verify_signature": False})["exp"]
+        assert await refusal(client, expired) == describe_refusal("expired", exp, signin=True)
