@@ -52,8 +52,10 @@ async def signed_in_server(
             yield client, provider
 
 
-def own_token(provider: PolicyOIDCProxy, jti: str, expires_in: int = 600) -> str:
-    claims = {"iss": "https://idp.example", "sub": "alice-1", "email": "alice@example.com"}
+def own_token(
+    provider: PolicyOIDCProxy, jti: str, expires_in: int = 600, subject: str = "alice-1"
+) -> str:
+    claims = {"iss": "https://idp.example", "sub": subject, "email": "alice@example.com"}
     return provider.jwt_issuer.issue_access_token(
         client_id="client-1",
         scopes=["public:read"],
@@ -87,13 +89,15 @@ async def test_own_tokens_are_refused_naming_why(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     denylist = tmp_path / "denylist"
-    denylist.write_text("revoked-jti\n")
+    denylist.write_text("revoked-jti\nsub:https://idp.example|alice-2\n")
     env = {"MCP_JWT_DENYLIST_FILE": str(denylist)}
     async with signed_in_server(monkeypatch, signin_env, **env) as (client, provider):
         with caplog.at_level(logging.INFO, logger="app.signin"):
             # Signed, unexpired, not revoked, but no sign-in stored it.
             unknown = await refusal(client, own_token(provider, "never-stored"))
             revoked = await refusal(client, own_token(provider, "revoked-jti"))
+            # Every token of a person the deny-list names by the provider's subject.
+            everyone = await refusal(client, own_token(provider, "any", subject="alice-2"))
             expired = await refusal(client, own_token(provider, "old", expires_in=-120))
             forged = jwt.encode(
                 {**jwt.decode(own_token(provider, "f"), options={"verify_signature": False})},
@@ -103,6 +107,7 @@ async def test_own_tokens_are_refused_naming_why(
             bad = await refusal(client, forged)
     # Four reasons, four answers, each telling the person to sign in again.
     assert len({unknown, revoked, expired, bad}) == 4
+    assert everyone == revoked
     assert all(d.endswith(SIGNIN_HINT) for d in (unknown, revoked, expired, bad))
     reasons = [getattr(r, "reason", None) for r in caplog.records if r.name == "app.signin"]
     assert {"signin_unknown", "revoked", "expired", "bad_signature"} <= set(reasons)
