@@ -68,7 +68,8 @@ def test_a_rotated_client_secret_reaches_the_running_proxy(
     clock.now += CHECK_SECONDS  # the file is looked at no more than once a second
     with caplog.at_level(logging.INFO, logger="app.key_files"):
         assert upstream_secret(provider) == "second-secret-value"
-    assert any(r.getMessage() == "secret loaded" for r in caplog.records)
+    [loaded] = [r for r in caplog.records if r.getMessage() == "secret loaded"]
+    assert loaded.setting == "MCP_OIDC_CLIENT_SECRET_FILE"  # type: ignore[attr-defined]
     assert "second-secret-value" not in caplog.text  # a fingerprint, never the secret
 
     # An empty secret (a half-written rotation) is refused: the last good one stays.
