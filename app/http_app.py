@@ -47,15 +47,15 @@ WELL_KNOWN = "/.well-known/oauth-protected-resource"
 
 @dataclass(frozen=True)
 class Guard:
-    """One layer of the chain: what it refuses, and how it wraps the app inside it."""
+    """One layer of the chain: how it wraps the app inside it (its comment says what it refuses)."""
 
-    name: str
     wrap: Callable[[ASGIApp], ASGIApp]
     judges_the_token: bool = False  # left out when there is no authentication (benchmarks/)
 
 
-# The chain's seam: above it the whole app, below it the MCP route.
-ROUTER = Guard("FastMCP's authentication, then the router", lambda app: app)
+# The chain's seam: above it the whole app, below it the MCP route
+# (FastMCP's authentication, then the router).
+ROUTER = Guard(lambda app: app)
 
 
 def guards(config: Config, provider: AuthProvider | None) -> list[Guard]:
@@ -65,36 +65,32 @@ def guards(config: Config, provider: AuthProvider | None) -> list[Guard]:
     metadata_url = str(build_resource_metadata_url(AnyHttpUrl(settings.base_url + MCP_PATH)))
     signin = config.signin is not None
     chain = [
-        Guard("request metrics", lambda app: RequestMetrics(app, settings.gcp_project_id)),
+        # request metrics
+        Guard(lambda app: RequestMetrics(app, settings.gcp_project_id)),
+        # body: at most 1 MiB, in time (413/408)
+        Guard(lambda app: BoundedBody(app, settings.request_body_timeout_seconds)),
+        # no control character in the path (404)
+        Guard(RefuseControlCharacters),
+        # one Authorization header (400)
+        Guard(OneAuthorization),
+        # refused tokens per address (429)
         Guard(
-            "body: at most 1 MiB, in time (413/408)",
-            lambda app: BoundedBody(app, settings.request_body_timeout_seconds),
-        ),
-        Guard("no control character in the path (404)", RefuseControlCharacters),
-        Guard("one Authorization header (400)", OneAuthorization),
-        Guard(
-            "refused tokens per address (429)",
             lambda app: AuthFailureLimit(
                 app, settings.auth_failure_limit_per_minute, refused_limiter
-            ),
+            )
         ),
         ROUTER,
-        Guard("browser origin (403)", lambda app: OriginGuard(app, settings.allowed_origins)),
+        # browser origin (403)
+        Guard(lambda app: OriginGuard(app, settings.allowed_origins)),
+        # a valid token (401)
+        Guard(lambda app: RequireToken(app, metadata_url, signin=signin), judges_the_token=True),
+        # requests per subject (429)
         Guard(
-            "a valid token (401)",
-            lambda app: RequireToken(app, metadata_url, signin=signin),
-            judges_the_token=True,
-        ),
-        Guard(
-            "requests per subject (429)",
             lambda app: RateLimit(app, settings.rate_limit_per_minute, rate_limiter),
             judges_the_token=True,
         ),
-        Guard(
-            "the tool's scope (403)",
-            lambda app: ScopeGate(app, metadata_url),
-            judges_the_token=True,
-        ),
+        # the tool's scope (403)
+        Guard(lambda app: ScopeGate(app, metadata_url), judges_the_token=True),
     ]
     if provider is None:
         return [guard for guard in chain if not guard.judges_the_token]

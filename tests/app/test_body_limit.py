@@ -144,7 +144,10 @@ async def test_bodies_held_at_once_are_bounded_and_given_back() -> None:
     second = await call(bounded, http_scope(), [b"b" * 60])
     assert second.status == 503
     assert second.headers["retry-after"] == "1"
-    assert second.json()["error"] == "server_busy"
+    assert second.json() == {
+        "error": "server_busy",
+        "error_description": "the server holds as many request bodies as it may; retry shortly",
+    }
     assert bounded.buffered == LIMIT  # the refused request gave its part back
     release.set()
     assert (await first).status == 200
@@ -156,4 +159,58 @@ async def test_bodies_held_at_once_are_bounded_and_given_back() -> None:
 async def test_a_refused_body_gives_its_bytes_back() -> None:
     bounded = guard(Downstream())
     assert (await call(bounded, http_scope(), [b"a" * 60, b"b" * 60])).status == 413
+    assert bounded.buffered == 0
+
+
+async def test_a_declared_length_of_exactly_the_limit_is_read() -> None:
+    downstream = Downstream()
+    headers = [(b"content-length", str(LIMIT).encode())]
+    answer = await call(guard(downstream), http_scope(headers=headers), [b"a" * LIMIT])
+    assert answer.status == 200
+    assert downstream.bodies == [b"a" * LIMIT]
+
+
+async def test_the_408_says_how_long_each_part_may_take() -> None:
+    answer = await _run(guard(Downstream(), timeout=0.05), _stalling(gap=0, pieces=1))
+    assert answer.json() == {
+        "error": "request_timeout",
+        "error_description": "the request body did not arrive in time (each part within 0.05 s)",
+    }
+
+
+async def test_a_slow_body_within_the_whole_deadline_arrives() -> None:
+    """Parts a little apart, the whole within BODY_DEADLINE_FACTOR times the part timeout."""
+    timeout = 0.9  # under a second: the deadline is a fraction of one, and still met
+    parts = [b"a", b"b", b"c"]
+
+    async def receive() -> Message:
+        await asyncio.sleep(timeout / 9)
+        chunk = parts.pop(0)
+        return {"type": "http.request", "body": chunk, "more_body": bool(parts)}
+
+    downstream = Downstream()
+    answer = await _run(guard(downstream, timeout=timeout), receive)
+    assert answer.status == 200
+    assert downstream.bodies == [b"abc"]
+
+
+async def test_messages_without_body_or_more_body_keys_are_read_as_asgi_says() -> None:
+    """ASGI: `body` defaults to b"" and `more_body` to False."""
+    messages: list[Message] = [
+        {"type": "http.request", "more_body": True},
+        {"type": "http.request", "body": b"abc"},
+    ]
+
+    async def receive() -> Message:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    downstream = Downstream()
+    answer = await _run(guard(downstream), receive)
+    assert answer.status == 200
+    assert downstream.bodies == [b"abc"]
+
+
+async def test_a_body_in_many_parts_gives_back_all_it_held() -> None:
+    bounded = guard(Downstream())
+    assert (await call(bounded, http_scope(), [b"a" * 30, b"b" * 30, b"c" * 30])).status == 200
     assert bounded.buffered == 0

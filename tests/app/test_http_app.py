@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,10 +22,15 @@ import jwt
 import pytest
 from starlette.types import ASGIApp, Message
 
+import app.key_files
 from app import config
-from app.http_app import build_app
+from app.challenges import MINT_HINT
+from app.http_app import assemble, build_app
+from app.key_files import fingerprint
 from app.probes import Lifecycle
+from app.reload_metrics import denylist_fingerprint
 from app.tokens import mint_token
+from tests.app.conftest import Clock
 
 KEY = "k" * 40
 MCP = "/mcp"
@@ -62,7 +68,8 @@ async def lifespan(app: ASGIApp) -> AsyncIterator[None]:
 async def served(monkeypatch: pytest.MonkeyPatch, **env: str) -> AsyncIterator[httpx.AsyncClient]:
     for name in list(config.Settings.model_fields):
         monkeypatch.delenv(f"MCP_{name.upper()}", raising=False)
-    monkeypatch.setenv("MCP_JWT_SECRET_KEY", KEY)
+    if "MCP_JWT_SECRET_FILE" not in env:
+        monkeypatch.setenv("MCP_JWT_SECRET_KEY", KEY)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     app = build_app(config.load(), Lifecycle())
@@ -92,6 +99,9 @@ async def test_no_token_is_401_naming_the_metadata(monkeypatch: pytest.MonkeyPat
     assert answer.status_code == 401
     metadata = "https://mcp.example/.well-known/oauth-protected-resource/mcp"
     assert f'resource_metadata="{metadata}"' in answer.headers["www-authenticate"]
+    # Without sign-in, the way to a token is to mint one, not to sign in.
+    description = answer.json()["error"]["data"]["error_description"]
+    assert description.endswith(MINT_HINT)
 
 
 async def test_a_foreign_origin_is_refused_before_the_token_is_looked_at(
@@ -272,3 +282,109 @@ async def test_probes_metrics_and_the_root_metadata_are_served(
             root, headers={"Origin": "https://app.example", "Access-Control-Request-Method": "GET"}
         )
         assert preflight.status_code == 200
+
+
+async def test_request_lines_link_the_callers_trace_in_the_configured_project(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    trace_id, span_id = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    headers = {**bearer("public:read"), "traceparent": f"00-{trace_id}-{span_id}-01"}
+    async with served(monkeypatch, MCP_GCP_PROJECT_ID="mcp-demo-123") as client:
+        with caplog.at_level(logging.INFO, logger="app.http"):
+            answer = await client.post(MCP, json=rpc("tools/list"), headers=headers)
+    assert answer.status_code == 200
+    [line] = [r for r in caplog.records if r.getMessage() == "request"]
+    assert getattr(line, "logging.googleapis.com/trace") == (
+        f"projects/mcp-demo-123/traces/{trace_id}"
+    )
+
+
+async def test_without_authentication_only_the_guards_that_judge_no_token_stay(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """benchmarks/server_without_auth.py measures the chain without a provider this way."""
+    for name in list(config.Settings.model_fields):
+        monkeypatch.delenv(f"MCP_{name.upper()}", raising=False)
+    monkeypatch.setenv("MCP_JWT_SECRET_KEY", KEY)
+    monkeypatch.setenv("MCP_ALLOWED_ORIGINS", "https://app.example")
+    app = assemble(config.load(), Lifecycle(), None)
+    async with lifespan(app):
+        transport = httpx.ASGITransport(app=app, client=("192.0.2.7", 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8080") as c:
+            secret = rpc("tools/call", {"name": "get_confidential_info", "arguments": {}})
+            answer = await c.post(MCP, json=secret, headers=ACCEPT)  # no token, no scope
+            assert answer.status_code == 200
+            assert answer.json()["result"]["isError"] is False
+            foreign = {**ACCEPT, "Origin": "https://evil.example"}
+            assert (await c.post(MCP, json=secret, headers=foreign)).status_code == 403
+            big = await c.post(MCP, content=b"x" * (1024 * 1024 + 1), headers=ACCEPT)
+            assert big.status_code == 413
+
+
+async def test_a_missing_scope_names_the_resource_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with served(monkeypatch, MCP_PUBLIC_URL="https://mcp.example") as client:
+        secret = rpc("tools/call", {"name": "get_confidential_info", "arguments": {}})
+        denied = await client.post(MCP, json=secret, headers=bearer("public:read"))
+    assert denied.status_code == 403
+    metadata = "https://mcp.example/.well-known/oauth-protected-resource/mcp"
+    assert f'resource_metadata="{metadata}"' in denied.headers["www-authenticate"]
+
+
+async def test_each_refused_token_counts_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with served(monkeypatch, MCP_AUTH_FAILURE_LIMIT_PER_MINUTE="3") as client:
+        bad = {**ACCEPT, "Authorization": "Bearer not-a-token"}
+        statuses = [
+            (await client.post(MCP, json=rpc("tools/list"), headers=bad)).status_code
+            for _ in range(4)
+        ]
+    assert statuses == [401, 401, 401, 429]
+
+
+async def test_a_malformed_mcp_body_gets_a_json_rpc_parse_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """MCP clients show a JSON-RPC error's message; the other routes answer OAuth-style."""
+    headers = {**bearer("public:read"), "Content-Type": "application/json"}
+    async with served(monkeypatch) as client:
+        answer = await client.post(
+            MCP, content=b'{"jsonrpc": "2.0", "id": 1, "id": 2}', headers=headers
+        )
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == -32700
+
+
+async def test_a_scrape_brings_the_deny_list_metric_up_to_date_without_requests(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    clock = Clock(1_000.0)
+    monkeypatch.setattr(app.key_files, "time", clock)
+    denylist, key = tmp_path / "denylist", tmp_path / "key"
+    denylist.write_text("one\n")
+    key.write_text(KEY)
+    env = {"MCP_JWT_DENYLIST_FILE": str(denylist), "MCP_JWT_SECRET_FILE": str(key)}
+    async with served(monkeypatch, **env) as client:
+        fresh = tmp_path / "fresh"
+        fresh.write_text("two\n")
+        fresh.replace(denylist)
+        other_key = "n" * 40
+        fresh.write_text(other_key)
+        fresh.replace(key)
+        clock.now += 2
+        metrics = (await client.get("/metrics")).text
+    assert f'mcp_denylist_info{{fingerprint="{denylist_fingerprint(["two"])}"}} 1.0' in metrics
+    assert f'fingerprint="{fingerprint(other_key.encode())}",slot="current"' in metrics
+
+
+async def test_the_mcp_route_and_host_rule_are_ours_whatever_fastmcp_defaults_say(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """FASTMCP_* environment variables move FastMCP's defaults; the server's contract stays."""
+    import fastmcp
+
+    monkeypatch.setattr(fastmcp.settings, "streamable_http_path", "/elsewhere")
+    monkeypatch.setattr(fastmcp.settings, "http_host_origin_protection", True)
+    async with served(monkeypatch) as client:
+        # The Host differs per route into the cluster (Service DNS, port-forward, ingress).
+        headers = {**bearer("public:read"), "Host": "mcp.mcp.svc.cluster.local:8080"}
+        answer = await client.post(MCP, json=rpc("tools/list"), headers=headers)
+    assert answer.status_code == 200

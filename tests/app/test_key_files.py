@@ -20,11 +20,13 @@ from app.key_files import (
     Denylist,
     KeyRing,
     WatchedFile,
+    WatchedSecret,
     check_key,
     fingerprint,
     is_revoked,
     parse_denylist,
 )
+from app.reload_metrics import DENYLIST, denylist_fingerprint
 from tests.app.conftest import Clock
 
 KEY_A = b"a" * 32
@@ -363,23 +365,24 @@ async def test_the_deny_list_is_re_read_in_a_worker_thread(
     denylist = Denylist(path, frozenset({"one"}))
     assert await denylist.current() == frozenset({"one"})  # not due: no re-read
     readers: list[str] = []
-    parse = app.key_files.parse_denylist
+    assert denylist._file is not None
+    refresh = denylist._file.refresh
     started = threading.Event()
     release = threading.Event()  # holds the re-read until the second request is answered
 
-    def watched_parse(data: bytes) -> frozenset[str]:
+    def held_refresh(now: float | None = None) -> bool:
+        # Held before the file is even looked at: the list is still due for a re-read.
         readers.append(threading.current_thread().name)
         started.set()
         release.wait(timeout=10)
-        return parse(data)
+        return refresh(now)
 
-    assert denylist._file is not None
-    monkeypatch.setattr(denylist._file, "parse", watched_parse)
+    monkeypatch.setattr(denylist._file, "refresh", held_refresh)
     replace(path, b"two\n")
     clock.now += 2
     reading = asyncio.create_task(denylist.current())
     assert await asyncio.to_thread(started.wait, 10)  # the re-read is under way
-    second = await denylist.current()
+    second = await asyncio.wait_for(denylist.current(), 5)
     release.set()
     first = await reading
     assert first == frozenset({"two"})
@@ -387,3 +390,59 @@ async def test_the_deny_list_is_re_read_in_a_worker_thread(
     assert readers
     assert threading.main_thread().name not in readers
     assert Denylist(None).ids() == await Denylist(None).current() == frozenset()
+
+
+# --- the OAuth client secret's file (MCP_OIDC_CLIENT_SECRET_FILE) ---
+
+
+def test_a_secret_file_is_followed_logged_by_fingerprint_and_never_emptied(
+    tmp_path: Path, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "client-secret"
+    path.write_bytes(b"first-secret\n")
+    secret = WatchedSecret(path, "first-secret", "MCP_OIDC_CLIENT_SECRET_FILE")
+    assert secret.value() == "first-secret"
+    replace(path, b"  second-secret \n")
+    assert secret.value() == "first-secret"  # looked at no more than once a second
+    with caplog.at_level(logging.INFO, logger="app.key_files"):
+        assert secret.value(now=clock.now + CHECK_SECONDS) == "second-secret"
+    [loaded] = reload_logs(caplog)
+    assert loaded.getMessage() == "secret loaded"
+    assert (loaded.event, loaded.setting, loaded.fingerprint) == (  # type: ignore[attr-defined]
+        "reload",
+        "MCP_OIDC_CLIENT_SECRET_FILE",
+        fingerprint(b"second-secret"),
+    )
+    assert "second-secret" not in caplog.text
+    caplog.clear()
+    replace(path, b" \n")  # a half-written rotation
+    clock.now += 2 * CHECK_SECONDS
+    with caplog.at_level(logging.INFO, logger="app.key_files"):
+        assert secret.value() == "second-secret"
+    [refused] = reload_logs(caplog)
+    assert refused.levelno == logging.ERROR
+    assert refused.reason == "the file is empty"  # type: ignore[attr-defined]
+
+
+def test_an_unchanged_secret_file_logs_nothing(
+    tmp_path: Path, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "client-secret"
+    path.write_bytes(b"same")
+    secret = WatchedSecret(path, "same", "MCP_OIDC_CLIENT_SECRET_FILE")
+    replace(path, b"same\n")  # a new file, the same secret
+    clock.now += 2 * CHECK_SECONDS
+    with caplog.at_level(logging.INFO, logger="app.key_files"):
+        assert secret.value() == "same"
+    assert [r.getMessage() for r in reload_logs(caplog)] == []
+
+
+def test_the_deny_list_metric_names_the_list_in_force(tmp_path: Path, clock: Clock) -> None:
+    path = tmp_path / "denylist"
+    path.write_bytes(b"one\n")
+    denylist = Denylist(path, frozenset({"one"}))
+    replace(path, b"two\nthree\n")
+    clock.now += 2
+    assert denylist.ids() == frozenset({"two", "three"})
+    [sample] = [s for m in DENYLIST.collect() for s in m.samples if s.value == 1]
+    assert sample.labels == {"fingerprint": denylist_fingerprint(["three", "two"])}

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from app.policy import Identity, parse_policy
+import pytest
+
+from app.policy import Identity, PolicyError, load_policy, parse_policy
 
 POLICY = parse_policy(
     """
@@ -64,3 +67,95 @@ def test_missing_issuer_and_subject_stay_empty_never_the_word_none() -> None:
 def test_an_identity_survives_its_claims_round_trip() -> None:
     identity = who(email="bob@partner.example", email_verified=True, groups=["b", "a"])
     assert Identity.from_claims(identity.as_claims(), POLICY.groups_claim) == identity
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("rules: [", None),  # only the start is ours; the rest is the YAML parser's
+        ("[]", "the file must be a mapping with a 'rules' list"),
+        ("rules: {}", "the file must be a mapping with a 'rules' list"),
+        ("rules: []\nzeta: 1\nalpha: 2", "unknown key(s) alpha, zeta"),
+        ("rules: []\ngroups_claim: 7", "groups_claim must be a claim name such as 'groups'"),
+        (
+            "rules: [public:read]",
+            "rules[0] must be a mapping with scopes and emails/domains/groups",
+        ),
+        (
+            "rules:\n  - {groups: [a], scopes: [public:read]}\n  - {zeta: 1, alpha: 2, scopes: []}",
+            "rules[1]: unknown key(s) alpha, zeta",
+        ),
+        (
+            "rules:\n  - {emails: [a@b.c]}",
+            "rules[0].scopes is empty; list at least one of confidential:read, public:read",
+        ),
+        (
+            "rules:\n  - {emails: [a@b.c], scopes: [public:read, zz, aa]}",
+            "rules[0].scopes: unknown scope(s) aa, zz; "
+            "the server knows confidential:read, public:read",
+        ),
+        (
+            "rules:\n  - {scopes: public:read, emails: [a@b.c]}",
+            "rules[0].scopes must be a list of strings",
+        ),
+        (
+            "rules:\n  - {scopes: [public:read], emails: ['']}",
+            "rules[0].emails must be a list of strings",
+        ),
+        (
+            "rules:\n  - {scopes: [public:read], domains: [7]}",
+            "rules[0].domains must be a list of strings",
+        ),
+        (
+            "rules:\n  - {scopes: [public:read], groups: g}",
+            "rules[0].groups must be a list of strings",
+        ),
+        (
+            "rules:\n  - {scopes: [public:read], emails: [], domains: [], groups: []}",
+            "rules[0] matches nobody: give it emails, domains or groups",
+        ),
+    ],
+)
+def test_a_malformed_policy_is_refused_saying_where_and_how(text: str, message: str | None) -> None:
+    """The operator reads this at start, after `MCP_SCOPE_POLICY_FILE: `: it must say where."""
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(text)
+    if message is None:
+        assert str(caught.value).startswith("not valid YAML or JSON: ")
+    else:
+        assert str(caught.value) == message
+
+
+def test_rule_entries_match_whatever_case_the_policy_writes_them_in() -> None:
+    policy = parse_policy(
+        "groups_claim: roles\n"
+        "rules:\n"
+        "  - {emails: [Bob@Example.COM], scopes: [confidential:read]}\n"
+        "  - {domains: ['@Partner.Example'], scopes: [public:read]}\n"
+        "  - {groups: [Auditors], scopes: [confidential:read]}\n"
+    )
+    assert policy.groups_claim == "roles"
+    bob = Identity.from_claims({"email": "bob@example.com", "email_verified": True}, "roles")
+    partner = Identity.from_claims({"email": "x@partner.example", "email_verified": True}, "roles")
+    assert policy.allowed(bob) == {"confidential:read"}
+    assert policy.allowed(partner) == {"public:read"}
+    # Groups are names the provider chose: compared exactly, not folded.
+    assert policy.allowed(Identity.from_claims({"roles": ["auditors"]}, "roles")) == frozenset()
+    assert policy.allowed(Identity.from_claims({"roles": ["Auditors"]}, "roles")) == {
+        "confidential:read"
+    }
+
+
+def test_a_policy_file_that_cannot_be_read_is_named_with_the_reason(tmp_path: Path) -> None:
+    missing = tmp_path / "absent.yaml"
+    with pytest.raises(PolicyError) as caught:
+        load_policy(missing)
+    assert str(caught.value) == f"cannot read {missing}: No such file or directory"
+    latin1 = tmp_path / "latin1.yaml"
+    latin1.write_bytes("rules: [{emails: [j\xe9@x.y], scopes: [public:read]}]".encode("latin-1"))
+    with pytest.raises(PolicyError) as caught:
+        load_policy(latin1)
+    assert str(caught.value) == f"cannot read {latin1}: not UTF-8 text"
+    good = tmp_path / "policy.yaml"
+    good.write_text("rules: [{groups: [g], scopes: [public:read]}]", encoding="utf-8")
+    assert load_policy(good).groups_claim == "groups"

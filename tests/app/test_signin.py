@@ -54,5 +54,7 @@ def test_googles_extras_only_for_googles_host(config_url: str, google: bool) -> 
 
     params = upstream_authorize_params(config_url)
     assert params["scope"] == "openid email profile"
+    # Google issues a refresh token only for access_type=offline (its documented value).
+    assert (params.get("access_type") == "offline") is google
     assert ("access_type" in params) is google
     assert (params.get("prompt") == "consent") is google

@@ -67,3 +67,15 @@ def test_the_cache_is_bounded_and_forgets_the_least_recently_used(
     assert tokens.get("b") is None
     assert tokens.get("a") is not None
     assert tokens.get("c") is not None
+
+
+def test_an_answer_expiring_now_takes_no_live_answers_place(
+    monkeypatch: pytest.MonkeyPatch, clock: Clock
+) -> None:
+    monkeypatch.setattr(app.signin_cache, "MAX_TOKENS", 2)
+    tokens = CheckedTokens()
+    tokens.keep("a", checked(NOW + 60, "a"))
+    tokens.keep("b", checked(NOW + 60, "b"))
+    tokens.keep("now", checked(NOW, "now"))  # already worthless: never kept
+    assert tokens.get("a") is not None
+    assert tokens.get("b") is not None

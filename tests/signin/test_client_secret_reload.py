@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from pathlib import Path
 
 import pytest
 
+import app.key_files
 from app import config
 from app.http_app import _auth_provider
 from app.key_files import CHECK_SECONDS
 from app.signin import PolicyOIDCProxy
+from tests.app.conftest import Clock
 
 NAME = "client-secret"
 
@@ -56,20 +57,24 @@ def test_a_rotated_client_secret_reaches_the_running_proxy(
     env = {k: v for k, v in signin_env.items() if k != "MCP_OIDC_CLIENT_SECRET"}
     for name, value in {**env, "MCP_OIDC_CLIENT_SECRET_FILE": str(volume / NAME)}.items():
         monkeypatch.setenv(name, value)
+    # The clock of app.key_files is the test's: no sleeping through the once-a-second look.
+    clock = Clock()
+    monkeypatch.setattr(app.key_files, "time", clock)
     provider = _auth_provider(config.load())
     assert isinstance(provider, PolicyOIDCProxy)
     assert upstream_secret(provider) == "first-secret-value"
 
     mount(volume, "second-secret-value", 2)
-    time.sleep(CHECK_SECONDS + 0.2)  # the file is looked at no more than once a second
+    clock.now += CHECK_SECONDS  # the file is looked at no more than once a second
     with caplog.at_level(logging.INFO, logger="app.key_files"):
         assert upstream_secret(provider) == "second-secret-value"
-    assert any(r.getMessage() == "secret loaded" for r in caplog.records)
+    [loaded] = [r for r in caplog.records if r.getMessage() == "secret loaded"]
+    assert loaded.setting == "MCP_OIDC_CLIENT_SECRET_FILE"  # type: ignore[attr-defined]
     assert "second-secret-value" not in caplog.text  # a fingerprint, never the secret
 
     # An empty secret (a half-written rotation) is refused: the last good one stays.
     mount(volume, "", 3)
-    time.sleep(CHECK_SECONDS + 0.2)
+    clock.now += CHECK_SECONDS
     assert upstream_secret(provider) == "second-secret-value"
 
 
