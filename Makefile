@@ -36,6 +36,21 @@ EXPIRES_IN ?= 3600
 
 export FASTMCP_LOG_ENABLED := false
 
+# $(call system-package,COMMAND,HOMEBREW NAME,DEBIAN NAME): a recipe that installs
+# a tool from the machine's package manager when COMMAND is missing (Homebrew, or
+# apt-get as root), and otherwise stops with the commands to run.
+define system-package
+@command -v $(1) >/dev/null || \
+if [ "$$(uname -s)" = Darwin ] && command -v brew >/dev/null; then \
+  echo "Installing $(2) (Homebrew)" >&2; brew install $(2); \
+elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+  echo "Installing $(3) (Debian package)" >&2; \
+  apt-get install -y -qq $(3) >/dev/null 2>&1 || \
+  { apt-get update -qq && apt-get install -y -qq $(3) >/dev/null; }; \
+else echo "error: $(1) not found: brew install $(2) (macOS), sudo apt-get install" \
+  "$(3) (Debian, Ubuntu), or your package manager's $(2)" >&2; exit 1; fi
+endef
+
 .PHONY: help install install-main run token test check-docs test-deps lint lock bench bench-memory bench-start clean
 
 help: ## List the targets

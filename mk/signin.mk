@@ -7,14 +7,6 @@
 .PHONY: redis-server
 
 redis-server: ## Install redis-server (Homebrew or Debian package) for the sign-in tests, if missing
-	@command -v redis-server >/dev/null || \
-	if [ "$$(uname -s)" = Darwin ] && command -v brew >/dev/null; then \
-	  echo "Installing redis (Homebrew)" >&2; brew install redis; \
-	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-	  echo "Installing redis-server (Debian package)" >&2; \
-	  apt-get install -y -qq redis-server >/dev/null 2>&1 || \
-	  { apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }; \
-	else echo "error: redis-server not found: brew install redis (macOS), sudo apt-get install" \
-	  "redis-server (Debian, Ubuntu), or your package manager's redis" >&2; exit 1; fi
+	$(call system-package,redis-server,redis,redis-server)
 
 test-deps: redis-server

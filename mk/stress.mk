@@ -10,15 +10,7 @@ STRESS_RUNS ?= 2
 .PHONY: stress-ng test-stress
 
 stress-ng: ## Install stress-ng (Homebrew or Debian package), if missing
-	@command -v stress-ng >/dev/null || \
-	if [ "$$(uname -s)" = Darwin ] && command -v brew >/dev/null; then \
-	  echo "Installing stress-ng (Homebrew)" >&2; brew install stress-ng; \
-	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-	  echo "Installing stress-ng (Debian package)" >&2; \
-	  apt-get install -y -qq stress-ng >/dev/null 2>&1 || \
-	  { apt-get update -qq && apt-get install -y -qq stress-ng >/dev/null; }; \
-	else echo "error: stress-ng not found: brew install stress-ng (macOS), sudo apt-get" \
-	  "install stress-ng (Debian, Ubuntu)" >&2; exit 1; fi
+	$(call system-package,stress-ng,stress-ng,stress-ng)
 
 # stress-ng runs in the background for the whole loop and is stopped on every
 # exit path (the trap), so a failed run never leaves the workers behind.
