@@ -36,19 +36,26 @@ EXPIRES_IN ?= 3600
 
 export FASTMCP_LOG_ENABLED := false
 
-# $(call system-package,COMMAND,HOMEBREW NAME,DEBIAN NAME): a recipe that installs
-# a tool from the machine's package manager when COMMAND is missing (Homebrew, or
-# apt-get as root), and otherwise stops with the commands to run.
+# $(call system-package,COMMAND,HOMEBREW NAME,DEBIAN NAME[,WHAT GOES UNCHECKED]): a
+# recipe that installs a tool from the machine's package manager when COMMAND is
+# missing (Homebrew; apt-get as root or with passwordless sudo, as on GitHub's
+# Ubuntu runners), and otherwise stops with the commands to run. An empty Homebrew
+# name leaves Homebrew out; with a fourth argument the tool is optional: a note
+# says what goes unchecked and make carries on.
+comma := ,
 define system-package
 @command -v $(1) >/dev/null || \
-if [ "$$(uname -s)" = Darwin ] && command -v brew >/dev/null; then \
-  echo "Installing $(2) (Homebrew)" >&2; brew install $(2); \
-elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-  echo "Installing $(3) (Debian package)" >&2; \
-  apt-get install -y -qq $(3) >/dev/null 2>&1 || \
-  { apt-get update -qq && apt-get install -y -qq $(3) >/dev/null; }; \
-else echo "error: $(1) not found: brew install $(2) (macOS), sudo apt-get install" \
-  "$(3) (Debian, Ubuntu), or your package manager's $(2)" >&2; exit 1; fi
+if [ -n "$(2)" ] && [ "$$(uname -s)" = Darwin ] && command -v brew >/dev/null; then \
+  echo "Installing $(2) (Homebrew)$(if $(filter-out $(1),$(2)), for $(1))" >&2; brew install $(2); \
+elif command -v apt-get >/dev/null && { [ "$$(id -u)" = 0 ] || sudo -n true 2>/dev/null; }; then \
+  echo "Installing $(3) (Debian package)$(if $(filter-out $(1),$(3)), for $(1))" >&2; \
+  as_root=$$([ "$$(id -u)" = 0 ] || echo "sudo -n"); \
+  $$as_root apt-get install -y -qq --no-install-recommends $(3) >/dev/null 2>&1 || \
+  { $$as_root apt-get update -qq && \
+    $$as_root apt-get install -y -qq --no-install-recommends $(3) >/dev/null; }; \
+else echo "$(if $(4),note: $(1) not found; $(4),error: $(1) not found):" \
+  "$(if $(2),brew install $(2) (macOS)$(comma) )sudo apt-get install $(3) (Debian, Ubuntu)," \
+  "or your package manager's $(or $(2),$(3))" >&2$(if $(4),,; exit 1); fi
 endef
 
 .PHONY: help install install-main run token test check-docs test-deps lint lock bench bench-memory bench-start clean
@@ -145,14 +152,7 @@ $(VENV)/.bench-installed: requirements/bench.txt $(VENV)/.dev-installed
 	@touch $@
 
 bench: install $(VENV)/.bench-installed redis-server ## Throughput vs stock FastMCP, auth off, Redis limits, sign-in; writes docs/benchmarks.md (~3 min)
-	@command -v wrk >/dev/null || if [ "$$(uname -s)" = Darwin ] && command -v brew >/dev/null; then \
-	  echo "Installing wrk (Homebrew)" >&2; brew install wrk; \
-	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-	  echo "Installing wrk (Debian package)" >&2; \
-	  apt-get install -y -qq wrk >/dev/null 2>&1 || \
-	  { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }; \
-	else echo "error: wrk not found: brew install wrk (macOS), sudo apt-get install wrk" \
-	  "(Debian, Ubuntu), or your package manager's wrk" >&2; exit 1; fi
+	$(call system-package,wrk,wrk,wrk)
 	$(BIN)/python -m benchmarks.run --write $(BENCH_ARGS)
 
 bench-memory: install ## RSS of the server before and after 10,000 calls over 1,000 distinct tokens

@@ -9,16 +9,6 @@
 .PHONY: promtool
 
 promtool: ## Install promtool (Homebrew or Debian package) for the alert rule tests, if missing
-	@command -v promtool >/dev/null || \
-	if [ "$$(uname -s)" = Darwin ] && command -v brew >/dev/null; then \
-	  echo "Installing prometheus (Homebrew) for promtool" >&2; brew install prometheus; \
-	elif command -v apt-get >/dev/null && { [ "$$(id -u)" = 0 ] || sudo -n true 2>/dev/null; }; then \
-	  echo "Installing prometheus (Debian package) for promtool" >&2; \
-	  as_root=$$([ "$$(id -u)" = 0 ] || echo "sudo -n"); \
-	  $$as_root apt-get install -y -qq --no-install-recommends prometheus >/dev/null 2>&1 || \
-	  { $$as_root apt-get update -qq && \
-	    $$as_root apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }; \
-	else echo "error: promtool not found: brew install prometheus (macOS), sudo apt-get install" \
-	  "prometheus (Debian, Ubuntu), or a release from prometheus.io/download" >&2; exit 1; fi
+	$(call system-package,promtool,prometheus,prometheus)
 
 test-deps: promtool
