@@ -1,7 +1,8 @@
 """Manage the JWT signing key in Google Secret Manager (tutorial phase 5).
 
-The Terraform stack creates the secret `mcp-jwt-signing-key` but never a value,
-so the key is in no Terraform config or state. This tool adds the value:
+The Terraform stack creates the secret (--secret; its name is the stack's
+`secret_id` setting) but never a value, so the key is in no Terraform config or
+state. This tool adds the value:
 
   create   add a new random key (64 random bytes, base64url text) as version 1
   rotate   add a new key; the previous one stays enabled for the overlap window
@@ -28,15 +29,30 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from app.tokens import token_id
 from mcp_cli.claims import add_claim_arguments, mint_from_arguments
 
-DEFAULT_SECRET_ID = "mcp-jwt-signing-key"  # noqa: S105 (a name, not a key)
+# The stack's folder in the checkout the console script runs from (make install's
+# editable install), beside mcp_cli/.
+INFRA = Path(__file__).resolve().parent.parent / "infra"
 KEY_BYTES = 64
 ENDPOINT_ENV = "MCP_SECRET_MANAGER_ENDPOINT"
 LOOPBACK_NAMES = {"localhost"}
+
+
+def default_secret_id() -> str:
+    """The secret the stack creates: infra's `secret_id` default, its one owner."""
+    # Read from the stack's settings (pydantic only, no CDK Terrain) rather than
+    # copied, so a rename there renames it here.
+    sys.path.insert(0, str(INFRA))
+    try:
+        from mcp_infra.settings import InfraConfig
+    finally:
+        sys.path.remove(str(INFRA))
+    return str(InfraConfig.model_fields["secret_id"].default)
 
 
 class KeyToolError(Exception):
@@ -246,6 +262,8 @@ def cmd_token(store: KeyStore, args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    secret_id = default_secret_id()
+
     def common_options(target: argparse.ArgumentParser, top: bool) -> None:
         # Accepted before or after the command (`--project P token` and `token --project P`);
         # below the command they default to "not given", so they never undo the top level.
@@ -259,8 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
         )
         target.add_argument(
             "--secret",
-            default=default(DEFAULT_SECRET_ID),
-            help=f"Secret Manager secret id (default: {DEFAULT_SECRET_ID})",
+            default=default(secret_id),
+            help=f"Secret Manager secret id (default: {secret_id}, the stack's secret_id)",
         )
         target.add_argument(
             "--endpoint",

@@ -9,6 +9,7 @@ Google's Secret Manager cannot be reached from here, so `FakeSecretManager`
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -19,7 +20,9 @@ import grpc
 import jwt
 import pytest
 
+from infra.mcp_infra.settings import InfraConfig
 from mcp_cli import key as mcp_key
+from tests.helpers import ROOT
 from tests.infra.fake_secret_manager import FakeSecretManager
 from tests.infra.fake_secret_manager import crc32c as reference_crc32c
 from tests.server_process import ServerProcess, run_cli
@@ -27,14 +30,16 @@ from tests.server_process import ServerProcess, run_cli
 # The console script `make install` put beside the tests' interpreter (.venv/bin).
 SCRIPT = Path(sys.executable).with_name("mcp-key")
 PROJECT = "mcp-example-123456"
-SECRET = f"projects/{PROJECT}/secrets/mcp-jwt-signing-key"
+# The secret the stack creates, named once, by the stack's settings.
+SECRET_ID = InfraConfig.model_fields["secret_id"].default
+SECRET = f"projects/{PROJECT}/secrets/{SECRET_ID}"
 
 
 @pytest.fixture
 def fake() -> Iterator[FakeSecretManager]:
     server = FakeSecretManager()
     server.start()
-    server.create_secret(PROJECT, "mcp-jwt-signing-key")
+    server.create_secret(PROJECT, SECRET_ID)
     yield server
     server.stop()
 
@@ -47,9 +52,11 @@ def run(
     return code, out, err
 
 
-def run_process(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def run_process(
+    *args: str, env: dict[str, str], cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        list(args), env=env, capture_output=True, text=True, timeout=60, check=False
+        list(args), env=env, cwd=cwd, capture_output=True, text=True, timeout=60, check=False
     )
 
 
@@ -251,6 +258,33 @@ def test_help_on_every_subcommand(command: list[str]) -> None:
     assert result.stdout.startswith("usage: mcp-key ")
 
 
+def test_the_installed_script_names_the_stacks_secret_from_anywhere(tmp_path: Path) -> None:
+    """The default is read from infra's settings by the console script itself: from a
+    folder outside the checkout, with no PYTHONPATH pointing at it."""
+    result = run_cli("mcp-key", "--help", cwd=tmp_path, env={"PYTHONPATH": ""})
+    assert result.returncode == 0, result.stderr
+    assert f"(default: {SECRET_ID}, the stack's secret_id)" in " ".join(result.stdout.split())
+
+
+def test_renaming_the_stacks_secret_renames_the_default(tmp_path: Path) -> None:
+    """A copy of mcp_cli/ beside a copy of infra/ whose `secret_id` default is changed:
+    mcp-key follows the stack's settings, it keeps no name of its own."""
+    shutil.copytree(ROOT / "mcp_cli", tmp_path / "mcp_cli")
+    shutil.copytree(ROOT / "infra" / "mcp_infra", tmp_path / "infra" / "mcp_infra")
+    settings = tmp_path / "infra" / "mcp_infra" / "settings.py"
+    declared = f'default="{SECRET_ID}"'
+    assert declared in settings.read_text()
+    settings.write_text(settings.read_text().replace(declared, 'default="renamed-signing-key"'))
+    program = "import sys; from mcp_cli.key import main; sys.exit(main())"
+    # From the copy's folder: `python -c` puts the working directory first on sys.path.
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    result = run_process(sys.executable, "-c", program, "--help", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "(default: renamed-signing-key, the stack's secret_id)" in " ".join(
+        result.stdout.split()
+    )
+
+
 def test_common_options_work_after_the_command_too(
     fake: FakeSecretManager, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -268,7 +302,7 @@ def test_common_options_work_after_the_command_too(
     code = mcp_key.main(["--project", "other-project-1", "--endpoint", fake.endpoint, "show"])
     _, err = capsys.readouterr()
     assert code == 1
-    assert "projects/other-project-1/secrets/mcp-jwt-signing-key" in err
+    assert f"projects/other-project-1/secrets/{SECRET_ID}" in err
 
 
 def test_without_the_client_library_it_says_how_to_install_it() -> None:
