@@ -73,15 +73,19 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MCP_", extra="ignore", frozen=True)
 
     # Each field's description is the one documentation of the setting: the
-    # reference page's table (docs/reference.md) is checked against it.
+    # reference page's table (docs/reference.md) and .env.example are generated
+    # from the fields (scripts/settings_table.py, scripts/env_example.py), which
+    # is where .env.example's placeholder for an unset setting comes from: `examples`.
     host: str = Field(default="127.0.0.1", description="bind address (the image sets `0.0.0.0`)")
     port: int = Field(default=8080, ge=1, le=65535, description="bind port")
     public_url: str | None = Field(
         default=None,
+        examples=["https://mcp.example.com"],
         description="base URL clients use, for RFC 9728 metadata; default `http://{host}:{port}`",
     )
     authorization_server: str | None = Field(
         default=None,
+        examples=["https://issuer.example.com"],
         description="authorization server named in the metadata; default: the issuer "
         "if it is a URL, else none (shared-key tokens come from `make token`)",
     )
@@ -90,7 +94,9 @@ class Settings(BaseSettings):
         default=None, description="HS256 signing key, at least 32 bytes (or `_FILE`)"
     )
     jwt_secret_file: Path | None = Field(
-        default=None, description="file holding the signing key; re-read when it changes"
+        default=None,
+        examples=[".dev/jwt-secret"],
+        description="file holding the signing key; re-read when it changes",
     )
     jwt_previous_secret_key: SecretStr | None = Field(
         default=None, description="a second key still accepted, during a rotation"
@@ -101,11 +107,14 @@ class Settings(BaseSettings):
     )
     jwt_denylist_file: Path | None = Field(
         default=None,
+        examples=["/etc/mcp/denylist/revoked-token-ids"],
         description="revoked token ids (`jti`), one per line, `#` comments; a line "
         "`sub:<subject>` revokes every token of that subject; re-read when it changes",
     )
     jwt_jwks_url: str | None = Field(
-        default=None, description="also accept RS256/ES256 tokens of an OIDC issuer by its JWKS"
+        default=None,
+        examples=["https://issuer.example.com/.well-known/jwks.json"],
+        description="also accept RS256/ES256 tokens of an OIDC issuer by its JWKS",
     )
     jwt_issuer: str = Field(default=DEFAULT_ISSUER, min_length=1, description="expected `iss`")
     jwt_audience: str = Field(default=DEFAULT_AUDIENCE, min_length=1, description="expected `aud`")
@@ -131,12 +140,14 @@ class Settings(BaseSettings):
     )
     gcp_project_id: str | None = Field(
         default=None,
+        examples=["my-project-id"],
         pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$",
         description="with it, JSON request lines link a `traceparent` to Cloud Trace",
     )
 
     documents_dir: Path | None = Field(
         default=None,
+        examples=["/etc/mcp/documents"],
         description="folder holding `public.md` and `confidential.md`; default: bundled",
     )
     allowed_origins: Annotated[list[str], NoDecode] = Field(
@@ -157,22 +168,26 @@ class Settings(BaseSettings):
     )
     rate_limit_storage_url: str | None = Field(
         default=None,
+        examples=["redis://127.0.0.1:6379/0"],
         description="`redis://` or `rediss://` URL where both limits above (and sign-in's "
         "registration limit) are counted, shared by every replica; unset = in memory, per "
         "process; unreachable = served without the limits (fail open)",
     )
     forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
         default=[],
+        examples=[["130.211.0.0/22", "35.191.0.0/16", "203.0.113.10"]],
         description="proxies trusted to name the client in `X-Forwarded-For` (addresses or "
         "CIDRs, comma-separated, as uvicorn's `forwarded_allow_ips`); default none",
     )
     redis_password_file: Path | None = Field(
         default=None,
+        examples=["/var/run/secrets/mcp-redis/auth"],
         description="file holding the Redis AUTH string for both Redis URLs (never a "
         "password in a URL); re-read when a connection opens",
     )
     redis_ca_file: Path | None = Field(
         default=None,
+        examples=["/var/run/secrets/mcp-redis/ca.pem"],
         description="PEM CA that signs the `rediss://` server's certificate (Memorystore's "
         "server CA); unset = the system's CA bundle",
     )
@@ -248,24 +263,31 @@ class Settings(BaseSettings):
     # upstream OpenID Connect provider (see app/signin.py).
     oidc_config_url: str | None = Field(
         default=None,
+        examples=["https://accounts.google.com/.well-known/openid-configuration"],
         description="sign-in mode: the provider's `/.well-known/openid-configuration` URL",
     )
     oidc_client_id: str | None = Field(
-        default=None, description="sign-in mode: this server's OAuth client id at the provider"
+        default=None,
+        examples=["1234567890-abc.apps.googleusercontent.com"],
+        description="sign-in mode: this server's OAuth client id at the provider",
     )
     oidc_client_secret: SecretStr | None = Field(
         default=None, description="sign-in mode: the OAuth client's secret (or `_FILE`)"
     )
     oidc_client_secret_file: Path | None = Field(
-        default=None, description="sign-in mode: file holding the OAuth client's secret"
+        default=None,
+        examples=["/var/run/secrets/mcp-oauth/client-secret"],
+        description="sign-in mode: file holding the OAuth client's secret",
     )
     scope_policy_file: Path | None = Field(
         default=None,
+        examples=["/etc/mcp/policy/policy.yaml"],
         description="sign-in mode: which identities get which scopes (YAML or JSON; default deny)",
     )
     # A URL may carry a password (redis://:password@host), so it is kept secret too.
     oauth_storage_url: SecretStr | None = Field(
         default=None,
+        examples=["redis://127.0.0.1:6379/0"],
         description="sign-in mode: `redis://` or `rediss://` URL for the OAuth state shared "
         "by replicas; in memory when unset; unreachable = sign-in answers 503",
     )

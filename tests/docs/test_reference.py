@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 
 import httpx
 import pytest
 
+from app import config
 from app.catalog import TOOL_SCOPES, TOOLS
-from app.config import Settings
 from app.probes import Lifecycle
 from app.shared_key import FALLBACK_PATHS
-from scripts.settings_table import PAGE, render
+from scripts import settings_table
+from scripts.settings_table import ENV_EXAMPLE, GROUPS, PAGE, env_example, render
 from tests.docs.markdown import section
 from tests.helpers import ROOT
-
-SETTINGS = {f"MCP_{name.upper()}" for name in Settings.model_fields}
 
 
 def _section(title: str) -> str:
@@ -27,10 +28,42 @@ def test_settings_table_is_generated_from_the_code() -> None:
     assert render(page) == page, "run: python3 scripts/settings_table.py --write"
 
 
-def test_env_example_lists_every_setting_and_no_other() -> None:
-    text = (ROOT / ".env.example").read_text()
-    named = set(re.findall(r"^#?(MCP_[A-Z_]+)=", text, flags=re.MULTILINE))
-    assert named == SETTINGS
+def test_env_example_is_generated_from_the_code() -> None:
+    assert ENV_EXAMPLE.read_text() == env_example(), (
+        "run: python3 scripts/settings_table.py --write"
+    )
+
+
+def test_a_setting_left_out_of_the_env_example_stops_the_generator(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(settings_table, "GROUPS", GROUPS[:-1])
+    with pytest.raises(ValueError, match="add \\['rate_limit_storage_url', 'forwarded_allow_ips'"):
+        env_example()
+
+
+def test_the_env_example_exported_as_is_configures_the_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """From the checkout, its set lines alone: the defaults, and the dev key `make run` makes."""
+    made = subprocess.run(
+        ["make", "-s", ".dev/jwt-secret"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert made.returncode == 0, made.stderr
+    for name in [name for name in os.environ if name.startswith("MCP_")]:
+        monkeypatch.delenv(name)
+    lines = re.findall(r"^(MCP_\w+)=(.*)$", ENV_EXAMPLE.read_text(), flags=re.MULTILINE)
+    for name, value in lines:
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(ROOT)
+    loaded = config.load()
+    assert loaded.keys.keys == ((ROOT / ".dev" / "jwt-secret").read_bytes().strip(),)
+    # Every other setting at its default: a value the file sets differently shows here.
+    fields = config.Settings.model_fields
+    defaults = {name: field.default for name, field in fields.items()}
+    assert loaded.settings.model_dump(exclude={"jwt_secret_file"}) == {
+        name: value for name, value in defaults.items() if name != "jwt_secret_file"
+    }
 
 
 def test_tools_table_is_the_tool_to_scope_table() -> None:
@@ -53,7 +86,6 @@ def test_tool_tables_are_the_catalog(page: str) -> None:
 async def test_every_endpoint_is_served(
     row: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app import config
     from app.http_app import build_app
 
     monkeypatch.setenv("MCP_JWT_SECRET_KEY", "k" * 40)
