@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
 import textwrap
 from collections.abc import Mapping
 from pathlib import Path
@@ -61,22 +60,16 @@ EXAMPLE_HEADER = """\
 
 
 def toml_value(value: Any) -> str:
-    """`value` as TOML: strings, whole numbers, booleans, inline tables and arrays."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return json.dumps(value)  # a JSON string of these characters is a TOML basic string
+    """`value` as TOML; JSON spells these strings, whole numbers and booleans as TOML does."""
     if isinstance(value, Mapping):
-        items = []
-        for key, item in value.items():
-            name = key if BARE_KEY.fullmatch(key) else json.dumps(key)
-            items.append(f"{name} = {toml_value(item)}")
-        return "{ " + ", ".join(items) + " }"
+        pairs = [
+            f"{k if BARE_KEY.fullmatch(k) else json.dumps(k)} = {toml_value(v)}"
+            for k, v in value.items()
+        ]
+        return "{ " + ", ".join(pairs) + " }"
     if isinstance(value, list | tuple):
         return "[" + ", ".join(toml_value(item) for item in value) + "]"
-    raise TypeError(f"no TOML spelling for {value!r}")
+    return json.dumps(value)
 
 
 def _comment(text: str) -> list[str]:
@@ -143,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     what.add_argument("--write", action="store_true", help="update both files in place")
     args = parser.parse_args(argv)
     if args.example:
-        sys.stdout.write(example_toml())
+        print(example_toml(), end="")
     elif args.table:
         print(settings_table())
     else:
