@@ -48,7 +48,7 @@ from .alert_rules import (
     recording_rules,
 )
 from .config import InfraConfig
-from .rules import split_addresses
+from .settings import split_addresses
 
 NO_CHANNEL_WARNING = (
     "warning: alert_email is empty in infra/config.toml: the alert policies have no "

@@ -1,7 +1,7 @@
 """Render config.example.toml and infra/README.md's settings table from settings.py.
 
-Both list every setting with its description, default and rules, read from the
-fields of the InfraConfig model in settings.py; tests/infra fails when the
+Both list every setting with its description, default and what it allows, read
+from the fields of the InfraConfig model in settings.py; tests/infra fails when the
 checked-in files differ from what this prints. After changing a setting, in infra/:
 
     ../.venv/bin/python -m mcp_infra.settings_doc --write
@@ -14,15 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
 import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic.fields import FieldInfo
-
-from .rules import choice, rules_of
 from .settings import InfraConfig
 
 INFRA_DIR = Path(__file__).resolve().parent.parent
@@ -30,6 +26,24 @@ EXAMPLE = INFRA_DIR / "config.example.toml"
 README = INFRA_DIR / "README.md"
 START, END = "<!-- settings:start -->", "<!-- settings:end -->"
 BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+FIELDS = InfraConfig.model_fields
+SCHEMA = InfraConfig.model_json_schema()["properties"]
+# The sections of config.example.toml, by the setting that starts each.
+SECTIONS = {
+    "project_id": "Google Cloud project",
+    "state_bucket": "Terraform state",
+    "github_owner": "GitHub: the repository whose workflows push images",
+    "authorized_networks": "Who may reach the control plane",
+    "cluster_name": "Cluster",
+    "regional": "Cluster options (each off by default: what it costs, what it protects)",
+    "network_name": "Network",
+    "registry_id": "Artifact Registry",
+    "secret_id": "Signing key",
+    "k8s_namespace": "Identities",
+    "kms_key_ring": "Binary Authorization and the pipeline's identities (phases 5 and 7)",
+    "alert_email": "Alerts and labels",
+    "signin_host": "Sign-in (phase 10)",
+}
 
 EXAMPLE_HEADER = """\
 # Settings for the Google Cloud stack (tutorial phase 5). Generated from
@@ -46,22 +60,16 @@ EXAMPLE_HEADER = """\
 
 
 def toml_value(value: Any) -> str:
-    """`value` as TOML: strings, whole numbers, booleans, inline tables and arrays."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return json.dumps(value)  # a JSON string of these characters is a TOML basic string
+    """`value` as TOML; JSON spells these strings, whole numbers and booleans as TOML does."""
     if isinstance(value, Mapping):
-        items = []
-        for key, item in value.items():
-            name = key if BARE_KEY.fullmatch(key) else json.dumps(key)
-            items.append(f"{name} = {toml_value(item)}")
-        return "{ " + ", ".join(items) + " }"
+        pairs = [
+            f"{k if BARE_KEY.fullmatch(k) else json.dumps(k)} = {toml_value(v)}"
+            for k, v in value.items()
+        ]
+        return "{ " + ", ".join(pairs) + " }"
     if isinstance(value, list | tuple):
         return "[" + ", ".join(toml_value(item) for item in value) + "]"
-    raise TypeError(f"no TOML spelling for {value!r}")
+    return json.dumps(value)
 
 
 def _comment(text: str) -> list[str]:
@@ -73,40 +81,43 @@ def _comment(text: str) -> list[str]:
     return [line.replace("\0", " ") for line in lines]
 
 
+def allowed(name: str) -> str:
+    """What a setting admits, in words: its declared `allowed`, else its choices or bounds."""
+    spec = SCHEMA[name]
+    if "allowed" in spec:
+        return str(spec["allowed"])
+    if "enum" in spec:
+        return f"{', '.join(spec['enum'][:-1])} or {spec['enum'][-1]}"
+    if "maximum" in spec:
+        return f"{spec['minimum']}-{spec['maximum']}"
+    if "exclusiveMinimum" in spec:
+        return f"> {spec['exclusiveMinimum']}"
+    return "true or false"
+
+
 def example_toml() -> str:
     """The whole config.example.toml: required settings set to placeholders, the rest
     commented out at their defaults, each under its description."""
+    assert set(SECTIONS) <= set(FIELDS), "a section starts at a setting that does not exist"
     lines = [EXAMPLE_HEADER.rstrip("\n")]
-    for name, field in InfraConfig.model_fields.items():
-        extra = field.json_schema_extra
-        if isinstance(extra, dict) and extra.get("group"):
-            lines += ["", f"# ---- {extra['group']} ".ljust(78, "-")]
-        lines.append("")
-        allowed = _allowed(field)
-        lines += _comment(f"{field.description}" + (f" Allowed: {allowed}." if allowed else ""))
+    for name, field in FIELDS.items():
+        if name in SECTIONS:
+            lines += ["", f"# ---- {SECTIONS[name]} ".ljust(78, "-")]
+        lines += ["", *_comment(f"{field.description} Allowed: {allowed(name)}.")]
         if field.is_required():
             lines.append(f"{name} = {toml_value((field.examples or [])[0])}")
         else:
-            line = f"# {name} = {toml_value(field.get_default(call_default_factory=True))}"
-            picked = choice(field)
-            lines.append(f"{line.ljust(40)}  # {picked}" if picked else line)
+            lines.append(f"# {name} = {toml_value(field.get_default(call_default_factory=True))}")
     return "\n".join(lines) + "\n"
-
-
-def _allowed(field: FieldInfo) -> str:
-    """What the setting admits, in words."""
-    parts = [rule.allowed for rule in rules_of(field)] + [choice(field)]
-    return "; ".join(part for part in parts if part)
 
 
 def settings_table() -> str:
     """The README's table: one row per setting, in declaration order."""
     rows = ["| setting | default | allowed | meaning |", "| --- | --- | --- | --- |"]
-    for name, field in InfraConfig.model_fields.items():
+    for name, field in FIELDS.items():
         default = field.get_default(call_default_factory=True)
         shown = "required" if field.is_required() else f"`{toml_value(default)}`"
-        allowed = _allowed(field) or "true, false"
-        rows.append(f"| `{name}` | {shown} | {allowed} | {field.description} |")
+        rows.append(f"| `{name}` | {shown} | {allowed(name)} | {field.description} |")
     return "\n".join(rows)
 
 
@@ -125,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     what.add_argument("--write", action="store_true", help="update both files in place")
     args = parser.parse_args(argv)
     if args.example:
-        sys.stdout.write(example_toml())
+        print(example_toml(), end="")
     elif args.table:
         print(settings_table())
     else:

@@ -54,7 +54,7 @@ def test_example_settings_are_valid(example_config: InfraConfig) -> None:
 )
 def test_project_id_format(project_id: str) -> None:
     rejects("project_id", project_id=project_id)
-    rejects("is not a valid Google Cloud project id", project_id=project_id)
+    rejects("is not a Google Cloud project id", project_id=project_id)
 
 
 def test_region_and_zone_must_agree() -> None:
@@ -71,10 +71,10 @@ def test_region_and_zone_must_agree() -> None:
         ({"github_owner": "owner/repo"}, "github_owner 'owner/repo' is not a GitHub"),
         ({"github_repository": "has space"}, "github_repository 'has space' is not"),
         ({"github_repository": ".."}, "github_repository '..' is not"),
-        ({"github_repository_id": 0}, "github_repository_id must be the positive numeric id"),
-        ({"github_owner_id": -5}, "github_owner_id must be the positive numeric id"),
-        ({"github_repository_id": "123"}, "github_repository_id must be a whole number"),
-        ({"github_owner_id": True}, "github_owner_id must be a whole number"),
+        ({"github_repository_id": 0}, "github_repository_id is still the example value 0: "),
+        ({"github_owner_id": -5}, "github_owner_id must be greater than 0, got -5"),
+        ({"github_repository_id": "123"}, "github_repository_id must be a valid integer"),
+        ({"github_owner_id": True}, "github_owner_id must be a valid integer"),
         ({"github_branch": "refs/heads/main"}, "github_branch 'refs/heads/main' is not a branch"),
     ],
 )
@@ -102,9 +102,19 @@ def test_authorized_networks(cidr: str, message: str) -> None:
 
 
 def test_authorized_networks_shape() -> None:
-    rejects("authorized_networks must list at least one CIDR", authorized_networks=[])
-    rejects("authorized_networks[0] must be a table", authorized_networks=[{"cidr": "1.2.3.4/32"}])
-    rejects("authorized_networks must be a list", authorized_networks="1.2.3.4/32")
+    rejects("authorized_networks must have at least 1 item", authorized_networks=[])
+    rejects(
+        "authorized_networks[0].name is required: Whose address it is.",
+        authorized_networks=[{"cidr": "1.2.3.4/32"}],
+    )
+    rejects(
+        "unknown setting 'authorized_networks[0].nam' (check the spelling: did you mean name?)",
+        authorized_networks=[{"cidr": "1.2.3.4/32", "nam": "me"}],
+    )
+    rejects(
+        "authorized_networks must be a valid list, got '1.2.3.4/32'",
+        authorized_networks="1.2.3.4/32",
+    )
 
 
 @pytest.mark.parametrize(
@@ -127,22 +137,27 @@ def test_required_and_unknown_settings() -> None:
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"node_count": 0}, "node_count must be between 1 and 10"),
-        ({"release_channel": "NONE"}, "release_channel must be RAPID, REGULAR or STABLE"),
+        ({"node_count": 0}, "node_count must be greater than or equal to 1, got 0"),
+        ({"node_count": 11}, "node_count must be less than or equal to 10, got 11"),
+        (
+            {"release_channel": "NONE"},
+            "release_channel must be 'RAPID', 'REGULAR' or 'STABLE', got 'NONE'",
+        ),
         ({"pods_cidr": "10.10.0.0/16"}, "pods_cidr 10.10.0.0/16 overlaps subnet_cidr"),
         ({"master_cidr": "172.16.0.0/24"}, "master_cidr must be a /28"),
         ({"subnet_cidr": "8.8.8.0/24"}, "subnet_cidr '8.8.8.0/24' must be a private"),
-        ({"deletion_protection": "no"}, "deletion_protection must be true or false"),
+        ({"deletion_protection": "no"}, "deletion_protection must be a valid boolean, got 'no'"),
         ({"labels": {"Bad Key": "x"}}, "labels entry 'Bad Key'"),
         ({"secret_id": "bad/secret"}, "secret_id 'bad/secret' is not"),
+        ({"secret_id": "clé"}, "secret_id 'clé' is not"),  # ASCII only: Python's \w alone takes é
         (
             {"signing_key_replication": "global"},
-            "signing_key_replication must be user-managed or automatic",
+            "signing_key_replication must be 'user-managed' or 'automatic'",
         ),
-        ({"k8s_namespace": "Bad_NS"}, "k8s_namespace 'Bad_NS' must be a DNS label"),
+        ({"k8s_namespace": "Bad_NS"}, "k8s_namespace 'Bad_NS' is not a DNS label"),
         ({"alert_email": "oncall"}, "alert_email 'oncall' is not an e-mail address"),
         ({"alert_email": "a@b.com, nobody"}, "alert_email 'nobody' is not an e-mail address"),
-        ({"alert_email": 5}, "alert_email must be a string"),
+        ({"alert_email": 5}, "alert_email must be a valid string, got 5"),
     ],
 )
 def test_other_settings(changes: dict[str, Any], message: str) -> None:
@@ -192,8 +207,8 @@ REQUIRED_TOML = (
     ("line", "message"),
     [
         ('projectid = "x"', "unknown setting 'projectid' (check the spelling: did you mean"),
-        ('node_count = "3"', "node_count must be a whole number, got '3'"),
-        ("labels = { app = 5 }", "labels.app must be a string, got 5"),
+        ('node_count = "3"', "node_count must be a valid integer, got '3'"),
+        ("labels = { app = 5 }", "labels.app must be a valid string, got 5"),
         ('zone = "europe-west1-b"', "zone 'europe-west1-b' is not in region 'us-central1'"),
         (
             'ZONE = "us-central1-b"',
