@@ -272,9 +272,9 @@ def test_renaming_the_stacks_secret_renames_the_default(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "mcp_cli", tmp_path / "mcp_cli")
     shutil.copytree(ROOT / "infra" / "mcp_infra", tmp_path / "infra" / "mcp_infra")
     settings = tmp_path / "infra" / "mcp_infra" / "settings.py"
-    declared = f'default="{SECRET_ID}"'
+    declared = f'] = "{SECRET_ID}"'
     assert declared in settings.read_text()
-    settings.write_text(settings.read_text().replace(declared, 'default="renamed-signing-key"'))
+    settings.write_text(settings.read_text().replace(declared, '] = "renamed-signing-key"'))
     program = "import sys; from mcp_cli.key import main; sys.exit(main())"
     # From the copy's folder: `python -c` puts the working directory first on sys.path.
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
