@@ -8,7 +8,10 @@ with more than one `Authorization` is refused at the door
 (app.headers.OneAuthorization) and one with more than one `Origin` by
 app.origin.OriginGuard, so no two layers can read different copies (an
 ingress that keeps the last and a server that keeps the first would disagree
-about who is calling).
+about who is calling). The one reader of the raw header list is
+app.scope_gate: the MCP SDK's `find_duplicated_routing_header` needs every
+copy, and a request repeating any routing header (MCP-Protocol-Version,
+Mcp-Method, Mcp-Name) is refused there, so which copy it reads never decides.
 
 Refusals: every guard answers with a `Refusal` (status, JSON body, extra
 headers such as WWW-Authenticate or Retry-After).

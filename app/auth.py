@@ -5,11 +5,15 @@ which calls `verify_token`); everything downstream reads the resulting
 AccessToken. Every rejection is counted and logged with its reason, never the token.
 
 Clients send the same token with every request until it expires, so a verified
-token is remembered (bounded, until its `exp`). The keys follow their files
-(app.key_files.KeyRing): when the ring changes (a rotation, a removed previous
-key) every remembered token is forgotten and verified afresh, so a token signed
-with a key that is gone stops working at once. Revocation (the deny-list) is
-checked on every request, remembered or not. Rejections are never cached.
+token is remembered (bounded, until its `exp`), but never beyond its key. The
+shared keys follow their files (app.key_files.KeyRing): when the ring changes (a
+rotation, a removed previous key) every remembered token is forgotten and
+verified afresh, so a token signed with a key that is gone stops working at
+once. A token verified by the issuer's JWKS is answered from memory only while
+the key set in force still holds its key (`IssuerKeys`): once a fetch of the
+set drops that key, or the set is older than JWKS_CACHE_SECONDS, it is verified
+afresh. Revocation (the deny-list) is checked on every request, remembered or
+not. Rejections are never cached.
 
 One expiry rule: the AccessToken's `expires_at` is `exp` plus the leeway, so
 FastMCP's own expiry check downstream can never refuse a token this verifier
@@ -28,9 +32,10 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import jwt
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastmcp.server.auth import AccessToken, TokenVerifier
 
 from app.key_files import Denylist, KeyRing, is_revoked
@@ -122,10 +127,70 @@ def refuse(
     sampled.write(reason)
 
 
+# Which key signed a token: its kid and its public key (an issuer may reuse a kid for a new key).
+KeyIdentity = tuple[str | None, bytes]
+
+
+# The key type each asymmetric algorithm is checked with; a set's other keys are never used.
+KEY_TYPES = {"RS256": "RSA", "ES256": "EC"}
+
+
+def key_identity(jwk: jwt.PyJWK) -> KeyIdentity:
+    """The identity of an RSA or EC key of the issuer's set."""
+    key = jwk.key
+    if hasattr(key, "public_key"):  # a JWK that carries the private part too
+        key = key.public_key()
+    return jwk.key_id, key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+
+
+class IssuerKeys:
+    """The issuer's key set (JWKS), and whether a key that signed a token is still in it.
+
+    PyJWKClient keeps the set for `lifespan` seconds and fetches it again after
+    that, or sooner for a token whose kid it does not know (after its cooldown),
+    so a key the issuer retires is refused within `lifespan`. `holds` applies the
+    same rule to tokens remembered by the verifier, which never reach PyJWT.
+    """
+
+    def __init__(self, url: str, lifespan: float) -> None:
+        # No per-key cache (cache_keys): PyJWT keeps those keys, retired or not, for
+        # the life of the process.
+        self._client = jwt.PyJWKClient(url, lifespan=lifespan)
+        cache = self._client.jwk_set_cache
+        if cache is None:  # PyJWKClient caches the set by default; holds() reads that copy
+            raise RuntimeError("PyJWKClient built without its key-set cache")
+        self._cache = cache
+        self._seen: jwt.PyJWKSet | None = None
+        self._held: frozenset[KeyIdentity] = frozenset()
+
+    async def signing_key(self, token: str) -> jwt.PyJWK:
+        # PyJWKClient fetches over blocking HTTP on a cache miss: keep it off the loop.
+        return await asyncio.to_thread(self._client.get_signing_key_from_jwt, token)
+
+    def holds(self, key: KeyIdentity) -> bool:
+        """Is `key` in the set in force? False once the set is older than its lifespan."""
+        jwk_set = self._cache.get()  # None when expired: the next verification fetches it
+        if jwk_set is None:
+            return False
+        if jwk_set is not self._seen:  # a fetch replaced the set: what does it hold now?
+            self._held = frozenset(
+                key_identity(jwk) for jwk in jwk_set.keys if jwk.key_type in KEY_TYPES.values()
+            )
+            self._seen = jwk_set
+        return key in self._held
+
+
+class Remembered(NamedTuple):
+    """A verified token's answer, and the JWKS key that verified it (None: a shared key)."""
+
+    access: AccessToken
+    key: KeyIdentity | None
+
+
 def _key_fits(algorithm: str, key_type: str | None) -> bool:
     # ES256 with an RSA key (or RS256 with an EC key) is not a signature to
     # check but a mismatch to refuse; PyJWT would raise a non-JWT error on it.
-    return {"RS256": "RSA", "ES256": "EC"}.get(algorithm) == key_type
+    return KEY_TYPES.get(algorithm) == key_type
 
 
 class JWTVerifier(TokenVerifier):
@@ -156,32 +221,39 @@ class JWTVerifier(TokenVerifier):
         # A flood of bad tokens must not flood the logs (metrics count every one).
         self._rejections = SampledLog(log, "token rejected", "authentication")
         # The issuer's key set is fetched again every JWKS_CACHE_SECONDS, so a key
-        # it retires is refused within that time. No per-key cache (cache_keys):
-        # PyJWT keeps those keys, retired or not, for the life of the process.
-        self._jwks = jwt.PyJWKClient(jwks_url, lifespan=JWKS_CACHE_SECONDS) if jwks_url else None
-        self._verified: OrderedDict[str, AccessToken] = OrderedDict()
+        # it retires is refused within that time, remembered tokens included.
+        self._jwks = IssuerKeys(jwks_url, JWKS_CACHE_SECONDS) if jwks_url else None
+        self._verified: OrderedDict[str, Remembered] = OrderedDict()
 
     async def verify_token(self, token: str) -> AccessToken | None:
         self._follow_key_files()
         revoked = await self._denylist.current() if self._denylist else frozenset()
         cached = self._verified.get(token)
-        # expires_at already holds the leeway; once past it the entry is dropped
-        # and the full verification refuses the token with its reason.
-        if cached is not None and cached.expires_at is not None:
-            if time.time() < cached.expires_at:
-                if _revoked(cached.claims, revoked):
+        if cached is not None:
+            if self._still_good(cached):
+                if _revoked(cached.access.claims, revoked):
                     self._reject("revoked")
                     return None
                 self._verified.move_to_end(token)
                 count_decision("authenticated", "valid_token")
-                return cached
+                return cached.access
+            # The full verification refuses it with its reason (or remembers it afresh).
             del self._verified[token]
-        access = await self._verify(token, revoked)
-        if access is not None:
-            self._verified[token] = access
-            if len(self._verified) > VERIFIED_CACHE_SIZE:
-                self._verified.popitem(last=False)
-        return access
+        verified = await self._verify(token, revoked)
+        if verified is None:
+            return None
+        self._verified[token] = verified
+        if len(self._verified) > VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return verified.access
+
+    def _still_good(self, cached: Remembered) -> bool:
+        # expires_at already holds the leeway.
+        expires_at = cached.access.expires_at
+        if expires_at is None or time.time() >= expires_at:
+            return False
+        # A JWKS token is only as good as its key: still in the issuer's set in force?
+        return cached.key is None or (self._jwks is not None and self._jwks.holds(cached.key))
 
     def _follow_key_files(self) -> None:
         if self._ring is None:
@@ -192,9 +264,9 @@ class JWTVerifier(TokenVerifier):
             self._generation = self._ring.generation
             self._verified.clear()
 
-    async def _verify(self, token: str, revoked: frozenset[str]) -> AccessToken | None:
+    async def _verify(self, token: str, revoked: frozenset[str]) -> Remembered | None:
         try:
-            claims = await self._decode(token)
+            claims, key = await self._decode(token)
             scopes = parse_scopes(claims)
             if _revoked(claims, revoked):
                 raise Rejected("revoked")
@@ -214,7 +286,7 @@ class JWTVerifier(TokenVerifier):
             return None
         count_decision("authenticated", "valid_token")
         subject = str(claims["sub"])
-        return AccessToken(
+        access = AccessToken(
             token=token,
             client_id=subject,
             subject=subject,
@@ -222,22 +294,23 @@ class JWTVerifier(TokenVerifier):
             expires_at=int(claims["exp"]) + self._leeway,
             claims=claims,
         )
+        return Remembered(access, key)
 
-    async def _decode(self, token: str) -> dict[str, Any]:
+    async def _decode(self, token: str) -> tuple[dict[str, Any], KeyIdentity | None]:
+        """The token's claims, and the JWKS key that verified them (None: a shared key)."""
         if self._jwks is None:
             # Shared keys only: jwt.decode refuses any alg but HS256 by itself.
             if not self._hs_keys:
                 raise Rejected("algorithm_not_allowed")
-            return self._decode_shared(token)
+            return self._decode_shared(token), None
         algorithm = jwt.get_unverified_header(token).get("alg")
         if algorithm == HS_ALGORITHM and self._hs_keys:
-            return self._decode_shared(token)
+            return self._decode_shared(token), None
         if algorithm in ASYMMETRIC_ALGORITHMS and self._jwks is not None:
-            # PyJWKClient fetches over blocking HTTP on a cache miss: keep it off the loop.
-            signing_key = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
+            signing_key = await self._jwks.signing_key(token)
             if not _key_fits(algorithm, signing_key.key_type):
                 raise Rejected("algorithm_not_allowed")
-            return self._check(token, signing_key.key, [algorithm])
+            return self._check(token, signing_key.key, [algorithm]), key_identity(signing_key)
         raise Rejected("algorithm_not_allowed")
 
     def _decode_shared(self, token: str) -> dict[str, Any]:

@@ -58,10 +58,42 @@ class Guard:
 ROUTER = Guard(lambda app: app)
 
 
-def guards(config: Config, provider: AuthProvider | None) -> list[Guard]:
-    """The guard chain, outermost first."""
+@dataclass(frozen=True)
+class Limiters:
+    """Where each limit counts: in MCP_RATE_LIMIT_STORAGE_URL's Redis, or (None) in this process."""
+
+    rate: Limiter | None = None
+    refused: Limiter | None = None
+    registrations: Limiter | None = None
+
+
+def limiters(settings: Settings) -> Limiters:
+    """This process's limits in Redis over one store, one connection pool, whatever counts there."""
+    url = settings.rate_limit_storage_url
+    if url is None:
+        return Limiters()
+    from app.redis_store import client_options  # imported only when Redis is used
+    from app.shared_limits import SharedLimiter, shared_store
+
+    store = shared_store(url, client_options(settings, url))
+
+    def shared(per_minute: int, name: str) -> Limiter | None:
+        # The name keeps each limit's keys apart in the one store.
+        return SharedLimiter(store, per_minute, name) if per_minute > 0 else None
+
+    return Limiters(
+        rate=shared(settings.rate_limit_per_minute, "subject"),
+        refused=shared(settings.auth_failure_limit_per_minute, "refused"),
+        registrations=shared(settings.oauth_registrations_per_minute, "registrations"),
+    )
+
+
+def guards(
+    config: Config, provider: AuthProvider | None, counted: Limiters | None = None
+) -> list[Guard]:
+    """The guard chain, outermost first; `counted` defaults to `limiters(config.settings)`."""
     settings = config.settings
-    rate_limiter, refused_limiter = _shared_limiters(settings)
+    counted = limiters(settings) if counted is None else counted
     metadata_url = str(build_resource_metadata_url(AnyHttpUrl(settings.base_url + MCP_PATH)))
     signin = config.signin is not None
     chain = [
@@ -76,7 +108,7 @@ def guards(config: Config, provider: AuthProvider | None) -> list[Guard]:
         # refused tokens per address (429)
         Guard(
             lambda app: AuthFailureLimit(
-                app, settings.auth_failure_limit_per_minute, refused_limiter
+                app, settings.auth_failure_limit_per_minute, counted.refused
             )
         ),
         ROUTER,
@@ -86,7 +118,7 @@ def guards(config: Config, provider: AuthProvider | None) -> list[Guard]:
         Guard(lambda app: RequireToken(app, metadata_url, signin=signin), judges_the_token=True),
         # requests per subject (429)
         Guard(
-            lambda app: RateLimit(app, settings.rate_limit_per_minute, rate_limiter),
+            lambda app: RateLimit(app, settings.rate_limit_per_minute, counted.rate),
             judges_the_token=True,
         ),
         # the tool's scope (403)
@@ -104,7 +136,7 @@ def wrap(app: ASGIApp, chain: Sequence[Guard]) -> ASGIApp:
     return app
 
 
-def _auth_provider(config: Config) -> AuthProvider:
+def _auth_provider(config: Config, counted: Limiters | None = None) -> AuthProvider:
     settings = config.settings
     verifier = JWTVerifier(
         issuer=settings.jwt_issuer,
@@ -119,7 +151,8 @@ def _auth_provider(config: Config) -> AuthProvider:
         # Sign-in mode: the server is the authorization server (static tokens still work).
         from app.signin import build_signin_provider
 
-        return build_signin_provider(config, verifier)
+        counted = limiters(settings) if counted is None else counted
+        return build_signin_provider(config, verifier, counted.registrations)
     # Advertise an authorization server only when one exists: a named one, or the
     # issuer of OIDC tokens. Shared-key tokens come from `make token`, so the
     # metadata names none and OAuth attempts are told what to do instead
@@ -146,26 +179,17 @@ def build_app(config: Config, lifecycle: Lifecycle) -> ASGIApp:
 
         for setting, url in config.settings.redis_urls.items():
             warn_if_unreachable(config.settings, setting, url)
-    return assemble(config, lifecycle, _auth_provider(config))
+    # Built once: the guards and the sign-in routes count over the same pool.
+    counted = limiters(config.settings)
+    return assemble(config, lifecycle, _auth_provider(config, counted), counted)
 
 
-def _shared_limiters(settings: Settings) -> tuple[Limiter | None, Limiter | None]:
-    """The (rate, refused-token) limiters in Redis; (None, None) counts in this process."""
-    url = settings.rate_limit_storage_url
-    if url is None:
-        return None, None
-    from app.redis_store import client_options  # imported only when Redis is used
-    from app.shared_limits import SharedLimiter, shared_store
-
-    store = shared_store(url, client_options(settings, url))
-    rate, refused = settings.rate_limit_per_minute, settings.auth_failure_limit_per_minute
-    return (
-        SharedLimiter(store, rate, "subject") if rate > 0 else None,
-        SharedLimiter(store, refused, "refused") if refused > 0 else None,
-    )
-
-
-def assemble(config: Config, lifecycle: Lifecycle, provider: AuthProvider | None) -> ASGIApp:
+def assemble(
+    config: Config,
+    lifecycle: Lifecycle,
+    provider: AuthProvider | None,
+    counted: Limiters | None = None,
+) -> ASGIApp:
     """The app around `provider`; None (no auth at all) is only for benchmarks/."""
     mcp = build_mcp(config.documents, provider)
     scrape = metrics_endpoint(config.keys.refresh, config.denylist.ids)
@@ -181,7 +205,7 @@ def assemble(config: Config, lifecycle: Lifecycle, provider: AuthProvider | None
         # route into the cluster (Service DNS, port-forward, ingress).
         host_origin_protection=False,
     )
-    chain = guards(config, provider)
+    chain = guards(config, provider, counted)
     seam = chain.index(ROUTER)
     routes = http_app.router.routes
     mcp_route = route_at(routes, MCP_PATH)

@@ -32,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from limits import RateLimitItemPerMinute
 from limits.aio.storage import RedisStorage
@@ -41,9 +41,6 @@ from redis.exceptions import RedisError
 
 from app.logs import SampledLog
 from app.metrics import LIMIT_STORAGE_ERRORS
-
-if TYPE_CHECKING:
-    from app.config import Settings
 
 log = logging.getLogger("app.shared_limits")
 
@@ -60,7 +57,7 @@ class Limiter(Protocol):
 
 
 class SharedStore:
-    """One Redis connection pool for the MCP route's two limits, and whether it is answering."""
+    """One Redis connection pool for every limit of the process, and whether it is answering."""
 
     def __init__(self, storage: RedisStorage) -> None:
         self.storage = storage
@@ -101,7 +98,7 @@ class SharedLimiter:
     def __init__(self, store: SharedStore, per_minute: int, name: str) -> None:
         self.store = store
         self.item = RateLimitItemPerMinute(per_minute)
-        self.name = name  # keeps the two limits' keys apart
+        self.name = name  # keeps the limits' keys apart in the one store
         self._clean: dict[str, float] = {}  # key -> until when its window is known empty
 
     @staticmethod
@@ -149,17 +146,11 @@ class SharedLimiter:
 
 
 def shared_store(url: str, options: dict[str, Any]) -> SharedStore:
-    """The limits' Redis storage through redis-py, with app.redis_store's options."""
+    """The limits' Redis storage through redis-py, with app.redis_store's options.
+
+    Each call opens a connection pool: a process builds one (app.http_app.limiters)
+    and every limit of it counts there.
+    """
     return SharedStore(
         RedisStorage(f"async+{url}", implementation="redispy", key_prefix=KEY_PREFIX, **options)
     )
-
-
-def shared_limiter(settings: Settings, per_minute: int, name: str) -> SharedLimiter:
-    """One limit in MCP_RATE_LIMIT_STORAGE_URL's Redis, with its own connection pool."""
-    from app.redis_store import client_options  # imports the Redis client
-
-    url = settings.rate_limit_storage_url
-    if url is None:
-        raise ValueError("shared_limiter needs MCP_RATE_LIMIT_STORAGE_URL")
-    return SharedLimiter(shared_store(url, client_options(settings, url)), per_minute, name)

@@ -423,7 +423,10 @@ def upstream_authorize_params(config_url: str) -> dict[str, str]:
     return params
 
 
-def build_signin_provider(config: Config, static_verifier: TokenVerifier) -> PolicyOIDCProxy:
+def build_signin_provider(
+    config: Config, static_verifier: TokenVerifier, registrations: Limiter | None
+) -> PolicyOIDCProxy:
+    """The OAuth proxy; `registrations` counts the registration limit in Redis (None: here)."""
     settings = config.settings
     signin = config.signin
     if signin is None or not settings.oidc_config_url or not settings.oidc_client_id:
@@ -438,7 +441,9 @@ def build_signin_provider(config: Config, static_verifier: TokenVerifier) -> Pol
         policy=signin.policy,
         static_verifier=static_verifier,
         denylist=config.denylist,
-        registration_limiter=registration_limiter(settings),
+        registration_limiter=registration_limiter(
+            settings.oauth_registrations_per_minute, registrations
+        ),
         store_in_redis=storage_url is not None,
         unused_client_ttl_seconds=settings.oauth_unused_client_ttl_seconds,
         config_url=settings.oidc_config_url,

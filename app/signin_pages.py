@@ -28,7 +28,6 @@ from app.metrics import count_decision
 from app.rate_limit import LocalLimiter
 
 if TYPE_CHECKING:
-    from app.config import Settings
     from app.shared_limits import Limiter
 
 log = logging.getLogger("app.signin")
@@ -47,16 +46,12 @@ LOGO = "data:image/svg+xml;base64," + base64.b64encode(_LOGO_SVG.encode()).decod
 REFUSAL_SECONDS = 15
 
 
-def registration_limiter(settings: Settings) -> Limiter | None:
-    """MCP_OAUTH_REGISTRATIONS_PER_MINUTE per address: None when 0, else where the limits count."""
-    per_minute = settings.oauth_registrations_per_minute
+def registration_limiter(per_minute: int, shared: Limiter | None) -> Limiter | None:
+    """MCP_OAUTH_REGISTRATIONS_PER_MINUTE per address: None when 0, else `shared` (the
+    process's Redis store, app.http_app.limiters) or, without one, this process's bucket."""
     if per_minute == 0:
         return None
-    if settings.rate_limit_storage_url is None:
-        return LocalLimiter(per_minute)
-    from app.shared_limits import shared_limiter  # imports `limits` and the Redis client
-
-    return shared_limiter(settings, per_minute, "registrations")
+    return shared or LocalLimiter(per_minute)
 
 
 class RegistrationLimit:

@@ -24,8 +24,10 @@ import jwt
 import redis
 from fastmcp.server.auth.jwt_issuer import derive_jwt_key
 
+from app.tokens import mint_token
 from tests.helpers import eventually, require
 from tests.integration.test_shared_limits import limit_errors
+from tests.redis_server import running
 from tests.server_process import ServerProcess, free_port, run_python
 from tests.signin.conftest import Process, StartServer
 from tests.signin.flow import (
@@ -546,3 +548,44 @@ def _pings(url: str) -> bool:
         return bool(redis.Redis.from_url(url, socket_timeout=1).ping())
     except redis.RedisError:
         return False
+
+
+# --- one replica, one connection pool for every limit -------------------------------
+
+ACCEPT = "application/json, text/event-stream"
+LIST_TOOLS = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+
+
+def test_a_replica_counts_its_registration_and_mcp_limits_over_one_redis_pool(
+    start_server: StartServer, signin_env: dict[str, str], tmp_path: Path
+) -> None:
+    # A redis-server of its own: every connection it sees is this replica's or the test's.
+    with running(tmp_path, durable=False) as store:
+        server = start_server(
+            **{
+                **signin_env,
+                "MCP_RATE_LIMIT_STORAGE_URL": store.url,
+                "MCP_RATE_LIMIT_PER_MINUTE": "100",
+                "MCP_OAUTH_REGISTRATIONS_PER_MINUTE": "100",
+            }
+        )
+        try:
+            token = mint_token(signin_env["MCP_JWT_SECRET_KEY"], "ops", ["public:read"])
+            headers = {"Authorization": f"Bearer {token}", "Accept": ACCEPT}
+            for _ in range(3):  # one request at a time: a pool lends the same connection
+                answer = httpx.post(server.url, json=LIST_TOOLS, headers=headers, timeout=15)
+                assert answer.status_code == 200
+                registered = httpx.post(
+                    f"{server.base_url}/register", json=CLIENT_METADATA, timeout=15
+                )
+                assert registered.status_code == 201
+            with store.client() as client:
+                own = client.client_id()
+                # redis-py 7 types its sync client's answers as "Awaitable | Any".
+                connections = cast(list[dict[str, Any]], client.client_list())
+        finally:
+            server.stop()
+    replica = [c for c in connections if int(c["id"]) != own]
+    # The per-subject and refused-token limits (/mcp) and the registration limit
+    # (/register) all counted in Redis, over one pool: one connection, not one per pool.
+    assert len(replica) == 1, [(c["addr"], c["cmd"]) for c in replica]
