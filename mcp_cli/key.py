@@ -26,7 +26,7 @@ import ipaddress
 import os
 import secrets
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -261,6 +261,9 @@ def cmd_token(store: KeyStore, args: argparse.Namespace) -> None:
 # ---------------------------------------------------------------- CLI
 
 
+Command = Callable[[KeyStore, argparse.Namespace], None]
+
+
 def build_parser() -> argparse.ArgumentParser:
     secret_id = default_secret_id()
 
@@ -298,42 +301,41 @@ def build_parser() -> argparse.ArgumentParser:
     shared = argparse.ArgumentParser(add_help=False)
     common_options(shared, top=False)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    create = commands.add_parser(
-        "create",
-        parents=[shared],
-        help="add the first key (fails if an enabled version exists)",
-        description="Add a new random key as a version of an empty secret; prints no key.",
-    )
-    create.set_defaults(run=cmd_create)
-    rotate = commands.add_parser(
-        "rotate",
-        parents=[shared],
-        help="add a new key, keep the previous, disable older ones",
-        description=(
+    # (command, what it runs, its line in --help, its own --help description)
+    table: tuple[tuple[str, Command, str, str], ...] = (
+        (
+            "create",
+            cmd_create,
+            "add the first key (fails if an enabled version exists)",
+            "Add a new random key as a version of an empty secret; prints no key.",
+        ),
+        (
+            "rotate",
+            cmd_rotate,
+            "add a new key, keep the previous, disable older ones",
             "Add a new random key as the current version. The version that was current "
             "stays enabled as the previous key, so tokens it signed keep working until "
-            "they expire; every older enabled version is disabled. Prints no key."
+            "they expire; every older enabled version is disabled. Prints no key.",
         ),
-    )
-    rotate.set_defaults(run=cmd_rotate)
-    show = commands.add_parser(
-        "show",
-        parents=[shared],
-        help="print the secret's metadata and versions (never a key)",
-        description="Print the secret's name, replication, labels and versions; never a key.",
-    )
-    show.set_defaults(run=cmd_show)
-    token = commands.add_parser(
-        "token",
-        parents=[shared],
-        help="print a token signed with the latest enabled key",
-        description=(
+        (
+            "show",
+            cmd_show,
+            "print the secret's metadata and versions (never a key)",
+            "Print the secret's name, replication, labels and versions; never a key.",
+        ),
+        (
+            "token",
+            cmd_token,
+            "print a token signed with the latest enabled key",
             "Mint an HS256 token with the latest enabled key version and print only the "
-            "token (the same claims as mcp-token)."
+            "token (the same claims as mcp-token).",
         ),
     )
-    add_claim_arguments(token)
-    token.set_defaults(run=cmd_token)
+    for name, run, summary, description in table:
+        command = commands.add_parser(name, parents=[shared], help=summary, description=description)
+        command.set_defaults(run=run)
+        if run is cmd_token:
+            add_claim_arguments(command)
     return parser
 
 

@@ -45,7 +45,7 @@ image: ## Build the image mcp-server:<version> [PLATFORM=linux/amd64] (needs a D
 
 lint-image: tools ## Lint the Dockerfile (hadolint) and the engine script (shellcheck)
 	$(HADOLINT) --config .hadolint.yaml Dockerfile
-	$(SHELLCHECK) scripts/ci/docker-engine.sh
+	$(SHELLCHECK) scripts/ci/docker-engine.sh scripts/ci/debian-mirror.sh
 
 lint: lint-image
 

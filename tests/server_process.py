@@ -8,7 +8,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -150,3 +151,24 @@ class ServerProcess:
                 self.process.wait()
         if not self._log.closed:
             self._log.close()
+
+
+StartServer = Callable[..., ServerProcess]
+
+
+@contextmanager
+def server_starter(log_dir: Path, base_env: dict[str, str]) -> Iterator[StartServer]:
+    """`start(**env)` starts a server with `base_env` updated by `env`; every server it
+    started is stopped when the block ends, however it ends."""
+    started: list[ServerProcess] = []
+
+    def start(**env: str) -> ServerProcess:
+        server = ServerProcess(log_dir, {**base_env, **env})
+        started.append(server)
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in started:
+            server.stop()

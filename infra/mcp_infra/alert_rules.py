@@ -111,6 +111,11 @@ def _num(value: float) -> str:
     return f"{round(value, 6):g}"
 
 
+def _minutes(duration: str) -> str:
+    """'600s' as people read it in an alert's text ('10 minutes'): the duration is its one owner."""
+    return f"{int(duration.removesuffix('s')) // 60} minutes"
+
+
 @dataclass(frozen=True)
 class Queries:
     """The PromQL of the alerts and charts, for one cluster, namespace and release."""
@@ -301,6 +306,23 @@ def burn_alerts(q: Queries) -> list[Alert]:
     ]
 
 
+def storage_alert(
+    q: Queries, prefix: str, *, name: str, store: str, severity: str, consequence: str
+) -> Alert:
+    """The pods cannot reach a Redis store: `mcp_{prefix}_storage_errors_total` grows."""
+    return Alert(
+        key=f"{prefix}-storage-errors",
+        name=f"MCP server: {name} unreachable",
+        query=f"{q.storage_errors(f'mcp_{prefix}_storage_errors_total')} > 0",
+        duration=FOR_STORAGE,
+        severity=severity,
+        what=(
+            f"For {_minutes(FOR_STORAGE)} the pods could not reach the {store} (Redis): "
+            f"{consequence}"
+        ),
+    )
+
+
 def alerts(q: Queries) -> list[Alert]:
     """Every alert of the stack; the uptime check's only when `q` names one."""
     found = burn_alerts(q)
@@ -325,7 +347,7 @@ def alerts(q: Queries) -> list[Alert]:
             severity="CRITICAL",
             what=(
                 f"Deployment {q.release} in cluster {q.cluster} has had no available (ready) "
-                "replica for 3 minutes: nobody can reach the server."
+                f"replica for {_minutes(FOR_NO_READY)}: nobody can reach the server."
             ),
         ),
         Alert(
@@ -335,8 +357,8 @@ def alerts(q: Queries) -> list[Alert]:
             duration=FOR_DISAGREE,
             severity="ERROR",
             what=(
-                "For 10 minutes the pods have not agreed on the current signing key "
-                "(label `fingerprint` of mcp_signing_key_info): a token minted with one "
+                f"For {_minutes(FOR_DISAGREE)} the pods have not agreed on the current signing "
+                "key (label `fingerprint` of mcp_signing_key_info): a token minted with one "
                 "key is refused by pods holding another."
             ),
         ),
@@ -347,7 +369,7 @@ def alerts(q: Queries) -> list[Alert]:
             duration=FOR_DISAGREE,
             severity="ERROR",
             what=(
-                "For 10 minutes the pods have not agreed on the deny-list (label "
+                f"For {_minutes(FOR_DISAGREE)} the pods have not agreed on the deny-list (label "
                 "`fingerprint` of mcp_denylist_info): a revoked token still works on some."
             ),
         ),
@@ -363,27 +385,21 @@ def alerts(q: Queries) -> list[Alert]:
                 "made is not in force."
             ),
         ),
-        Alert(
-            key="limit-storage-errors",
-            name="MCP server: rate-limit store unreachable",
-            query=f"{q.storage_errors('mcp_limit_storage_errors_total')} > 0",
-            duration=FOR_STORAGE,
+        storage_alert(
+            q,
+            "limit",
+            name="rate-limit store",
+            store="shared rate-limit store",
             severity="ERROR",
-            what=(
-                "For 5 minutes the pods could not reach the shared rate-limit store "
-                "(Redis): limits fail open, so no client is being limited."
-            ),
+            consequence="limits fail open, so no client is being limited.",
         ),
-        Alert(
-            key="oauth-storage-errors",
-            name="MCP server: sign-in store unreachable",
-            query=f"{q.storage_errors('mcp_oauth_storage_errors_total')} > 0",
-            duration=FOR_STORAGE,
+        storage_alert(
+            q,
+            "oauth",
+            name="sign-in store",
+            store="sign-in store",
             severity="CRITICAL",
-            what=(
-                "For 5 minutes the pods could not reach the sign-in store (Redis): "
-                "sign-in answers 503, so no new client can sign in."
-            ),
+            consequence="sign-in answers 503, so no new client can sign in.",
         ),
     ]
     if q.uptime_check_id:
@@ -395,9 +411,9 @@ def alerts(q: Queries) -> list[Alert]:
                 duration=FOR_UPTIME,
                 severity="CRITICAL",
                 what=(
-                    f"For 5 minutes checkers in at least {UPTIME_FAILING_REGIONS} regions "
-                    f"failed to get {UPTIME_PATH} over HTTPS: the public URL is down for "
-                    "users, whatever the pods say."
+                    f"For {_minutes(FOR_UPTIME)} checkers in at least {UPTIME_FAILING_REGIONS} "
+                    f"regions failed to get {UPTIME_PATH} over HTTPS: the public URL is down "
+                    "for users, whatever the pods say."
                 ),
             )
         )

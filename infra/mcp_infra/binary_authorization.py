@@ -40,10 +40,10 @@ from cdktn_provider_google.data_google_kms_crypto_key_version import (
 from cdktn_provider_google.kms_crypto_key import KmsCryptoKey
 from cdktn_provider_google.kms_crypto_key_iam_member import KmsCryptoKeyIamMember
 from cdktn_provider_google.kms_key_ring import KmsKeyRing
-from cdktn_provider_google.project_iam_member import ProjectIamMember
 from constructs import Construct
 
 from .config import InfraConfig
+from .iam import grant_project_roles
 
 ATTESTOR_ID = "mcp-pipeline"
 NOTE_ID = "mcp-pipeline-attestations"
@@ -180,14 +180,9 @@ class BinaryAuthorization(Construct):
                 role=role,
                 member=signer,
             )
-        for role in SIGNER_PROJECT_ROLES:
-            ProjectIamMember(
-                self,
-                f"signer-{role.rsplit('/', 1)[-1]}",
-                project=cfg.project_id,
-                role=role,
-                member=signer,
-            )
+        grant_project_roles(
+            self, "signer", project=cfg.project_id, roles=SIGNER_PROJECT_ROLES, member=signer
+        )
 
         # The project's one policy (it replaces the default ALWAYS_ALLOW policy).
         # https://cloud.google.com/binary-authorization/docs/policy-yaml-reference

@@ -31,12 +31,12 @@ from cdktn_provider_google.data_google_project import DataGoogleProject
 from cdktn_provider_google.kms_crypto_key import KmsCryptoKey
 from cdktn_provider_google.kms_crypto_key_iam_member import KmsCryptoKeyIamMember
 from cdktn_provider_google.kms_key_ring import KmsKeyRing
-from cdktn_provider_google.project_iam_member import ProjectIamMember
 from cdktn_provider_google.pubsub_topic import PubsubTopic
 from cdktn_provider_google.service_account import ServiceAccount
 from constructs import Construct
 
 from .config import InfraConfig
+from .iam import grant_project_roles
 from .network import PODS_RANGE, SERVICES_RANGE, Network
 from .registry import Registry
 
@@ -143,14 +143,9 @@ class Cluster(Construct):
             depends_on=depends_on,
         )
         node_member = f"serviceAccount:{self.node_service_account.email}"
-        for role in NODE_ROLES:
-            ProjectIamMember(
-                self,
-                f"node-{role.rsplit('/', 1)[-1]}",
-                project=cfg.project_id,
-                role=role,
-                member=node_member,
-            )
+        grant_project_roles(
+            self, "node", project=cfg.project_id, roles=NODE_ROLES, member=node_member
+        )
         # Nodes pull the app image: read access to this one repository, not all of them.
         # https://cloud.google.com/kubernetes-engine/docs/how-to/hardening-your-cluster#use_least_privilege_sa
         ArtifactRegistryRepositoryIamMember(

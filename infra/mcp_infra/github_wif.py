@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from cdktn import ITerraformDependable
 from cdktn_provider_google.artifact_registry_repository_iam_member import (
     ArtifactRegistryRepositoryIamMember,
@@ -31,7 +33,16 @@ ATTRIBUTE_MAPPING = {
 }
 
 
-def github_pool(
+@dataclass(frozen=True)
+class GithubIdentity:
+    """A pool, its GitHub OIDC provider, and the service account the pool may act as."""
+
+    pool: IamWorkloadIdentityPool
+    provider: IamWorkloadIdentityPoolProvider
+    service_account: ServiceAccount
+
+
+def github_identity(
     scope: Construct,
     cfg: InfraConfig,
     *,
@@ -39,9 +50,14 @@ def github_pool(
     display_name: str,
     description: str,
     attribute_condition: str,
+    account: str,
+    account_id: str,
+    account_name: str,
     depends_on: list[ITerraformDependable],
-) -> tuple[IamWorkloadIdentityPool, IamWorkloadIdentityPoolProvider]:
-    """A workload identity pool with one GitHub OIDC provider admitting what the condition says."""
+) -> GithubIdentity:
+    """A workload identity pool with one GitHub OIDC provider admitting what the condition
+    says, and a service account (construct id `account`) that only the pool's identities
+    from this repository (by id) may impersonate."""
     pool = IamWorkloadIdentityPool(
         scope,
         "pool",
@@ -65,7 +81,28 @@ def github_pool(
         attribute_condition=attribute_condition,
         oidc={"issuer_uri": GITHUB_ISSUER},
     )
-    return pool, provider
+    service_account = ServiceAccount(
+        scope,
+        account,
+        project=cfg.project_id,
+        account_id=account_id,
+        display_name=account_name,
+        depends_on=depends_on,
+    )
+    # Only identities from this repository (by id) may impersonate the account; the
+    # pool's condition narrows them further (branch, workflow).
+    # https://cloud.google.com/iam/docs/workload-identity-federation#conditions
+    ServiceAccountIamMember(
+        scope,
+        "wif-user",
+        service_account_id=service_account.name,
+        role="roles/iam.workloadIdentityUser",
+        member=(
+            f"principalSet://iam.googleapis.com/{pool.name}"
+            f"/attribute.repository_id/{cfg.github_repository_id}"
+        ),
+    )
+    return GithubIdentity(pool, provider, service_account)
 
 
 class GithubFederation(Construct):
@@ -86,23 +123,20 @@ class GithubFederation(Construct):
     ) -> None:
         super().__init__(scope, id_)
         cfg = config
-        self.pool, self.provider = github_pool(
+        identity = github_identity(
             self,
             cfg,
             pool_id=cfg.wif_pool_id,
             display_name="GitHub Actions",
             description=f"CI of {cfg.github_owner}/{cfg.github_repository}",
             attribute_condition=cfg.wif_attribute_condition,
-            depends_on=depends_on,
-        )
-        self.service_account = ServiceAccount(
-            self,
-            "ci-sa",
-            project=cfg.project_id,
+            account="ci-sa",
             account_id=cfg.ci_service_account_id,
-            display_name="GitHub Actions: push images to the mcp-prototype repository only",
+            account_name="GitHub Actions: push images to the mcp-prototype repository only",
             depends_on=depends_on,
         )
+        self.pool, self.provider = identity.pool, identity.provider
+        self.service_account = identity.service_account
         # Writer on this one repository: the pipeline can push images and nothing more.
         ArtifactRegistryRepositoryIamMember(
             self,
@@ -112,16 +146,4 @@ class GithubFederation(Construct):
             repository=registry.name,
             role="roles/artifactregistry.writer",
             member=f"serviceAccount:{self.service_account.email}",
-        )
-        # Only identities from this repository (by id) may impersonate the CI account.
-        # https://cloud.google.com/iam/docs/workload-identity-federation#conditions
-        ServiceAccountIamMember(
-            self,
-            "wif-user",
-            service_account_id=self.service_account.name,
-            role="roles/iam.workloadIdentityUser",
-            member=(
-                f"principalSet://iam.googleapis.com/{self.pool.name}"
-                f"/attribute.repository_id/{cfg.github_repository_id}"
-            ),
         )

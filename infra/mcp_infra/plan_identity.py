@@ -16,14 +16,12 @@ from __future__ import annotations
 
 from cdktn import ITerraformDependable
 from cdktn_provider_google.kms_crypto_key_iam_member import KmsCryptoKeyIamMember
-from cdktn_provider_google.project_iam_member import ProjectIamMember
-from cdktn_provider_google.service_account import ServiceAccount
-from cdktn_provider_google.service_account_iam_member import ServiceAccountIamMember
 from cdktn_provider_google.storage_bucket_iam_member import StorageBucketIamMember
 from constructs import Construct
 
 from .config import InfraConfig
-from .github_wif import github_pool
+from .github_wif import github_identity
+from .iam import grant_project_roles
 
 WORKFLOW = ".github/workflows/infra.yml"
 
@@ -83,32 +81,22 @@ class PlanIdentity(Construct):
     ) -> None:
         super().__init__(scope, id_)
         cfg = config
-        self.pool, self.provider = github_pool(
+        identity = github_identity(
             self,
             cfg,
             pool_id=cfg.plan_wif_pool_id,
             display_name="GitHub Actions: infra plan",
             description=f"{WORKFLOW} of {cfg.github_owner}/{cfg.github_repository} (read-only)",
             attribute_condition=plan_attribute_condition(cfg),
-            depends_on=depends_on,
-        )
-        self.service_account = ServiceAccount(
-            self,
-            "plan-sa",
-            project=cfg.project_id,
+            account="plan-sa",
             account_id=cfg.plan_service_account_id,
-            display_name="GitHub Actions: terraform plan of the mcp-prototype stack (read-only)",
+            account_name="GitHub Actions: terraform plan of the mcp-prototype stack (read-only)",
             depends_on=depends_on,
         )
+        self.pool, self.provider = identity.pool, identity.provider
+        self.service_account = identity.service_account
         member = f"serviceAccount:{self.service_account.email}"
-        for role in PLAN_ROLES:
-            ProjectIamMember(
-                self,
-                f"plan-{role.rsplit('/', 1)[-1]}",
-                project=cfg.project_id,
-                role=role,
-                member=member,
-            )
+        grant_project_roles(self, "plan", project=cfg.project_id, roles=PLAN_ROLES, member=member)
         for role in PLAN_ROLES_ON_KEY:
             KmsCryptoKeyIamMember(
                 self, "plan-key", crypto_key_id=attestation_key_id, role=role, member=member
@@ -117,14 +105,3 @@ class PlanIdentity(Construct):
             StorageBucketIamMember(
                 self, "plan-state", bucket=cfg.state_bucket, role=role, member=member
             )
-        # Only identities from this pool (which admits only the infra workflow) may act as it.
-        ServiceAccountIamMember(
-            self,
-            "wif-user",
-            service_account_id=self.service_account.name,
-            role="roles/iam.workloadIdentityUser",
-            member=(
-                f"principalSet://iam.googleapis.com/{self.pool.name}"
-                f"/attribute.repository_id/{cfg.github_repository_id}"
-            ),
-        )

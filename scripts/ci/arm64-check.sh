@@ -34,17 +34,6 @@ die() { printf 'arm64-check: error: %s\n' "$*" >&2; exit 1; }
 [[ "$(id -u)" == 0 ]] || die "run as root (debootstrap, chroot and binfmt need it)"
 [[ "$(uname -m)" == x86_64 ]] || log "host is $(uname -m), not x86_64: the emulation step may be unneeded"
 
-# The Debian mirror serving bookworm, as the machine's apt sources name it.
-debian_mirror() {
-  local mirror
-  # $(...) here is apt's own field syntax, not a shell expansion.
-  # shellcheck disable=SC2016
-  mirror="$(apt-get indextargets --no-release-info --format '$(REPO_URI) $(RELEASE)' \
-    'Identifier: Packages' 2>/dev/null | awk '$2 == "bookworm" { print $1; exit }')"
-  [[ -n "$mirror" ]] || die "no Debian bookworm mirror in the apt sources of this machine"
-  printf '%s\n' "$mirror"
-}
-
 in_root() {
   # A clean environment: the host's pip settings name paths that do not exist inside.
   chroot "$ROOTFS" /usr/bin/env -i HOME=/root PATH=/usr/local/bin:/usr/bin:/bin \
@@ -77,7 +66,7 @@ grep -E '^(enabled|interpreter|flags)' /proc/sys/fs/binfmt_misc/qemu-aarch64 \
   || die "qemu-aarch64 is not registered with binfmt_misc"
 
 if [[ ! -f "$ROOTFS/.debootstrap-done" ]]; then
-  mirror="$(debian_mirror)"
+  mirror="$("$REPO/scripts/ci/debian-mirror.sh")"
   log "debootstrap --arch arm64 --variant=minbase bookworm from $mirror"
   rm -rf "$ROOTFS"
   debootstrap --arch arm64 --variant=minbase bookworm "$ROOTFS" "$mirror" \

@@ -149,21 +149,10 @@ start_private_engine() {
   die "dockerd did not answer within ${i}s; see $LOGFILE"
 }
 
-# The Debian mirror serving bookworm, as the machine's apt sources name it.
-debian_mirror() {
-  local mirror
-  # $(...) here is apt's own field syntax, not a shell expansion.
-  # shellcheck disable=SC2016
-  mirror="$(apt-get indextargets --no-release-info --format '$(REPO_URI) $(RELEASE)' \
-    'Identifier: Packages' 2>/dev/null | awk '$2 == "bookworm" { print $1; exit }')"
-  [[ -n "$mirror" ]] || die "no Debian bookworm mirror in the apt sources of this machine"
-  printf '%s\n' "$mirror"
-}
-
 build_standin_rootfs() {
   local mirror rootfs
   apt_install debootstrap
-  mirror="$(debian_mirror)"
+  mirror="$("$(dirname "${BASH_SOURCE[0]}")/debian-mirror.sh")"
   rootfs="$(mktemp -d "$STATE_DIR/cache/rootfs.XXXXXX")"
   log "building the stand-in root filesystem with debootstrap from $mirror (1 to 5 minutes, once)"
   if ! with_progress "debootstrap" "$STATE_DIR/debootstrap.log" debootstrap --variant=minbase \

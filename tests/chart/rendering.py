@@ -192,6 +192,12 @@ class Chart:
     ) -> subprocess.CompletedProcess[str]:
         return self.helm_run("template", RELEASE, "--namespace", NAMESPACE, *extra, chart=chart)
 
+    def show_only(self, template: str, extra: list[str], chart: Path | None = None) -> str:
+        """One template (`deployment.yaml`) rendered with `extra`; fails the test if helm does."""
+        result = self.template([*extra, "--show-only", f"templates/{template}"], chart=chart)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
     def render(self, name: str) -> Rendered:
         if name not in self._cache:
             combo = COMBOS[name]

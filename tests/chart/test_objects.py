@@ -217,16 +217,10 @@ def test_service_account_annotation_comes_from_values(chart: Chart, name: str) -
 
 def test_service_account_annotation_follows_a_different_value(chart: Chart) -> None:
     other = "someone-else@another-project.iam.gserviceaccount.com"
-    result = chart.template(
-        [
-            "--set",
-            f"serviceAccount.gcpServiceAccount={other}",
-            "--show-only",
-            "templates/serviceaccount.yaml",
-        ]
+    text = chart.show_only(
+        "serviceaccount.yaml", ["--set", f"serviceAccount.gcpServiceAccount={other}"]
     )
-    assert result.returncode == 0, result.stderr
-    assert f'iam.gke.io/gcp-service-account: "{other}"' in result.stdout
+    assert f'iam.gke.io/gcp-service-account: "{other}"' in text
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -307,21 +301,13 @@ def test_editing_a_document_changes_the_checksum(chart: Chart, tmp_path: Path) -
     base = chart.render("dev-documents").one("Deployment")
     edited = tmp_path / "public.md"
     edited.write_text(DOCUMENTS[0] + "One more line.\n")
-    result = chart.template(
-        [
-            # The last --set-file of a key wins over the combination's.
-            *chart.args(COMBOS["dev-documents"]),
-            "--set-file",
-            f"documents.public={edited}",
-            "--show-only",
-            "templates/deployment.yaml",
-        ]
-    )
-    assert result.returncode == 0, result.stderr
+    # The last --set-file of a key wins over the combination's.
+    args = [*chart.args(COMBOS["dev-documents"]), "--set-file", f"documents.public={edited}"]
+    text = chart.show_only("deployment.yaml", args)
     key = "checksum/documents"
     before = base["spec"]["template"]["metadata"]["annotations"][key]
-    assert f"{key}: {before}" not in result.stdout
-    assert f"{key}: " in result.stdout
+    assert f"{key}: {before}" not in text
+    assert f"{key}: " in text
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -359,17 +345,9 @@ def test_network_policy(chart: Chart, name: str) -> None:
 
 def test_network_policy_admits_only_the_listed_peers(chart: Chart) -> None:
     peer = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "gateway"}}}
-    result = chart.template(
-        [
-            *chart.args(COMBOS["gke"]),
-            "--set-json",
-            f"networkPolicy.ingressFrom=[{json.dumps(peer)}]",
-            "--show-only",
-            "templates/networkpolicy.yaml",
-        ]
-    )
-    assert result.returncode == 0, result.stderr
-    policy = YAML(typ="safe").load(result.stdout)["spec"]
+    listing = f"networkPolicy.ingressFrom=[{json.dumps(peer)}]"
+    args = [*chart.args(COMBOS["gke"]), "--set-json", listing]
+    policy = YAML(typ="safe").load(chart.show_only("networkpolicy.yaml", args))["spec"]
     listed = {"ports": [{"port": "http", "protocol": "TCP"}], "from": [peer]}
     assert policy["ingress"][0] == listed
     assert [rule["from"][0]["namespaceSelector"] for rule in policy["ingress"][1:]] == [

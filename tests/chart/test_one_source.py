@@ -48,10 +48,9 @@ def deployment(chart: Chart, *sets: str) -> tuple[str, dict[str, Any]]:
     args = [*chart.args(COMBOS["dev"])]
     for item in sets:
         args += ["--set", item]
-    result = chart.template([*args, "--show-only", "templates/deployment.yaml"])
-    assert result.returncode == 0, result.stderr
-    (obj,) = parse_all(result.stdout)
-    return result.stdout, obj
+    text = chart.show_only("deployment.yaml", args)
+    (obj,) = parse_all(text)
+    return text, obj
 
 
 def test_issuer_and_audience_are_the_apps_unless_set(chart: Chart) -> None:
@@ -90,11 +89,8 @@ def test_the_port_is_written_once(chart: Chart) -> None:
 
 
 def test_the_service_follows_the_port_by_name(chart: Chart) -> None:
-    result = chart.template(
-        ["--set", "containerPort=9090", "--show-only", "templates/service.yaml"]
-    )
-    assert result.returncode == 0, result.stderr
-    (port,) = YAML(typ="safe").load(result.stdout)["spec"]["ports"]
+    service = chart.show_only("service.yaml", ["--set", "containerPort=9090"])
+    (port,) = YAML(typ="safe").load(service)["spec"]["ports"]
     assert port["targetPort"] == "http"
 
 

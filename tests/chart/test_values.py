@@ -175,9 +175,7 @@ def notes(chart: Chart, name: str, tmp_path: Path) -> str:
         'notes: {{ include "mcp-server/templates/NOTES.txt" . | toJson }}\n'
     )
     args = [a.replace(str(chart.chart), str(copy)) for a in chart.args(COMBOS[name])]
-    result = chart.template([*args, "--show-only", "templates/zz-notes.yaml"], chart=copy)
-    assert result.returncode == 0, result.stderr
-    text: str = load_yaml_text(result.stdout)["notes"]
+    text: str = load_yaml_text(chart.show_only("zz-notes.yaml", args, chart=copy))["notes"]
     return text
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from app.tokens import mint_token
+from tests.bearer import expired
 from tests.server_process import ServerProcess
 
 NEEDS_SCOPE = "the call needs the scope confidential:read"
@@ -35,23 +36,7 @@ def token_for(signing_key: str) -> Callable[..., str]:
 @pytest.fixture(scope="session")
 def expired_token(signing_key: str) -> str:
     """A token that expired well beyond the server's leeway."""
-    import time
-
-    import jwt
-
-    from app.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER
-
-    now = int(time.time())
-    claims = {
-        "sub": "client-test",
-        "iss": DEFAULT_ISSUER,
-        "aud": DEFAULT_AUDIENCE,
-        "iat": now - 3600,
-        "exp": now - 600,
-        "jti": secrets.token_hex(8),
-        "scope": "public:read",
-    }
-    return jwt.encode(claims, signing_key, algorithm="HS256")
+    return expired(signing_key)
 
 
 @pytest.fixture(scope="session")

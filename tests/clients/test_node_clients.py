@@ -213,18 +213,17 @@ def test_inspector_cli_with_an_expired_token_is_told_to_use_make_token(
     assert "make token SCOPES=" in output
 
 
+def mcp_remote(url: str, token: str) -> list[str]:
+    """mcp-remote bridging stdio to `url` over Streamable HTTP, sending `token`."""
+    binary = str(NODE_DIR / "node_modules" / ".bin" / "mcp-remote")
+    return [binary, url, "--transport", "http-only", "--header", f"Authorization:Bearer {token}"]
+
+
 def test_mcp_remote_with_an_expired_token_is_told_to_use_make_token(
     node_env: dict[str, str], server: ServerProcess, expired_token: str
 ) -> None:
     result = subprocess.run(
-        [
-            str(NODE_DIR / "node_modules" / ".bin" / "mcp-remote"),
-            server.url,
-            "--transport",
-            "http-only",
-            "--header",
-            f"Authorization:Bearer {expired_token}",
-        ],
+        mcp_remote(server.url, expired_token),
         cwd=NODE_DIR,
         env=node_env,
         input=json.dumps(INITIALIZE) + "\n",
@@ -246,14 +245,7 @@ def test_mcp_remote_lists_with_a_token(
         {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
     ]
     process = subprocess.Popen(
-        [
-            str(NODE_DIR / "node_modules" / ".bin" / "mcp-remote"),
-            server.url,
-            "--transport",
-            "http-only",
-            "--header",
-            f"Authorization:Bearer {token_for('public:read')}",
-        ],
+        mcp_remote(server.url, token_for("public:read")),
         cwd=NODE_DIR,
         env=node_env,
         stdin=subprocess.PIPE,

@@ -19,6 +19,7 @@ import pytest
 
 from app.config import BUNDLED_DOCUMENTS
 from app.tokens import mint_token
+from tests.bearer import assert_needs_confidential_scope
 from tests.container.conftest import (
     READY_DEADLINE_SECONDS,
     STOP_GRACE_SECONDS,
@@ -119,13 +120,7 @@ def test_unauthorized_call_gets_403_insufficient_scope(
     send = session(server, token_for("public:read"))
     response = send("tools/call", {"name": "get_confidential_info", "arguments": {}})
 
-    assert response.status_code == 403
-    challenge = response.headers["www-authenticate"]
-    assert challenge.startswith("Bearer ")
-    assert 'error="insufficient_scope"' in challenge
-    assert 'scope="confidential:read"' in challenge
-    metadata = f"{server.base_url}/.well-known/oauth-protected-resource/mcp"
-    assert f'resource_metadata="{metadata}"' in challenge
+    assert_needs_confidential_scope(response, server.base_url)
 
 
 def test_authorized_call_returns_the_bundled_document(

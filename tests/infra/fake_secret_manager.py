@@ -89,7 +89,7 @@ class FakeSecretManager:
         with self._lock:
             return self._secrets[secret_name].payloads[f"{secret_name}/versions/{number}"]
 
-    # ---- the RPCs
+    # ---- the RPCs (each called by `handle` below, which holds the lock and records it)
 
     def _secret(self, name: str, context: grpc.ServicerContext) -> _Secret:
         secret = self._secrets.get(name)
@@ -109,68 +109,58 @@ class FakeSecretManager:
     def get_secret(
         self, request: service.GetSecretRequest, context: grpc.ServicerContext
     ) -> resources.Secret:
-        with self._lock:
-            self.calls.append("GetSecret")
-            return self._secret(request.name, context).meta
+        return self._secret(request.name, context).meta
 
     def add_secret_version(
         self, request: service.AddSecretVersionRequest, context: grpc.ServicerContext
     ) -> resources.SecretVersion:
-        with self._lock:
-            self.calls.append("AddSecretVersion")
-            secret = self._secret(request.parent, context)
-            data = request.payload.data
-            if "data_crc32c" in request.payload and crc32c(data) != request.payload.data_crc32c:
-                context.abort(grpc.StatusCode.INVALID_ARGUMENT, "Checksum mismatch.")
-            name = f"{request.parent}/versions/{len(secret.versions) + 1}"
-            version = resources.SecretVersion(
-                name=name,
-                create_time=datetime.now(UTC),
-                state=resources.SecretVersion.State.ENABLED,
-                client_specified_payload_checksum="data_crc32c" in request.payload,
-            )
-            secret.versions.append(version)
-            secret.payloads[name] = data
-            return version
+        secret = self._secret(request.parent, context)
+        data = request.payload.data
+        if "data_crc32c" in request.payload and crc32c(data) != request.payload.data_crc32c:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "Checksum mismatch.")
+        name = f"{request.parent}/versions/{len(secret.versions) + 1}"
+        version = resources.SecretVersion(
+            name=name,
+            create_time=datetime.now(UTC),
+            state=resources.SecretVersion.State.ENABLED,
+            client_specified_payload_checksum="data_crc32c" in request.payload,
+        )
+        secret.versions.append(version)
+        secret.payloads[name] = data
+        return version
 
     def list_secret_versions(
         self, request: service.ListSecretVersionsRequest, context: grpc.ServicerContext
     ) -> service.ListSecretVersionsResponse:
-        with self._lock:
-            self.calls.append("ListSecretVersions")
-            if request.filter:
-                context.abort(grpc.StatusCode.UNIMPLEMENTED, "filters are not emulated")
-            versions = list(reversed(self._secret(request.parent, context).versions))
-            return service.ListSecretVersionsResponse(versions=versions, total_size=len(versions))
+        if request.filter:
+            context.abort(grpc.StatusCode.UNIMPLEMENTED, "filters are not emulated")
+        versions = list(reversed(self._secret(request.parent, context).versions))
+        return service.ListSecretVersionsResponse(versions=versions, total_size=len(versions))
 
     def disable_secret_version(
         self, request: service.DisableSecretVersionRequest, context: grpc.ServicerContext
     ) -> resources.SecretVersion:
-        with self._lock:
-            self.calls.append("DisableSecretVersion")
-            version = self._version(request.name, context)
-            # proto-plus accepts the enum member; its stubs type the field as int.
-            version.state = resources.SecretVersion.State.DISABLED  # type: ignore[assignment]
-            return version
+        version = self._version(request.name, context)
+        # proto-plus accepts the enum member; its stubs type the field as int.
+        version.state = resources.SecretVersion.State.DISABLED  # type: ignore[assignment]
+        return version
 
     def access_secret_version(
         self, request: service.AccessSecretVersionRequest, context: grpc.ServicerContext
     ) -> service.AccessSecretVersionResponse:
-        with self._lock:
-            self.calls.append("AccessSecretVersion")
-            version = self._version(request.name, context)
-            if version.state != resources.SecretVersion.State.ENABLED:
-                context.abort(
-                    grpc.StatusCode.FAILED_PRECONDITION,
-                    f"Secret Version [{request.name}] is in DISABLED state.",
-                )
-            secret_name = request.name.split("/versions/", 1)[0]
-            data = self._secrets[secret_name].payloads[request.name]
-            checksum = crc32c(data) ^ (1 if request.name in self.corrupted else 0)
-            return service.AccessSecretVersionResponse(
-                name=request.name,
-                payload=resources.SecretPayload(data=data, data_crc32c=checksum),
+        version = self._version(request.name, context)
+        if version.state != resources.SecretVersion.State.ENABLED:
+            context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"Secret Version [{request.name}] is in DISABLED state.",
             )
+        secret_name = request.name.split("/versions/", 1)[0]
+        data = self._secrets[secret_name].payloads[request.name]
+        checksum = crc32c(data) ^ (1 if request.name in self.corrupted else 0)
+        return service.AccessSecretVersionResponse(
+            name=request.name,
+            payload=resources.SecretPayload(data=data, data_crc32c=checksum),
+        )
 
     # ---- the server
 
@@ -181,7 +171,10 @@ class FakeSecretManager:
             def handle(request: Any, context: grpc.ServicerContext) -> Any:
                 if method in self.failures:
                     context.abort(self.failures[method], f"{method} refused by the test")
-                return fn(request, context)
+                # One RPC at a time, each recorded (tests assert what a command never calls).
+                with self._lock:
+                    self.calls.append(method)
+                    return fn(request, context)
 
             return grpc.unary_unary_rpc_method_handler(
                 handle,

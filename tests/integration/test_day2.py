@@ -9,84 +9,24 @@ same process (same PID): no restart.
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import httpx
 import jwt
-import pytest
 
 from app.tokens import mint_token
+from tests.integration.kubelet import KEY_A, KEY_B, KubeletVolume, wait_for
 from tests.server_process import ServerProcess
 
-KEY_A = "a" * 48
-KEY_B = "b" * 48
-KEY_C = "c" * 48
 CALL = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "get_public_info"}}
 ACCEPT = "application/json, text/event-stream"
-
-
-class KubeletVolume:
-    """A folder updated the way kubelet updates a mounted Secret or ConfigMap."""
-
-    def __init__(self, root: Path, files: dict[str, str]) -> None:
-        self.root = root
-        root.mkdir()
-        self._generation = 0
-        self.update(files)
-
-    def update(self, files: dict[str, str]) -> None:
-        self._generation += 1
-        payload = self.root / f"..2026_12_01_10_00_{self._generation:02d}.000000"
-        payload.mkdir()
-        for name, content in files.items():
-            (payload / name).write_text(content)
-            link = self.root / name
-            if not link.is_symlink():
-                link.symlink_to(f"..data/{name}")
-        staging = self.root / "..data_tmp"
-        staging.symlink_to(payload.name)
-        os.replace(staging, self.root / "..data")  # the atomic flip
-
-    def path(self, name: str) -> Path:
-        return self.root / name
 
 
 def status(server: ServerProcess, token: str) -> int:
     headers = {"Authorization": f"Bearer {token}", "Accept": ACCEPT}
     return httpx.post(server.url, json=CALL, headers=headers, timeout=10).status_code
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> float:
-    """Seconds until `condition()` held; fail after `timeout`."""
-    start = time.monotonic()
-    while not condition():
-        if time.monotonic() - start > timeout:
-            raise AssertionError("the server did not pick up the change")
-        time.sleep(0.05)
-    return time.monotonic() - start
-
-
-@pytest.fixture
-def mounted_server(tmp_path: Path) -> Iterator[tuple[ServerProcess, KubeletVolume, KubeletVolume]]:
-    """A server reading its keys and deny-list from kubelet-style volumes (no key in env)."""
-    keys = KubeletVolume(tmp_path / "signing-key", {"current": KEY_A})
-    revoked = KubeletVolume(tmp_path / "revoked", {"jti": "# nothing revoked yet\n"})
-    server = ServerProcess(
-        tmp_path,
-        {
-            "MCP_JWT_SECRET_FILE": str(keys.path("current")),
-            "MCP_JWT_PREVIOUS_SECRET_FILE": str(keys.path("previous")),  # not mounted yet
-            "MCP_JWT_DENYLIST_FILE": str(revoked.path("jti")),
-            "MCP_RATE_LIMIT_PER_MINUTE": "0",
-            "MCP_AUTH_FAILURE_LIMIT_PER_MINUTE": "0",
-        },
-    )
-    yield server, keys, revoked
-    server.stop()
 
 
 def test_rotation_and_revocation_without_a_restart(

@@ -14,9 +14,8 @@ import httpx
 import pytest
 
 from app.jsonrpc_body import MAX_BODY_BYTES
-from tests.integration.conftest import StartServer
 from tests.integration.test_route_guards import call, send
-from tests.server_process import ServerProcess
+from tests.server_process import ServerProcess, StartServer
 
 
 @pytest.fixture(scope="module")

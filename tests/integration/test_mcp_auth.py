@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 
 import httpx
-import jwt
 import pytest
 
 from app.catalog import ALL_SCOPES
 from app.config import BUNDLED_DOCUMENTS
-from app.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER, mint_token
+from app.tokens import mint_token
 from mcp_cli.client import McpClient
+from tests.bearer import assert_needs_confidential_scope, expired
 from tests.server_process import ServerProcess
 
 MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
@@ -74,32 +73,12 @@ def test_unauthorized_call_gets_403_insufficient_scope(
     body = rpc("tools/call", {"name": "get_confidential_info", "arguments": {}}, id_=42)
     response = post(server, body, token_for("public:read"))
 
-    assert response.status_code == 403
-    challenge = response.headers["www-authenticate"]
-    assert challenge.startswith("Bearer ")
-    assert 'error="insufficient_scope"' in challenge
-    assert 'scope="confidential:read"' in challenge
-    metadata = f"{server.base_url}/.well-known/oauth-protected-resource/mcp"
-    assert f'resource_metadata="{metadata}"' in challenge
+    assert_needs_confidential_scope(response, server.base_url)
     error = response.json()
     assert error["jsonrpc"] == "2.0"
     assert error["id"] == 42
     assert "Permission denied" in error["error"]["message"]
     assert "confidential:read" in error["error"]["message"]
-
-
-def expired_token(key: str) -> str:
-    """A genuine token (valid signature) whose exp is past the server's leeway."""
-    now = int(time.time())
-    claims = {
-        "sub": "alice",
-        "iss": DEFAULT_ISSUER,
-        "aud": DEFAULT_AUDIENCE,
-        "iat": now - 600,
-        "exp": now - 300,
-        "scope": "public:read",
-    }
-    return jwt.encode(claims, key, algorithm="HS256")
 
 
 @pytest.mark.parametrize("kind", ["none", "expired", "garbage", "wrong key", "query string"])
@@ -108,7 +87,7 @@ def test_missing_or_invalid_token_gets_401_with_challenge(
 ) -> None:
     body = rpc("tools/list")
     tokens = {
-        "expired": expired_token(signing_key),
+        "expired": expired(signing_key),
         "garbage": "not.a.token",
         "wrong key": mint_token("x" * 40, "mallory", ["public:read"]),
     }

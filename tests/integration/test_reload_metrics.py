@@ -7,16 +7,12 @@ The files change the way kubelet changes a mounted Secret or ConfigMap
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.key_files import fingerprint
 from app.reload_metrics import denylist_fingerprint
-from tests.integration.test_day2 import KEY_A, KEY_B, KubeletVolume, wait_for
+from tests.integration.kubelet import KEY_A, KEY_B, KubeletVolume, wait_for
 from tests.server_process import ServerProcess
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -56,26 +52,10 @@ def per_setting(samples: Samples, metric: str) -> dict[str, float]:
     }
 
 
-@pytest.fixture
-def mounted(tmp_path: Path) -> Iterator[tuple[ServerProcess, KubeletVolume, KubeletVolume]]:
-    keys = KubeletVolume(tmp_path / "signing-key", {"current": KEY_A})
-    revoked = KubeletVolume(tmp_path / "revoked", {"jti": "# nothing revoked yet\n"})
-    server = ServerProcess(
-        tmp_path,
-        {
-            "MCP_JWT_SECRET_FILE": str(keys.path("current")),
-            "MCP_JWT_PREVIOUS_SECRET_FILE": str(keys.path("previous")),
-            "MCP_JWT_DENYLIST_FILE": str(revoked.path("jti")),
-        },
-    )
-    yield server, keys, revoked
-    server.stop()
-
-
 def test_fingerprints_reload_times_and_refusals_follow_the_files(
-    mounted: tuple[ServerProcess, KubeletVolume, KubeletVolume],
+    mounted_server: tuple[ServerProcess, KubeletVolume, KubeletVolume],
 ) -> None:
-    server, keys, revoked = mounted
+    server, keys, revoked = mounted_server
     start = scrape(server)
     assert keys_served(start) == {"current": fingerprint(KEY_A.encode())}
     assert denylist_served(start) == {denylist_fingerprint([])}

@@ -12,11 +12,10 @@ import time
 from collections.abc import Callable
 
 import httpx
-import jwt
 import pytest
 
 from app.config import BUNDLED_DOCUMENTS
-from app.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER
+from tests.bearer import signed
 from tests.server_process import ServerProcess
 
 ACCEPT = "application/json, text/event-stream"
@@ -55,20 +54,6 @@ def send(
         all_headers.append(("Authorization", f"Bearer {token}"))
     all_headers.extend(headers or [])
     return httpx.post(f"{server.base_url}{path}", content=content, headers=all_headers)
-
-
-def signed(key: str, **claims: object) -> str:
-    now = int(time.time())
-    base: dict[str, object] = {
-        "sub": "alice",
-        "iss": DEFAULT_ISSUER,
-        "aud": DEFAULT_AUDIENCE,
-        "iat": now,
-        "exp": now + 300,
-        "scope": "public:read confidential:read",
-    }
-    base.update(claims)
-    return jwt.encode(base, key, algorithm="HS256")
 
 
 def log_entries(server: ServerProcess) -> list[dict[str, object]]:

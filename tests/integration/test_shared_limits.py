@@ -20,9 +20,7 @@ import pytest
 from app.shared_limits import BACKOFF_SECONDS
 from tests.integration.test_route_guards import call, log_entries, send
 from tests.redis_server import RedisServer, running
-from tests.server_process import ServerProcess
-
-StartServer = Callable[..., ServerProcess]
+from tests.server_process import ServerProcess, StartServer
 
 
 @pytest.fixture(scope="module")

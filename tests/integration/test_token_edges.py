@@ -20,8 +20,7 @@ import jwt
 
 from app.tokens import mint_token
 from tests.helpers import eventually
-from tests.integration.conftest import StartServer
-from tests.server_process import ServerProcess
+from tests.server_process import ServerProcess, StartServer
 
 ACCEPT = "application/json, text/event-stream"
 

@@ -22,7 +22,8 @@ import pytest
 
 from tests.helpers import ROOT, require
 from tests.redis_server import running
-from tests.server_process import ServerProcess, free_port, stop
+from tests.server_process import ServerProcess, free_port, server_starter, stop
+from tests.server_process import StartServer as StartServer  # the signin tests import it here
 
 # The people the provider knows; the policy below decides what each may do.
 PEOPLE = {
@@ -44,8 +45,6 @@ rules:
     scopes: [confidential:read]
 """
 CLIENT_ID = "mcp-server-test"
-
-StartServer = Callable[..., ServerProcess]
 
 
 class Process:
@@ -127,17 +126,9 @@ def signin_env(oidc_provider: str, policy_file: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def start_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartServer]:
-    started: list[ServerProcess] = []
     log_dir = tmp_path_factory.mktemp("signin-server-logs")
-
-    def start(**env: str) -> ServerProcess:
-        server = ServerProcess(log_dir, env)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
+    with server_starter(log_dir, {}) as start:
+        yield start
 
 
 @pytest.fixture(scope="session")
