@@ -27,7 +27,7 @@ from fastmcp.server.auth.jwt_issuer import derive_jwt_key
 from tests.helpers import eventually, require
 from tests.integration.test_shared_limits import limit_errors
 from tests.server_process import ServerProcess, free_port, run_python
-from tests.signin.conftest import Process, StartServer
+from tests.signin.conftest import StartServer
 from tests.signin.flow import (
     CLIENT_REDIRECT,
     Browser,
@@ -39,6 +39,7 @@ from tests.signin.flow import (
     oauth_client,
     sign_in,
 )
+from tests.signin.provider import Process
 
 CONFIDENTIAL = "get_confidential_info"
 CLIENT_METADATA: dict[str, Any] = {
