@@ -56,7 +56,14 @@ async def lifespan(app: ASGIApp) -> AsyncIterator[None]:
 
     task = asyncio.create_task(run())
     await inbox.put({"type": "lifespan.startup"})
-    assert (await asyncio.wait_for(outbox.get(), 30))["type"] == "lifespan.startup.complete"
+    started = asyncio.ensure_future(outbox.get())
+    # An app that fails to start fails the test with its own error, at once.
+    await asyncio.wait({task, started}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        started.cancel()
+        task.result()
+    assert started.done(), "the app did not start within 30 s"
+    assert started.result()["type"] == "lifespan.startup.complete"
     try:
         yield
     finally:
