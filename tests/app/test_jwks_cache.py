@@ -10,56 +10,16 @@ modules fails here on the monkeypatch, loudly.
 
 from __future__ import annotations
 
-import json
-import time
-from collections.abc import Iterator
-from typing import Any
-
-import jwt
 import jwt.api_jwk
 import jwt.jwk_set_cache
 import jwt.jwks_client
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from app.auth import JWTVerifier
 from app.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER
-from tests.app.conftest import Clock
-from tests.helpers import StubHandler, loopback_server
+from tests.app.conftest import NEW_KEY, OLD_KEY, Clock, Issuer, jwk
 
 FIVE_MINUTES = 300.0
-OLD_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-NEW_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def _jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
-    entry: dict[str, Any] = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
-    entry.update({"kid": kid, "alg": "RS256", "use": "sig"})
-    return entry
-
-
-class Issuer:
-    """The issuer's JWKS endpoint: the keys it publishes now, and the requests it has had."""
-
-    def __init__(self) -> None:
-        self.published = [_jwk(OLD_KEY, "old")]
-        self.requests = 0
-        self.url = ""
-        self._serial = 0
-
-    def token(self, key: rsa.RSAPrivateKey, kid: str) -> str:
-        """A fresh token each call, so the verifier's own token cache never answers for it."""
-        self._serial += 1
-        now = int(time.time())  # PyJWT checks iat and exp against the real clock
-        claims = {
-            "sub": f"user-{self._serial}",
-            "iss": DEFAULT_ISSUER,
-            "aud": DEFAULT_AUDIENCE,
-            "iat": now,
-            "exp": now + 600,
-            "scope": "public:read",
-        }
-        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
 
 
 @pytest.fixture
@@ -68,20 +28,6 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     for module in (jwt.api_jwk, jwt.jwk_set_cache, jwt.jwks_client):
         monkeypatch.setattr(module, "time", clock)
     return clock
-
-
-@pytest.fixture
-def issuer() -> Iterator[Issuer]:
-    issuer = Issuer()
-
-    class Handler(StubHandler):
-        def do_GET(self) -> None:
-            issuer.requests += 1
-            self.answer(json.dumps({"keys": issuer.published}).encode())
-
-    with loopback_server(Handler) as base:
-        issuer.url = f"{base}/jwks.json"
-        yield issuer
 
 
 def verifier(issuer: Issuer) -> JWTVerifier:
@@ -111,7 +57,7 @@ async def test_a_key_the_issuer_retires_is_refused_within_five_minutes(
     checker = verifier(issuer)
     assert await checker.verify_token(issuer.token(OLD_KEY, "old")) is not None
 
-    issuer.published = [_jwk(NEW_KEY, "new")]
+    issuer.published = [jwk(NEW_KEY, "new")]
     clock.now += FIVE_MINUTES + 0.5
     assert await checker.verify_token(issuer.token(OLD_KEY, "old")) is None
     assert await checker.verify_token(issuer.token(NEW_KEY, "new")) is not None
