@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 import jwt
 import pytest
+from limits.aio.storage.redis.redispy import RedispyBridge
 from starlette.types import ASGIApp, Message
 
 import app.key_files
@@ -354,7 +355,9 @@ async def test_replicas_sharing_a_redis_store_count_each_subject_and_address_onc
                 for replica in (two, one, two)
             ]
         for store in stores:
-            await store.storage.bridge.storage.aclose()
+            bridge = store.storage.bridge
+            assert isinstance(bridge, RedispyBridge)
+            await bridge.storage.aclose()
     assert calls == [200, 200, 429]
     assert refusals == [401, 401, 429]
 
