@@ -284,8 +284,12 @@ def test_an_unreachable_provider_is_one_line_naming_the_failure_and_fastmcp_logs
     policy = tmp_path / "policy.yaml"
     policy.write_text("rules: []\n")
     records: list[logging.LogRecord] = []
-    handler = logging.Handler()
-    handler.emit = records.append  # type: ignore[method-assign]
+
+    class Recorder(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler = Recorder()
     fastmcp_log = logging.getLogger(OIDCConfiguration.__module__)
     monkeypatch.setattr(fastmcp_log, "handlers", [handler])
     closed = f"http://127.0.0.1:{free_port()}/.well-known/openid-configuration"
