@@ -24,6 +24,7 @@ import httpx
 import jwt
 import pytest
 from limits.aio.storage.redis.redispy import RedispyBridge
+from prometheus_client import REGISTRY
 from starlette.types import ASGIApp, Message
 
 import app.key_files
@@ -38,6 +39,7 @@ from app.shared_limits import SharedStore, shared_store
 from app.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER, mint_token
 from tests.app.conftest import OLD_KEY, Clock, Issuer
 from tests.redis_server import running
+from tests.server_process import free_port
 
 KEY = "k" * 40
 MCP = "/mcp"
@@ -336,30 +338,59 @@ async def test_replicas_sharing_a_redis_store_count_each_subject_and_address_onc
         stores.append(shared_store(url, options))
         return stores[-1]
 
-    monkeypatch.setattr(app.shared_limits, "shared_store", recorded)
-    with running(tmp_path, durable=False) as redis_server:
+    async def statuses(limit: str, replicas: int, headers: dict[str, str]) -> list[int]:
         env = {
             "MCP_RATE_LIMIT_STORAGE_URL": redis_server.url,
-            "MCP_RATE_LIMIT_PER_MINUTE": "2",
-            "MCP_AUTH_FAILURE_LIMIT_PER_MINUTE": "2",
+            "MCP_RATE_LIMIT_PER_MINUTE": limit,
+            "MCP_AUTH_FAILURE_LIMIT_PER_MINUTE": limit,
         }
         async with served(monkeypatch, **env) as one, served(monkeypatch, **env) as two:
-            good = bearer("public:read")
-            calls = [
-                (await replica.post(MCP, json=rpc("tools/list"), headers=good)).status_code
-                for replica in (one, two, one)
+            return [
+                (await replica.post(MCP, json=rpc("tools/list"), headers=headers)).status_code
+                for replica in [one, two] * replicas
             ]
-            bad = {**ACCEPT, "Authorization": "Bearer not-a-token"}
-            refusals = [
-                (await replica.post(MCP, json=rpc("tools/list"), headers=bad)).status_code
-                for replica in (two, one, two)
-            ]
-        for store in stores:
-            bridge = store.storage.bridge
-            assert isinstance(bridge, RedispyBridge)
-            await bridge.storage.aclose()
-    assert calls == [200, 200, 429]
-    assert refusals == [401, 401, 429]
+
+    monkeypatch.setattr(app.shared_limits, "shared_store", recorded)
+    bad = {**ACCEPT, "Authorization": "Bearer not-a-token"}
+    with running(tmp_path, durable=False) as redis_server:
+        try:
+            good_at_one = await statuses("1", 1, bearer("public:read"))
+            refused_at_one = await statuses("1", 1, bad)
+            good_unlimited = await statuses("0", 2, bearer("public:read"))
+            refused_unlimited = await statuses("0", 2, bad)
+        finally:
+            for store in stores:
+                bridge = store.storage.bridge
+                assert isinstance(bridge, RedispyBridge)
+                await bridge.storage.aclose()
+    assert (good_at_one, refused_at_one) == ([200, 429], [401, 429])
+    assert (good_unlimited, refused_unlimited) == ([200] * 4, [401] * 4)
+
+
+async def test_an_unreachable_limit_store_is_named_at_start(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    closed = f"redis://127.0.0.1:{free_port()}/0"
+    with caplog.at_level(logging.WARNING, logger="app.redis_store"):
+        async with served(monkeypatch, MCP_RATE_LIMIT_STORAGE_URL=closed) as client:
+            answer = await client.post(MCP, json=rpc("tools/list"), headers=bearer("public:read"))
+    [warning] = [r for r in caplog.records if r.getMessage() == "Redis store unreachable at start"]
+    assert warning.__dict__["setting"] == "MCP_RATE_LIMIT_STORAGE_URL"
+    assert answer.status_code == 200  # the limits fail open
+
+
+async def test_limits_turned_off_never_ask_the_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    def storage_errors() -> float:
+        return REGISTRY.get_sample_value("mcp_limit_storage_errors_total") or 0.0
+
+    closed = f"redis://127.0.0.1:{free_port()}/0"
+    env = {"MCP_RATE_LIMIT_PER_MINUTE": "0", "MCP_AUTH_FAILURE_LIMIT_PER_MINUTE": "0"}
+    before = storage_errors()
+    async with served(monkeypatch, MCP_RATE_LIMIT_STORAGE_URL=closed, **env) as client:
+        for token in ("not-a-token", mint_token(KEY, "alice", ["public:read"])):
+            headers = {**ACCEPT, "Authorization": f"Bearer {token}"}
+            await client.post(MCP, json=rpc("tools/list"), headers=headers)
+    assert storage_errors() == before
 
 
 async def test_probes_metrics_and_the_root_metadata_are_served(
