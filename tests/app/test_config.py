@@ -238,20 +238,24 @@ def test_several_bad_settings_are_named_together(monkeypatch: pytest.MonkeyPatch
     )
 
 
+def signin(tmp_path: Path, **env: str) -> dict[str, str]:
+    """Sign-in settings with an empty policy, plus `env`: the provider at idp.example."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("rules: []\n")
+    return {
+        "MCP_JWT_SECRET_KEY": KEY,
+        "MCP_OIDC_CONFIG_URL": "https://idp.example/.well-known/openid-configuration",
+        "MCP_OIDC_CLIENT_ID": "mcp",
+        "MCP_SCOPE_POLICY_FILE": str(policy),
+        **env,
+    }
+
+
 def test_sign_in_settings_are_read_at_start(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    policy = tmp_path / "policy.yaml"
-    policy.write_text("rules: []\n")
     missing = tmp_path / "secret"
-    message = refusal(
-        monkeypatch,
-        MCP_JWT_SECRET_KEY=KEY,
-        MCP_OIDC_CONFIG_URL="https://idp.example/.well-known/openid-configuration",
-        MCP_OIDC_CLIENT_ID="mcp",
-        MCP_OIDC_CLIENT_SECRET_FILE=str(missing),
-        MCP_SCOPE_POLICY_FILE=str(policy),
-    )
+    message = refusal(monkeypatch, **signin(tmp_path, MCP_OIDC_CLIENT_SECRET_FILE=str(missing)))
     unreadable = f"MCP_OIDC_CLIENT_SECRET_FILE: cannot read {missing}"
     assert message == f"{unreadable}: No such file or directory"
     missing.write_bytes(b"\xff")
@@ -263,26 +267,16 @@ def test_sign_in_settings_are_read_at_start(
 def test_an_empty_client_secret_is_refused_naming_where_it_came_from(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, source: str
 ) -> None:
-    policy = tmp_path / "policy.yaml"
-    policy.write_text("rules: []\n")
     blank = tmp_path / "secret"
     blank.write_text(" \n")
-    message = refusal(
-        monkeypatch,
-        MCP_JWT_SECRET_KEY=KEY,
-        MCP_OIDC_CONFIG_URL="https://idp.example/.well-known/openid-configuration",
-        MCP_OIDC_CLIENT_ID="mcp",
-        MCP_SCOPE_POLICY_FILE=str(policy),
-        **{source: str(blank) if source.endswith("_FILE") else " "},
-    )
+    value = str(blank) if source.endswith("_FILE") else " "
+    message = refusal(monkeypatch, **signin(tmp_path, **{source: value}))
     assert message == f"{source} is empty; paste the OAuth client's secret from the provider"
 
 
 def test_an_unreachable_provider_is_one_line_naming_the_failure_and_fastmcp_logs_nothing(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    policy = tmp_path / "policy.yaml"
-    policy.write_text("rules: []\n")
     records: list[logging.LogRecord] = []
 
     class Recorder(logging.Handler):
@@ -293,14 +287,8 @@ def test_an_unreachable_provider_is_one_line_naming_the_failure_and_fastmcp_logs
     fastmcp_log = logging.getLogger(OIDCConfiguration.__module__)
     monkeypatch.setattr(fastmcp_log, "handlers", [handler])
     closed = f"http://127.0.0.1:{free_port()}/.well-known/openid-configuration"
-    message = refusal(
-        monkeypatch,
-        MCP_JWT_SECRET_KEY=KEY,
-        MCP_OIDC_CONFIG_URL=closed,
-        MCP_OIDC_CLIENT_ID="mcp",
-        MCP_OIDC_CLIENT_SECRET="the-client-secret",
-        MCP_SCOPE_POLICY_FILE=str(policy),
-    )
+    env = signin(tmp_path, MCP_OIDC_CONFIG_URL=closed, MCP_OIDC_CLIENT_SECRET="the-client-secret")
+    message = refusal(monkeypatch, **env)
     reading = f"MCP_OIDC_CONFIG_URL: cannot read the provider's configuration from {closed}"
     assert message.startswith(f"{reading} (ConnectError);")
     assert records == []
