@@ -45,8 +45,10 @@ def _check_url(value: str) -> str:
 def _check_network(value: str) -> str:
     # Addresses and CIDRs only: uvicorn would take a host name or `*` too, and
     # `*` lets any client name any address, defeating the per-address limit.
+    # Strict, as uvicorn parses them: it keeps a CIDR with host bits set
+    # (10.0.0.1/8) as a name no client address ever equals, trusting nobody.
     try:
-        ip_network(value, strict=False)
+        ip_network(value)
     except ValueError:
         raise ValueError(f"{value!r} is not an IP address or CIDR such as 130.211.0.0/22") from None
     return value

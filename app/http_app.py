@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from fastmcp.server.auth import AuthProvider, RemoteAuthProvider
 from mcp.server.auth.routes import build_resource_metadata_url
@@ -94,7 +95,7 @@ def guards(
     """The guard chain, outermost first; `counted` defaults to `limiters(config.settings)`."""
     settings = config.settings
     counted = limiters(settings) if counted is None else counted
-    metadata_url = str(build_resource_metadata_url(AnyHttpUrl(settings.base_url + MCP_PATH)))
+    metadata_url = _metadata_url(settings)
     signin = config.signin is not None
     chain = [
         # request metrics
@@ -127,6 +128,11 @@ def guards(
     if provider is None:
         return [guard for guard in chain if not guard.judges_the_token]
     return chain
+
+
+def _metadata_url(settings: Settings) -> str:
+    """Where the RFC 9728 document is (the public URL's path, if any, kept in it)."""
+    return str(build_resource_metadata_url(AnyHttpUrl(settings.base_url + MCP_PATH)))
 
 
 def wrap(app: ASGIApp, chain: Sequence[Guard]) -> ASGIApp:
@@ -212,7 +218,7 @@ def assemble(
     wrap_route(mcp_route, lambda app: wrap(app, chain[seam + 1 :]))
     if provider is not None:
         # Older clients ask for the RFC 9728 document at the root well-known path.
-        serve_also_at(routes, f"{WELL_KNOWN}{MCP_PATH}", WELL_KNOWN)
+        serve_also_at(routes, urlsplit(_metadata_url(config.settings)).path, WELL_KNOWN)
     for route in routes:  # the MCP route judges its JSON-RPC body itself (ScopeGate)
         if isinstance(route, Route) and route is not mcp_route:
             wrap_route(route, StrictJsonBody)

@@ -5,16 +5,27 @@
 # pyproject.toml, and runs the fast in-process tests named there (tests/app and
 # the sign-in tests that need no browser) against each change, only those that
 # reach the changed function. Lines only the server-process tests run are not
-# mutated (mutmut cannot see into other processes). scripts/mutation_report.py
+# mutated (mutmut cannot see into other processes), and tests marked
+# other_process are left out: they reach no mutant. scripts/mutation_report.py
 # then prints each module's score and every surviving mutant that
 # tests/app/equivalent_mutants.toml does not explain, and fails when a module
 # scores below MUTATE_MIN_SCORE percent. scripts/constant_mutants.py then makes
-# the changes mutmut cannot (module constants, validators, properties) and fails
-# when one survives (both run and report; either failing fails the target). Each run starts afresh, so a result never comes from older
-# code or tests. Under 15 minutes on two cores; not part of `make test`.
-# MUTATE_ARGS=--max-children=1 spares a busy machine. Each mutant runs in a child
-# forked from mutmut (its fastest mode); a child that crashes proves nothing, so
-# the report names it as an error to rerun.
+# the changes mutmut cannot (module constants, validators, properties), each
+# tested in a fork of one process that has the libraries imported, and fails
+# when one survives (both run and report; either failing fails the target). Each
+# run starts afresh, so a result never comes from older code or tests.
+#
+# Under 15 minutes on two cores; not part of `make test`. Where the time goes:
+# mutmut runs the whole selection three times before the first mutant
+# (coverage, which test reaches which function, a clean run), then one forked
+# pytest session per mutant (~0.2 s before any test runs); a surviving mutant
+# runs every test that reaches it, and a mutant that hangs costs mutmut's
+# timeout, (estimate + 1 s) x 15. So the selection holds no subprocess tests,
+# the sign-in tests' identity provider is started once and shared by the forks
+# (tests/signin/provider.py), and a test helper that waits gives up as soon as
+# the app under it has failed. MUTATE_ARGS=--max-children=1 spares a busy
+# machine. Each mutant runs in a child forked from mutmut (its fastest mode); a
+# child that crashes proves nothing, so the report names it as an error to rerun.
 
 MUTATE_MIN_SCORE ?= 90
 

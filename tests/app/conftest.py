@@ -8,14 +8,21 @@ the application is `Downstream`, a plain ASGI app that records what reached it
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from fastmcp.server.auth import AccessToken
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from prometheus_client import REGISTRY
 from starlette.types import Message, Receive, Scope, Send
+
+from app.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER
+from tests.helpers import StubHandler, loopback_server
 
 
 def decisions(outcome: str, reason: str) -> float:
@@ -148,3 +155,52 @@ async def call(app: Any, scope: Scope, chunks: list[bytes] | None = None) -> Ans
     headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in start.get("headers", [])}
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return Answer(start["status"], headers, body)
+
+
+# An OIDC issuer's keys, published at a real loopback JWKS endpoint.
+OLD_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+NEW_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
+    entry: dict[str, Any] = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    entry.update({"kid": kid, "alg": "RS256", "use": "sig"})
+    return entry
+
+
+class Issuer:
+    """The issuer's JWKS endpoint: the keys it publishes now, and the requests it has had."""
+
+    def __init__(self) -> None:
+        self.published = [jwk(OLD_KEY, "old")]
+        self.requests = 0
+        self.url = ""
+        self._serial = 0
+
+    def token(self, key: rsa.RSAPrivateKey, kid: str) -> str:
+        """A fresh token each call, so the verifier's own token cache never answers for it."""
+        self._serial += 1
+        now = int(time.time())  # PyJWT checks iat and exp against the real clock
+        claims = {
+            "sub": f"user-{self._serial}",
+            "iss": DEFAULT_ISSUER,
+            "aud": DEFAULT_AUDIENCE,
+            "iat": now,
+            "exp": now + 600,
+            "scope": "public:read",
+        }
+        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
+
+
+@pytest.fixture
+def issuer() -> Iterator[Issuer]:
+    issuer = Issuer()
+
+    class Handler(StubHandler):
+        def do_GET(self) -> None:
+            issuer.requests += 1
+            self.answer(json.dumps({"keys": issuer.published}).encode())
+
+    with loopback_server(Handler) as base:
+        issuer.url = f"{base}/jwks.json"
+        yield issuer

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shlex
 import subprocess
@@ -12,10 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastmcp.server.auth.oidc_proxy import OIDCConfiguration
 
 from app.catalog import DOCUMENTS
 from app.config import BUNDLED_DOCUMENTS, KEY_HINT, Config, ConfigError, Settings, load
 from tests.helpers import StubHandler, loopback_server
+from tests.server_process import free_port
 
 KEY = "k" * 32
 PREVIOUS = "p" * 40
@@ -235,21 +238,61 @@ def test_several_bad_settings_are_named_together(monkeypatch: pytest.MonkeyPatch
     )
 
 
+def signin(tmp_path: Path, **env: str) -> dict[str, str]:
+    """Sign-in settings with an empty policy, plus `env`: the provider at idp.example."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("rules: []\n")
+    return {
+        "MCP_JWT_SECRET_KEY": KEY,
+        "MCP_OIDC_CONFIG_URL": "https://idp.example/.well-known/openid-configuration",
+        "MCP_OIDC_CLIENT_ID": "mcp",
+        "MCP_SCOPE_POLICY_FILE": str(policy),
+        **env,
+    }
+
+
 def test_sign_in_settings_are_read_at_start(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    policy = tmp_path / "policy.yaml"
-    policy.write_text("rules: []\n")
     missing = tmp_path / "secret"
-    message = refusal(
-        monkeypatch,
-        MCP_JWT_SECRET_KEY=KEY,
-        MCP_OIDC_CONFIG_URL="https://idp.example/.well-known/openid-configuration",
-        MCP_OIDC_CLIENT_ID="mcp",
-        MCP_OIDC_CLIENT_SECRET_FILE=str(missing),
-        MCP_SCOPE_POLICY_FILE=str(policy),
-    )
-    assert message.startswith(f"MCP_OIDC_CLIENT_SECRET_FILE: cannot read {missing}: ")
+    message = refusal(monkeypatch, **signin(tmp_path, MCP_OIDC_CLIENT_SECRET_FILE=str(missing)))
+    unreadable = f"MCP_OIDC_CLIENT_SECRET_FILE: cannot read {missing}"
+    assert message == f"{unreadable}: No such file or directory"
+    missing.write_bytes(b"\xff")
+    message = refusal(monkeypatch)
+    assert message == f"{unreadable}: not UTF-8 text"
+
+
+@pytest.mark.parametrize("source", ["MCP_OIDC_CLIENT_SECRET", "MCP_OIDC_CLIENT_SECRET_FILE"])
+def test_an_empty_client_secret_is_refused_naming_where_it_came_from(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, source: str
+) -> None:
+    blank = tmp_path / "secret"
+    blank.write_text(" \n")
+    value = str(blank) if source.endswith("_FILE") else " "
+    message = refusal(monkeypatch, **signin(tmp_path, **{source: value}))
+    assert message == f"{source} is empty; paste the OAuth client's secret from the provider"
+
+
+def test_an_unreachable_provider_is_one_line_naming_the_failure_and_fastmcp_logs_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    records: list[logging.LogRecord] = []
+
+    class Recorder(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler = Recorder()
+    fastmcp_log = logging.getLogger(OIDCConfiguration.__module__)
+    monkeypatch.setattr(fastmcp_log, "handlers", [handler])
+    closed = f"http://127.0.0.1:{free_port()}/.well-known/openid-configuration"
+    env = signin(tmp_path, MCP_OIDC_CONFIG_URL=closed, MCP_OIDC_CLIENT_SECRET="the-client-secret")
+    message = refusal(monkeypatch, **env)
+    reading = f"MCP_OIDC_CONFIG_URL: cannot read the provider's configuration from {closed}"
+    assert message.startswith(f"{reading} (ConnectError);")
+    assert records == []
+    assert not fastmcp_log.disabled  # muted only while the configuration is read
 
 
 def test_denylist_file(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -430,7 +473,7 @@ def test_trusted_proxies_are_addresses_or_cidrs(monkeypatch: pytest.MonkeyPatch)
     assert loads(monkeypatch, MCP_JWT_SECRET_KEY=KEY).settings.forwarded_allow_ips == []
 
 
-@pytest.mark.parametrize("value", ["*", "lb.example.com", "10.0.0.0/33"])
+@pytest.mark.parametrize("value", ["*", "lb.example.com", "10.0.0.0/33", "10.0.0.1/8"])
 def test_anything_else_as_a_trusted_proxy_is_refused(
     monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:

@@ -12,25 +12,34 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import jwt
 import pytest
+from limits.aio.storage.redis.redispy import RedispyBridge
+from prometheus_client import REGISTRY
 from starlette.types import ASGIApp, Message
 
 import app.key_files
+import app.shared_limits
 from app import config
 from app.challenges import MINT_HINT
 from app.http_app import assemble, build_app
 from app.key_files import fingerprint
 from app.probes import Lifecycle
 from app.reload_metrics import denylist_fingerprint
-from app.tokens import mint_token
-from tests.app.conftest import Clock
+from app.shared_limits import SharedStore, shared_store
+from app.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER, mint_token
+from tests.app.conftest import OLD_KEY, Clock, Issuer
+from tests.redis_server import running
+from tests.server_process import free_port
 
 KEY = "k" * 40
 MCP = "/mcp"
@@ -56,7 +65,14 @@ async def lifespan(app: ASGIApp) -> AsyncIterator[None]:
 
     task = asyncio.create_task(run())
     await inbox.put({"type": "lifespan.startup"})
-    assert (await asyncio.wait_for(outbox.get(), 30))["type"] == "lifespan.startup.complete"
+    started = asyncio.ensure_future(outbox.get())
+    # An app that fails to start fails the test with its own error, at once.
+    await asyncio.wait({task, started}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        started.cancel()
+        task.result()
+    assert started.done(), "the app did not start within 30 s"
+    assert started.result()["type"] == "lifespan.startup.complete"
     try:
         yield
     finally:
@@ -180,6 +196,7 @@ async def test_shared_key_mode_names_no_authorization_server_and_says_what_to_do
     [
         ({"MCP_AUTHORIZATION_SERVER": "https://auth.example"}, "https://auth.example/"),
         ({"MCP_JWT_ISSUER": "https://issuer.example"}, "https://issuer.example/"),
+        ({"MCP_JWT_ISSUER": "http://issuer.example"}, "http://issuer.example/"),
     ],
 )
 async def test_the_metadata_names_the_authorization_server_when_there_is_one(
@@ -189,6 +206,9 @@ async def test_the_metadata_names_the_authorization_server_when_there_is_one(
         document = (await client.get("/.well-known/oauth-protected-resource/mcp")).json()
         register = await client.post("/register", content=json.dumps({}))
     assert document["authorization_servers"] == [named]
+    # The rest of the document is what shared-key mode serves (the test above).
+    assert document["scopes_supported"] == ["confidential:read", "public:read"]
+    assert document["resource_name"] == "Secure MCP Server"
     assert register.status_code == 404  # no fallback: the named server does sign-in
 
 
@@ -243,7 +263,20 @@ async def test_the_resource_metadata_is_cacheable_and_answers_cors_preflight(
     }
     assert answer.headers["cache-control"] == "public, max-age=3600"
     assert preflight.status_code == 200
-    assert "GET" in preflight.headers["access-control-allow-methods"]
+    assert set(preflight.headers["access-control-allow-methods"].split(", ")) == {"GET", "OPTIONS"}
+
+
+async def test_behind_a_path_prefix_the_challenge_leads_to_metadata_naming_the_prefixed_resource(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A gateway may route by path (https://gw.example/team-X); clients only see that URL."""
+    async with served(monkeypatch, MCP_PUBLIC_URL="https://gw.example/team-X") as client:
+        challenge = (await client.post(MCP, json=rpc("tools/list"), headers=ACCEPT)).headers
+        found = re.search(r'resource_metadata="([^"]+)"', challenge["www-authenticate"])
+        assert found, challenge
+        document = await client.get(urlsplit(found[1]).path)
+    assert document.status_code == 200
+    assert document.json()["resource"] == "https://gw.example/team-X/mcp"
 
 
 async def test_the_verifier_gets_every_token_setting(
@@ -264,6 +297,100 @@ async def test_the_verifier_gets_every_token_setting(
         assert await status(mint_token(KEY, "alice", ["public:read"], expires_in=3600)) == 401
         assert await status(revoked) == 401
         assert await status(mint_token(KEY, "a", ["public:read"], 600, issuer="other")) == 401
+
+
+async def test_the_configured_clock_leeway_reaches_the_verifier(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = int(time.time())
+    claims = {"sub": "alice", "iss": DEFAULT_ISSUER, "aud": DEFAULT_AUDIENCE, "iat": now - 120}
+    expired_a_minute_ago = jwt.encode({**claims, "exp": now - 60, "scope": "public:read"}, KEY)
+    headers = {**ACCEPT, "Authorization": f"Bearer {expired_a_minute_ago}"}
+    async with served(monkeypatch, MCP_JWT_LEEWAY_SECONDS="120") as client:
+        tolerated = await client.post(MCP, json=rpc("tools/list"), headers=headers)
+    async with served(monkeypatch, MCP_JWT_LEEWAY_SECONDS="0") as client:
+        refused = await client.post(MCP, json=rpc("tools/list"), headers=headers)
+    assert (tolerated.status_code, refused.status_code) == (200, 401)
+
+
+async def test_tokens_of_an_oidc_issuer_are_checked_against_its_published_keys(
+    monkeypatch: pytest.MonkeyPatch, issuer: Issuer
+) -> None:
+    async with served(monkeypatch, MCP_JWT_JWKS_URL=issuer.url) as client:
+
+        async def status(token: str) -> int:
+            headers = {**ACCEPT, "Authorization": f"Bearer {token}"}
+            return (await client.post(MCP, json=rpc("tools/list"), headers=headers)).status_code
+
+        assert await status(issuer.token(OLD_KEY, "old")) == 200
+        assert await status(issuer.token(OLD_KEY, "unpublished")) == 401
+    assert issuer.requests >= 1
+
+
+async def test_replicas_sharing_a_redis_store_count_each_subject_and_address_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Two apps (two replicas) with one MCP_RATE_LIMIT_STORAGE_URL share both budgets."""
+    # A server keeps its Redis pool for its life; this test closes what its apps opened.
+    stores: list[SharedStore] = []
+
+    def recorded(url: str, options: dict[str, Any]) -> SharedStore:
+        stores.append(shared_store(url, options))
+        return stores[-1]
+
+    async def statuses(limit: str, replicas: int, headers: dict[str, str]) -> list[int]:
+        env = {
+            "MCP_RATE_LIMIT_STORAGE_URL": redis_server.url,
+            "MCP_RATE_LIMIT_PER_MINUTE": limit,
+            "MCP_AUTH_FAILURE_LIMIT_PER_MINUTE": limit,
+        }
+        async with served(monkeypatch, **env) as one, served(monkeypatch, **env) as two:
+            return [
+                (await replica.post(MCP, json=rpc("tools/list"), headers=headers)).status_code
+                for replica in [one, two] * replicas
+            ]
+
+    monkeypatch.setattr(app.shared_limits, "shared_store", recorded)
+    bad = {**ACCEPT, "Authorization": "Bearer not-a-token"}
+    with running(tmp_path, durable=False) as redis_server:
+        try:
+            good_at_one = await statuses("1", 1, bearer("public:read"))
+            refused_at_one = await statuses("1", 1, bad)
+            good_unlimited = await statuses("0", 2, bearer("public:read"))
+            refused_unlimited = await statuses("0", 2, bad)
+        finally:
+            for store in stores:
+                bridge = store.storage.bridge
+                assert isinstance(bridge, RedispyBridge)
+                await bridge.storage.aclose()
+    assert (good_at_one, refused_at_one) == ([200, 429], [401, 429])
+    assert (good_unlimited, refused_unlimited) == ([200] * 4, [401] * 4)
+
+
+async def test_an_unreachable_limit_store_is_named_at_start(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    closed = f"redis://127.0.0.1:{free_port()}/0"
+    with caplog.at_level(logging.WARNING, logger="app.redis_store"):
+        async with served(monkeypatch, MCP_RATE_LIMIT_STORAGE_URL=closed) as client:
+            answer = await client.post(MCP, json=rpc("tools/list"), headers=bearer("public:read"))
+    [warning] = [r for r in caplog.records if r.getMessage() == "Redis store unreachable at start"]
+    assert warning.__dict__["setting"] == "MCP_RATE_LIMIT_STORAGE_URL"
+    assert answer.status_code == 200  # the limits fail open
+
+
+async def test_limits_turned_off_never_ask_the_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    def storage_errors() -> float:
+        return REGISTRY.get_sample_value("mcp_limit_storage_errors_total") or 0.0
+
+    closed = f"redis://127.0.0.1:{free_port()}/0"
+    env = {"MCP_RATE_LIMIT_PER_MINUTE": "0", "MCP_AUTH_FAILURE_LIMIT_PER_MINUTE": "0"}
+    before = storage_errors()
+    async with served(monkeypatch, MCP_RATE_LIMIT_STORAGE_URL=closed, **env) as client:
+        for token in ("not-a-token", mint_token(KEY, "alice", ["public:read"])):
+            headers = {**ACCEPT, "Authorization": f"Bearer {token}"}
+            await client.post(MCP, json=rpc("tools/list"), headers=headers)
+    assert storage_errors() == before
 
 
 async def test_probes_metrics_and_the_root_metadata_are_served(

@@ -14,12 +14,6 @@ with it is refused, not only at its `exp`.
 
 from __future__ import annotations
 
-import json
-import time
-from collections.abc import Iterator
-from typing import Any
-
-import jwt
 import jwt.api_jwk
 import jwt.jwk_set_cache
 import jwt.jwks_client
@@ -28,45 +22,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from app.auth import JWTVerifier
 from app.tokens import DEFAULT_AUDIENCE, DEFAULT_ISSUER
-from tests.app.conftest import Clock
-from tests.helpers import StubHandler, loopback_server
+from tests.app.conftest import NEW_KEY, OLD_KEY, Clock, Issuer, jwk
 
 FIVE_MINUTES = 300.0
-OLD_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-NEW_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 KEPT_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 # PyJWT refetches the set for an unknown kid at most once per cooldown (30 s by default).
 PAST_THE_COOLDOWN = 31.0
-
-
-def _jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
-    entry: dict[str, Any] = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
-    entry.update({"kid": kid, "alg": "RS256", "use": "sig"})
-    return entry
-
-
-class Issuer:
-    """The issuer's JWKS endpoint: the keys it publishes now, and the requests it has had."""
-
-    def __init__(self) -> None:
-        self.published = [_jwk(OLD_KEY, "old")]
-        self.requests = 0
-        self.url = ""
-        self._serial = 0
-
-    def token(self, key: rsa.RSAPrivateKey, kid: str) -> str:
-        """A fresh token each call, so the verifier's own token cache never answers for it."""
-        self._serial += 1
-        now = int(time.time())  # PyJWT checks iat and exp against the real clock
-        claims = {
-            "sub": f"user-{self._serial}",
-            "iss": DEFAULT_ISSUER,
-            "aud": DEFAULT_AUDIENCE,
-            "iat": now,
-            "exp": now + 600,
-            "scope": "public:read",
-        }
-        return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
 
 
 @pytest.fixture
@@ -75,20 +36,6 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     for module in (jwt.api_jwk, jwt.jwk_set_cache, jwt.jwks_client):
         monkeypatch.setattr(module, "time", clock)
     return clock
-
-
-@pytest.fixture
-def issuer() -> Iterator[Issuer]:
-    issuer = Issuer()
-
-    class Handler(StubHandler):
-        def do_GET(self) -> None:
-            issuer.requests += 1
-            self.answer(json.dumps({"keys": issuer.published}).encode())
-
-    with loopback_server(Handler) as base:
-        issuer.url = f"{base}/jwks.json"
-        yield issuer
 
 
 def verifier(issuer: Issuer) -> JWTVerifier:
@@ -118,7 +65,7 @@ async def test_a_key_the_issuer_retires_is_refused_within_five_minutes(
     checker = verifier(issuer)
     assert await checker.verify_token(issuer.token(OLD_KEY, "old")) is not None
 
-    issuer.published = [_jwk(NEW_KEY, "new")]
+    issuer.published = [jwk(NEW_KEY, "new")]
     clock.now += FIVE_MINUTES + 0.5
     assert await checker.verify_token(issuer.token(OLD_KEY, "old")) is None
     assert await checker.verify_token(issuer.token(NEW_KEY, "new")) is not None
@@ -128,7 +75,7 @@ async def test_a_key_the_issuer_retires_is_refused_within_five_minutes(
 async def test_a_remembered_token_is_refused_once_a_refetch_drops_its_key(
     issuer: Issuer, clock: Clock
 ) -> None:
-    issuer.published = [_jwk(OLD_KEY, "old"), _jwk(KEPT_KEY, "kept")]
+    issuer.published = [jwk(OLD_KEY, "old"), jwk(KEPT_KEY, "kept")]
     checker = verifier(issuer)
     retired, kept = issuer.token(OLD_KEY, "old"), issuer.token(KEPT_KEY, "kept")
     remembered = await checker.verify_token(retired)
@@ -138,7 +85,7 @@ async def test_a_remembered_token_is_refused_once_a_refetch_drops_its_key(
     assert kept_answer is not None
 
     # The issuer retires "old"; a token of its new key makes the verifier fetch the set.
-    issuer.published = [_jwk(KEPT_KEY, "kept"), _jwk(NEW_KEY, "new")]
+    issuer.published = [jwk(KEPT_KEY, "kept"), jwk(NEW_KEY, "new")]
     clock.now += PAST_THE_COOLDOWN
     assert await checker.verify_token(issuer.token(NEW_KEY, "new")) is not None
     assert issuer.requests == 2
@@ -161,7 +108,7 @@ async def test_after_five_minutes_a_remembered_token_is_judged_by_the_set_fetche
 
     # No other token arrives: the remembered one alone must send the verifier back
     # to the issuer once its copy of the set is five minutes old.
-    issuer.published = [_jwk(NEW_KEY, "new")] + ([_jwk(OLD_KEY, "old")] if still_published else [])
+    issuer.published = [jwk(NEW_KEY, "new")] + ([jwk(OLD_KEY, "old")] if still_published else [])
     clock.now += FIVE_MINUTES + 0.5
     assert (await checker.verify_token(token) is not None) is still_published
     assert issuer.requests == 2
@@ -170,14 +117,14 @@ async def test_after_five_minutes_a_remembered_token_is_judged_by_the_set_fetche
 async def test_a_remembered_token_is_refused_once_its_kid_names_another_key(
     issuer: Issuer, clock: Clock
 ) -> None:
-    issuer.published = [_jwk(OLD_KEY, "reused")]
+    issuer.published = [jwk(OLD_KEY, "reused")]
     checker = verifier(issuer)
     replaced = issuer.token(OLD_KEY, "reused")
     assert await checker.verify_token(replaced) is not None
 
     # The issuer puts a new key under the same kid; a token of another new kid
     # makes the verifier fetch the set: the kid is still there, its key is not.
-    issuer.published = [_jwk(NEW_KEY, "reused"), _jwk(KEPT_KEY, "kept")]
+    issuer.published = [jwk(NEW_KEY, "reused"), jwk(KEPT_KEY, "kept")]
     clock.now += PAST_THE_COOLDOWN
     assert await checker.verify_token(issuer.token(KEPT_KEY, "kept")) is not None
     assert issuer.requests == 2

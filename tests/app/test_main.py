@@ -11,6 +11,8 @@ import pytest
 
 from tests.server_process import run_python
 
+pytestmark = pytest.mark.other_process
+
 SHOW = (
     "import app.__main__, fastmcp;"
     "print(fastmcp.settings.telemetry_mode, fastmcp.settings.log_enabled)"

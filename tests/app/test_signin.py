@@ -18,6 +18,7 @@ def test_sign_in_is_off_without_its_provider(monkeypatch: pytest.MonkeyPatch) ->
     assert load_signin(Settings()) is None
 
 
+@pytest.mark.other_process
 def test_shared_key_mode_never_imports_the_oauth_proxy() -> None:
     """~0.5 s of every start (docs/benchmarks.md): only sign-in mode pays for it."""
     script = (

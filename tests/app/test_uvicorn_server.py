@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 import uvicorn
 from starlette.responses import PlainTextResponse
 
@@ -57,6 +58,7 @@ serve(config.load(), build=lambda _config, _lifecycle: slow)
 """
 
 
+@pytest.mark.other_process
 def test_a_fractional_shutdown_timeout_still_lets_in_flight_requests_finish(
     tmp_path: Path,
 ) -> None:

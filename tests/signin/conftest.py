@@ -1,40 +1,25 @@
 """Sign-in mode against real parts: an OpenID Connect provider, redis-server, server processes.
 
 The identity provider is `oidc-provider-mock` (a real OIDC provider built on
-Authlib), started on a loopback port with three people whose claims the tests
-know. redis-server (the Debian package, tests/redis_server.py) is started as
-a plain process when a test shares OAuth state between two replicas.
+Authlib), started on a loopback port with the people whose claims the tests
+know (tests/signin/provider.py). redis-server (the Debian package,
+tests/redis_server.py) is started as a plain process when a test shares OAuth
+state between two replicas.
 """
 
 from __future__ import annotations
 
-import json
 import secrets
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
 
-import httpx
 import pytest
 
-from tests.helpers import ROOT, require
 from tests.redis_server import running
-from tests.server_process import ServerProcess, free_port, server_starter, stop
+from tests.server_process import ServerProcess, server_starter
 from tests.server_process import StartServer as StartServer  # the signin tests import it here
+from tests.signin.provider import provider
 
-# The people the provider knows; the policy below decides what each may do.
-PEOPLE = {
-    "alice": {"email": "alice@example.com", "email_verified": True, "groups": []},
-    "bob": {"email": "bob@partner.example", "email_verified": True, "groups": []},
-    "carol": {"email": "carol@partner.example", "email_verified": False, "groups": []},
-    "dave": {"email": "dave@elsewhere.example", "email_verified": True, "groups": ["auditors"]},
-    "mallory": {"email": "mallory@elsewhere.example", "email_verified": True, "groups": []},
-    # Claims Alice's address, which the provider has not verified: must not act as Alice.
-    "eve": {"email": "alice@example.com", "email_verified": False, "groups": ["auditors"]},
-}
 POLICY = """\
 rules:
   - emails: [alice@example.com]
@@ -47,59 +32,10 @@ rules:
 CLIENT_ID = "mcp-server-test"
 
 
-class Process:
-    """A helper process whose output goes to a file shown when it fails."""
-
-    def __init__(self, args: list[str], log_path: Path) -> None:
-        self.log_path = log_path
-        self._log: IO[bytes] = log_path.open("wb")
-        self.process = subprocess.Popen(args, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT)
-
-    def logs(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        stop(self.process)
-        self._log.close()
-
-
-def _wait(check: Callable[[], bool], process: Process, what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.process.poll() is not None:
-            raise RuntimeError(f"{what} exited before it was ready:\n{process.logs()}")
-        try:
-            if check():
-                return
-        except (httpx.TransportError, OSError):
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{what} not ready after {timeout}s:\n{process.logs()}")
-
-
 @pytest.fixture(scope="session")
-def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def oidc_provider(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The upstream provider's base URL (its configuration: /.well-known/openid-configuration)."""
-    try:
-        import oidc_provider_mock  # noqa: F401  (only checking that it is installed)
-    except ImportError:
-        require(False, "oidc-provider-mock is not installed; run `make install`")
-    port = free_port()
-    args = [sys.executable, "-m", "oidc_provider_mock", "--port", str(port)]
-    for sub, claims in PEOPLE.items():
-        args += ["--user-claims", json.dumps({"sub": sub, **claims})]
-    log_dir = tmp_path_factory.mktemp("oidc-provider")
-    process = Process(args, log_dir / "provider.log")
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait(
-            lambda: httpx.get(f"{base}/.well-known/openid-configuration").status_code == 200,
-            process,
-            "oidc-provider-mock",
-        )
-        yield base
-    finally:
-        process.stop()
+    return provider(tmp_path_factory.mktemp("oidc-provider"))
 
 
 @pytest.fixture(scope="session")

@@ -112,6 +112,7 @@ def test_an_unreachable_provider_is_refused_naming_the_setting(
     assert message.startswith("MCP_OIDC_CONFIG_URL: cannot read the provider's configuration")
 
 
+@pytest.mark.other_process
 def test_the_server_exits_2_with_the_policy_error(tmp_path: Path) -> None:
     policy = tmp_path / "policy.yaml"
     policy.write_text("rules:\n  - emails: [a@example.com]\n    scopes: [admin]\n")

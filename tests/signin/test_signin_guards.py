@@ -29,7 +29,7 @@ from tests.helpers import eventually, require
 from tests.integration.test_shared_limits import limit_errors
 from tests.redis_server import running
 from tests.server_process import ServerProcess, free_port, run_python
-from tests.signin.conftest import Process, StartServer
+from tests.signin.conftest import StartServer
 from tests.signin.flow import (
     CLIENT_REDIRECT,
     Browser,
@@ -41,6 +41,7 @@ from tests.signin.flow import (
     oauth_client,
     sign_in,
 )
+from tests.signin.provider import Process
 
 CONFIDENTIAL = "get_confidential_info"
 CLIENT_METADATA: dict[str, Any] = {
