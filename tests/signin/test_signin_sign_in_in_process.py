@@ -1,0 +1,197 @@
+"""A whole sign-in driven in this process: registration, consent, the provider, tokens, refresh.
+
+The server is the ASGI app `make run` serves in sign-in mode, run in this
+process (so `make mutate` sees app/signin.py at work); the provider is the real
+oidc-provider-mock process, which the server reaches over loopback for its
+configuration, keys and token endpoint as it would in production. The person's
+browser (tests/signin/flow.py) reaches the server through the in-process
+transport and the provider over the network. What is checked is what the
+person, their MCP client and the provider see.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+import jwt
+import pytest
+from starlette.types import ASGIApp
+
+from tests.app.test_http_app import ACCEPT, rpc
+from tests.signin.conftest import CLIENT_ID
+from tests.signin.flow import CLIENT_REDIRECT, Browser
+from tests.signin.test_signin_in_process import CLIENT_ADDRESS, MCP, served_app
+
+# The provider's own scopes: who the person is, nothing of theirs.
+IDENTITY_SCOPES = {"openid", "email", "profile"}
+
+
+class Routed(httpx.AsyncBaseTransport):
+    """Requests for the server's address go to the app in this process; the rest, the network."""
+
+    def __init__(self, app: ASGIApp, base_url: str) -> None:
+        self._app = httpx.ASGITransport(app=app, client=CLIENT_ADDRESS)
+        self._network = httpx.AsyncHTTPTransport()
+        self._server = urlsplit(base_url).netloc
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        here = request.url.netloc.decode() == self._server
+        return await (self._app if here else self._network).handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._network.aclose()
+
+
+class SignIn:
+    """An MCP client of the server in this process, signing a person in (PKCE, public client)."""
+
+    def __init__(self, app: ASGIApp, base_url: str) -> None:
+        self.base = base_url
+        self.connect: Callable[[], httpx.AsyncClient] = lambda: httpx.AsyncClient(
+            transport=Routed(app, base_url), base_url=base_url, timeout=15
+        )
+
+    async def register(self) -> str:
+        metadata = {
+            "redirect_uris": [CLIENT_REDIRECT],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "token_endpoint_auth_method": "none",
+            "client_name": "in-process test",
+        }
+        async with self.connect() as http:
+            answer = await http.post("/register", json=metadata)
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["client_id"])
+
+    async def sign_in(
+        self, person: str, scope: str | None = None, client_id: str | None = None
+    ) -> tuple[dict[str, Any], Browser]:
+        """`person` signs in; the token endpoint's answer, and the browser that went through it."""
+        client_id = client_id or await self.register()
+        verifier = secrets.token_urlsafe(48)
+        digest = hashlib.sha256(verifier.encode()).digest()
+        params = {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": CLIENT_REDIRECT,
+            "code_challenge": base64.urlsafe_b64encode(digest).rstrip(b"=").decode(),
+            "code_challenge_method": "S256",
+            "state": secrets.token_urlsafe(8),
+            "resource": self.base + MCP,
+            **({"scope": scope} if scope else {}),
+        }
+        browser = Browser(person, connect=self.connect)
+        result = await browser.authorize(f"{self.base}/authorize?{urlencode(params)}")
+        assert result.state == params["state"]
+        exchange = {
+            "grant_type": "authorization_code",
+            "code": result.code,
+            "redirect_uri": CLIENT_REDIRECT,
+            "client_id": client_id,
+            "code_verifier": verifier,
+        }
+        async with self.connect() as http:
+            answer = await http.post("/token", data=exchange)
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json()), browser
+
+    async def refresh(self, tokens: dict[str, Any], client_id: str) -> httpx.Response:
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "client_id": client_id,
+        }
+        async with self.connect() as http:
+            return await http.post("/token", data=form)
+
+    async def call(self, access_token: str, tool: str) -> httpx.Response:
+        headers = {**ACCEPT, "Authorization": f"Bearer {access_token}"}
+        message = rpc("tools/call", {"name": tool, "arguments": {}})
+        async with self.connect() as http:
+            return await http.post(MCP, json=message, headers=headers)
+
+
+def client_of(tokens: dict[str, Any]) -> str:
+    return str(jwt.decode(tokens["access_token"], options={"verify_signature": False})["client_id"])
+
+
+def upstream_authorize(browser: Browser, provider_base: str) -> dict[str, list[str]]:
+    """The query of the request the browser made to the provider's authorize endpoint."""
+    [url] = [u for u in browser.visited if u.startswith(provider_base) and "/authorize" in u]
+    return parse_qs(urlsplit(url).query)
+
+
+async def test_a_person_signs_in_and_the_policy_decides_the_tokens_scopes(
+    monkeypatch: pytest.MonkeyPatch, signin_env: dict[str, str], oidc_provider: str
+) -> None:
+    async with served_app(monkeypatch, signin_env) as (app, base, _):
+        client = SignIn(app, base)
+        tokens, browser = await client.sign_in("alice")
+        # The provider was asked, as this server's client, for who the person is only.
+        asked = upstream_authorize(browser, oidc_provider)
+        assert asked["client_id"] == [CLIENT_ID]
+        assert set(asked["scope"][0].split()) == IDENTITY_SCOPES
+        assert asked["redirect_uri"][0].startswith(base + "/")
+        # Alice asked for nothing in particular: she gets all the policy grants her.
+        assert set(tokens["scope"].split()) == {"public:read", "confidential:read"}
+        for tool in ("get_public_info", "get_confidential_info"):
+            assert (await client.call(tokens["access_token"], tool)).status_code == 200
+        # A refresh asks the policy again and issues a token that works too.
+        refreshed = await client.refresh(tokens, client_of(tokens))
+        assert refreshed.status_code == 200, refreshed.text
+        again = refreshed.json()["access_token"]
+        assert again != tokens["access_token"]
+        assert (await client.call(again, "get_confidential_info")).status_code == 200
+
+
+async def test_a_scope_the_policy_never_grants_is_refused_saying_so(
+    monkeypatch: pytest.MonkeyPatch, signin_env: dict[str, str]
+) -> None:
+    async with served_app(monkeypatch, signin_env) as (app, base, _):
+        client = SignIn(app, base)
+        # Bob (partner.example) asks for both: the policy grants him public:read only.
+        bob, _ = await client.sign_in("bob", "public:read confidential:read")
+        assert bob["scope"].split() == ["public:read"]
+        assert (await client.call(bob["access_token"], "get_public_info")).status_code == 200
+        refused = await client.call(bob["access_token"], "get_confidential_info")
+        # Alice asks for less than the policy grants her: asking again would help her.
+        alice, _ = await client.sign_in("alice", "public:read")
+        narrower = await client.call(alice["access_token"], "get_confidential_info")
+    assert refused.status_code == 403
+    said = refused.headers["www-authenticate"]
+    # Named by the provider's stable id (issuer and subject), never by the email address.
+    assert "does not grant the scope confidential:read to http" in said
+    assert "|bob;" in said
+    assert "signing in again will not change that" in said
+    assert narrower.status_code == 403
+    assert "the call needs the scope confidential:read" in narrower.headers["www-authenticate"]
+
+
+async def test_a_registered_client_expires_unless_someone_signs_in_with_it(
+    monkeypatch: pytest.MonkeyPatch, signin_env: dict[str, str]
+) -> None:
+    env = {"MCP_OAUTH_UNUSED_CLIENT_TTL_SECONDS": "600"}
+    async with served_app(monkeypatch, signin_env, **env) as (app, base, provider):
+        client = SignIn(app, base)
+
+        async def ttl(client_id: str) -> float | None:
+            stored, seconds = await provider._client_storage.ttl(
+                key=client_id, collection="mcp-oauth-proxy-clients"
+            )
+            assert stored is not None, "the registered client is not stored"
+            return seconds
+
+        unused = await client.register()
+        used = await client.register()
+        await client.sign_in("alice", client_id=used)
+        unused_ttl, used_ttl = await ttl(unused), await ttl(used)
+    assert unused_ttl is not None
+    assert 0 < unused_ttl <= 600
+    assert used_ttl is None
