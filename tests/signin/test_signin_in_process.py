@@ -124,7 +124,10 @@ async def test_own_tokens_are_refused_naming_why(
     assert all(d.endswith(SIGNIN_HINT) for d in (unknown, revoked, expired, bad))
     reasons = [getattr(r, "reason", None) for r in caplog.records if r.name == "app.signin"]
     assert {"signin_unknown", "revoked", "expired", "bad_signature"} <= set(reasons)
-    assert all(r.getMessage() == "token rejected" for r in caplog.records if r.name == "app.signin")
+    rejected = [r for r in caplog.records if r.name == "app.signin"]
+    assert all(r.getMessage() == "token rejected" for r in rejected)
+    # The same event as every other refused token: one log query finds them all.
+    assert {getattr(r, "event", None) for r in rejected} == {"authentication"}
 
 
 async def test_client_registrations_are_limited_per_address(

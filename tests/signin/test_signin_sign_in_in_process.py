@@ -12,9 +12,12 @@ person, their MCP client and the provider see.
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import secrets
+import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -23,7 +26,9 @@ import jwt
 import pytest
 from starlette.types import ASGIApp
 
+from app.challenges import describe_refusal
 from tests.app.test_http_app import ACCEPT, rpc
+from tests.redis_server import RedisServer, running
 from tests.signin.conftest import CLIENT_ID
 from tests.signin.flow import CLIENT_REDIRECT, Browser
 from tests.signin.test_signin_in_process import CLIENT_ADDRESS, MCP, served_app
@@ -195,3 +200,73 @@ async def test_a_registered_client_expires_unless_someone_signs_in_with_it(
     assert unused_ttl is not None
     assert 0 < unused_ttl <= 600
     assert used_ttl is None
+
+
+async def test_groups_in_the_identity_count_for_what_the_policy_would_grant(
+    monkeypatch: pytest.MonkeyPatch, signin_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Dave's domain brings public:read, his group confidential:read.
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "rules:\n"
+        "  - domains: [elsewhere.example]\n    scopes: [public:read]\n"
+        "  - groups: [auditors]\n    scopes: [confidential:read]\n"
+    )
+    env = {"MCP_SCOPE_POLICY_FILE": str(policy)}
+    async with served_app(monkeypatch, signin_env, **env) as (app, base, _):
+        client = SignIn(app, base)
+        dave, _ = await client.sign_in("dave", "public:read")
+        refused = await client.call(dave["access_token"], "get_confidential_info")
+    # He asked for less than his group brings him: signing in again for it would help.
+    assert refused.status_code == 403
+    assert "the call needs the scope confidential:read" in refused.headers["www-authenticate"]
+
+
+async def test_replicas_share_sign_ins_in_redis_and_an_outage_answers_503(
+    monkeypatch: pytest.MonkeyPatch, signin_env: dict[str, str], tmp_path: Path
+) -> None:
+    async def two_replicas_then_an_outage(redis: RedisServer) -> list[int]:
+        env = {"MCP_OAUTH_STORAGE_URL": redis.url}
+        async with (
+            served_app(monkeypatch, signin_env, **env) as (app_a, base, _),
+            served_app(monkeypatch, signin_env, **env) as (app_b, _, _),
+        ):
+            replica_a, replica_b = SignIn(app_a, base), SignIn(app_b, base)
+            checked, _ = await replica_a.sign_in("alice")
+            unchecked, _ = await replica_a.sign_in("bob")
+            # Signed in through A, used through B: the state is Redis's, not A's memory.
+            shared = await replica_b.call(checked["access_token"], "get_public_info")
+            redis.stop()
+            # B has checked Alice's token already: it keeps working until it expires.
+            kept = await replica_b.call(checked["access_token"], "get_public_info")
+            # Bob's it has not seen: it cannot be checked now, and the client is told so.
+            unseen = await replica_b.call(unchecked["access_token"], "get_public_info")
+        return [shared.status_code, kept.status_code, unseen.status_code]
+
+    with running(tmp_path, durable=False) as redis:
+        statuses = await two_replicas_then_an_outage(redis)
+    # redis-py drops the connections the outage broke without closing them: let them
+    # go here, where that is expected, not as a ResourceWarning in a later test.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
+    assert statuses == [200, 200, 503]
+
+
+async def test_a_token_whose_upstream_sign_in_is_gone_is_refused_naming_that(
+    monkeypatch: pytest.MonkeyPatch, signin_env: dict[str, str]
+) -> None:
+    async with served_app(monkeypatch, signin_env) as (app, base, provider):
+        client = SignIn(app, base)
+        tokens, _ = await client.sign_in("alice")
+        # The proxy still knows the token's id, but what it kept of the provider's
+        # sign-in is gone (as when the provider's tokens lapse): the provider says no.
+        jti = jwt.decode(tokens["access_token"], options={"verify_signature": False})["jti"]
+        mapping = await provider._jti_mapping_store.get(key=jti)
+        assert mapping is not None
+        await provider._upstream_token_store.delete(key=mapping.upstream_token_id)
+        answer = await client.call(tokens["access_token"], "get_public_info")
+    assert answer.status_code == 401
+    said = answer.json()["error"]["data"]["error_description"]
+    assert said == describe_refusal("signin_upstream_refused", None, signin=True)
+    assert said != describe_refusal("signin_unknown", None, signin=True)
