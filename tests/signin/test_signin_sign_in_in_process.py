@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
+import httpx2
 import jwt
 import pytest
 from starlette.types import ASGIApp
@@ -144,6 +145,9 @@ async def test_a_person_signs_in_and_the_policy_decides_the_tokens_scopes(
         assert asked["client_id"] == [CLIENT_ID]
         assert set(asked["scope"][0].split()) == IDENTITY_SCOPES
         assert asked["redirect_uri"][0].startswith(base + "/")
+        # Google's extras are for Google's host only (the next test has them).
+        assert "access_type" not in asked
+        assert "prompt" not in asked
         # Alice asked for nothing in particular: she gets all the policy grants her.
         assert set(tokens["scope"].split()) == {"public:read", "confidential:read"}
         for tool in ("get_public_info", "get_confidential_info"):
@@ -270,3 +274,27 @@ async def test_a_token_whose_upstream_sign_in_is_gone_is_refused_naming_that(
     said = answer.json()["error"]["data"]["error_description"]
     assert said == describe_refusal("signin_upstream_refused", None, signin=True)
     assert said != describe_refusal("signin_unknown", None, signin=True)
+
+
+async def test_googles_provider_is_asked_for_offline_access_and_consent(
+    monkeypatch: pytest.MonkeyPatch, signin_env: dict[str, str], oidc_provider: str
+) -> None:
+    # Google cannot be reached from here: its configuration URL is answered with the
+    # test provider's configuration (a mock of the network, the only one), so the
+    # sign-in runs against the test provider while the server believes it is Google.
+    google = "https://accounts.google.com/.well-known/openid-configuration"
+    real_get = httpx2.get
+
+    def get(url: str, **kwargs: Any) -> httpx2.Response:
+        return real_get(signin_env["MCP_OIDC_CONFIG_URL"] if url == google else url, **kwargs)
+
+    monkeypatch.setattr(httpx2, "get", get)
+    async with served_app(monkeypatch, signin_env, MCP_OIDC_CONFIG_URL=google) as (app, base, _):
+        client = SignIn(app, base)
+        tokens, browser = await client.sign_in("alice", "public:read")
+    asked = upstream_authorize(browser, oidc_provider)
+    # Without both Google issues no refresh token, and the sign-in lapses with its hour.
+    assert asked["access_type"] == ["offline"]
+    assert asked["prompt"] == ["consent"]
+    assert set(asked["scope"][0].split()) == IDENTITY_SCOPES
+    assert tokens["scope"] == "public:read"
