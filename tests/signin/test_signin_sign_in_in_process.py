@@ -14,6 +14,8 @@ from __future__ import annotations
 import base64
 import gc
 import hashlib
+import logging
+import re
 import secrets
 import warnings
 from collections.abc import Callable
@@ -27,7 +29,10 @@ import jwt
 import pytest
 from starlette.types import ASGIApp
 
+import app.key_files
 from app.challenges import describe_refusal
+from app.key_files import CHECK_SECONDS
+from tests.app.conftest import Clock
 from tests.app.test_http_app import ACCEPT, rpc
 from tests.redis_server import RedisServer, running
 from tests.signin.conftest import CLIENT_ID
@@ -221,13 +226,21 @@ async def test_groups_in_the_identity_count_for_what_the_policy_would_grant(
         client = SignIn(app, base)
         dave, _ = await client.sign_in("dave", "public:read")
         refused = await client.call(dave["access_token"], "get_confidential_info")
+        # The refreshed token carries the same person, groups included.
+        refreshed = await client.refresh(dave, client_of(dave))
+        assert refreshed.status_code == 200, refreshed.text
+        again = await client.call(refreshed.json()["access_token"], "get_confidential_info")
     # He asked for less than his group brings him: signing in again for it would help.
-    assert refused.status_code == 403
-    assert "the call needs the scope confidential:read" in refused.headers["www-authenticate"]
+    for answer in (refused, again):
+        assert answer.status_code == 403
+        assert "the call needs the scope confidential:read" in answer.headers["www-authenticate"]
 
 
 async def test_replicas_share_sign_ins_in_redis_and_an_outage_answers_503(
-    monkeypatch: pytest.MonkeyPatch, signin_env: dict[str, str], tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch,
+    signin_env: dict[str, str],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     async def two_replicas_then_an_outage(redis: RedisServer) -> list[int]:
         env = {"MCP_OAUTH_STORAGE_URL": redis.url}
@@ -247,7 +260,7 @@ async def test_replicas_share_sign_ins_in_redis_and_an_outage_answers_503(
             unseen = await replica_b.call(unchecked["access_token"], "get_public_info")
         return [shared.status_code, kept.status_code, unseen.status_code]
 
-    with running(tmp_path, durable=False) as redis:
+    with running(tmp_path, durable=False) as redis, caplog.at_level(logging.INFO, "app.signin"):
         statuses = await two_replicas_then_an_outage(redis)
     # redis-py drops the connections the outage broke without closing them: let them
     # go here, where that is expected, not as a ResourceWarning in a later test.
@@ -255,6 +268,9 @@ async def test_replicas_share_sign_ins_in_redis_and_an_outage_answers_503(
         warnings.simplefilter("ignore", ResourceWarning)
         gc.collect()
     assert statuses == [200, 200, 503]
+    # The log says why the token could not be checked: the store, not the token.
+    reasons = {getattr(r, "reason", None) for r in caplog.records if r.name == "app.signin"}
+    assert "signin_state_unavailable" in reasons
 
 
 async def test_a_token_whose_upstream_sign_in_is_gone_is_refused_naming_that(
@@ -298,3 +314,63 @@ async def test_googles_provider_is_asked_for_offline_access_and_consent(
     assert asked["prompt"] == ["consent"]
     assert set(asked["scope"][0].split()) == IDENTITY_SCOPES
     assert tokens["scope"] == "public:read"
+
+
+def valid_sign_ins(metrics: str) -> float:
+    found = re.search(
+        r'^mcp_auth_decisions_total\{outcome="authenticated",reason="valid_token"\} (\S+)$',
+        metrics,
+        re.MULTILINE,
+    )
+    return float(found.group(1)) if found else 0.0
+
+
+async def test_an_operator_revokes_by_the_ids_the_sign_in_log_names(
+    monkeypatch: pytest.MonkeyPatch,
+    signin_env: dict[str, str],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    denylist = tmp_path / "denylist"
+    denylist.write_text("")
+    # The clock of app.key_files is the test's: no sleeping through the once-a-second look.
+    clock = Clock()
+    monkeypatch.setattr(app.key_files, "time", clock)
+    env = {"MCP_JWT_DENYLIST_FILE": str(denylist)}
+    async with served_app(monkeypatch, signin_env, **env) as (asgi, base, _):
+        client = SignIn(asgi, base)
+        with caplog.at_level(logging.INFO, logger="app.signin"):
+            alice, _ = await client.sign_in("alice")
+            bob, _ = await client.sign_in("bob")
+        said, counted = [], []
+        for tokens in (alice, bob):
+            async with client.connect() as http:
+                before = valid_sign_ins((await http.get("/metrics")).text)
+                said.append(
+                    (await client.call(tokens["access_token"], "get_public_info")).status_code
+                )
+                counted.append(valid_sign_ins((await http.get("/metrics")).text) - before)
+        # Both tokens were checked and work: now the operator revokes Alice's tokens by
+        # their ids and every token of Bob's by his subject, as the log names them.
+        issued = [r for r in caplog.records if r.getMessage() == "sign-in token issued"]
+        [for_alice, for_bob] = [vars(r) for r in issued]
+        denylist.write_text(
+            f"{for_alice['jti']}\n{for_alice['refresh_jti']}\nsub:{for_bob['subject']}\n"
+        )
+        clock.now += CHECK_SECONDS
+        revoked_alice = await client.call(alice["access_token"], "get_public_info")
+        revoked_bob = await client.call(bob["access_token"], "get_public_info")
+        refresh = await client.refresh(alice, client_of(alice))
+    assert said == [200, 200]
+    assert counted == [1.0, 1.0]
+    for token, record in ((alice, for_alice), (bob, for_bob)):
+        claims = jwt.decode(token["access_token"], options={"verify_signature": False})
+        assert record["jti"] == claims["jti"]
+    refusal = describe_refusal("revoked", None, signin=True)
+    for answer in (revoked_alice, revoked_bob):
+        assert answer.status_code == 401
+        assert answer.json()["error"]["data"]["error_description"] == refusal
+    assert refresh.json() == {
+        "error": "invalid_grant",
+        "error_description": "the refresh token was revoked; sign in again",
+    }
