@@ -298,7 +298,9 @@ async def test_googles_provider_is_asked_for_offline_access_and_consent(
     # Google cannot be reached from here: its configuration URL is answered with the
     # test provider's configuration (a mock of the network, the only one), so the
     # sign-in runs against the test provider while the server believes it is Google.
-    google = "https://accounts.google.com/.well-known/openid-configuration"
+    # FastMCP caches a provider's configuration by URL for the life of the process
+    # (mutmut runs many sessions in one): this provider's own URL, never a stale one.
+    google = f"https://accounts.google.com/.well-known/openid-configuration?for={oidc_provider}"
     real_get = httpx2.get
 
     def get(url: str, **kwargs: Any) -> httpx2.Response:
