@@ -144,7 +144,12 @@ async def test_a_person_signs_in_and_the_policy_decides_the_tokens_scopes(
 ) -> None:
     async with served_app(monkeypatch, signin_env) as (app, base, _):
         client = SignIn(app, base)
-        tokens, browser = await client.sign_in("alice")
+        async with client.connect() as http:
+            before = decisions((await http.get("/metrics")).text, "allowed", "signin_policy")
+            tokens, browser = await client.sign_in("alice")
+            after = decisions((await http.get("/metrics")).text, "allowed", "signin_policy")
+        # The policy's decision is counted once, as allowed.
+        assert after - before == 1
         # The provider was asked, as this server's client, for who the person is only.
         asked = upstream_authorize(browser, oidc_provider)
         assert asked["client_id"] == [CLIENT_ID]
@@ -318,13 +323,15 @@ async def test_googles_provider_is_asked_for_offline_access_and_consent(
     assert tokens["scope"] == "public:read"
 
 
-def valid_sign_ins(metrics: str) -> float:
-    found = re.search(
-        r'^mcp_auth_decisions_total\{outcome="authenticated",reason="valid_token"\} (\S+)$',
-        metrics,
-        re.MULTILINE,
-    )
+def decisions(metrics: str, outcome: str, reason: str) -> float:
+    """The count of one outcome and reason on the server's /metrics page (0 before any)."""
+    labels = f'outcome="{outcome}",reason="{reason}"'
+    found = re.search(rf"^mcp_auth_decisions_total\{{{labels}\}} (\S+)$", metrics, re.MULTILINE)
     return float(found.group(1)) if found else 0.0
+
+
+def valid_sign_ins(metrics: str) -> float:
+    return decisions(metrics, "authenticated", "valid_token")
 
 
 async def test_an_operator_revokes_by_the_ids_the_sign_in_log_names(
@@ -368,6 +375,7 @@ async def test_an_operator_revokes_by_the_ids_the_sign_in_log_names(
     for token, record in ((alice, for_alice), (bob, for_bob)):
         claims = jwt.decode(token["access_token"], options={"verify_signature": False})
         assert record["jti"] == claims["jti"]
+        assert record["event"] == "signin"  # the event the sign-in log lines share
     refusal = describe_refusal("revoked", None, signin=True)
     for answer in (revoked_alice, revoked_bob):
         assert answer.status_code == 401
