@@ -51,9 +51,11 @@ class Browser:
     route: Callable[[str], str] = lambda url: url
     visited: list[str] = field(default_factory=list)
     refusal: str | None = None  # the server's refusal page, when it showed one
+    # The browser's connection: a test serving the app in-process routes its host to it.
+    connect: Callable[[], httpx.AsyncClient] = lambda: httpx.AsyncClient(timeout=10)
 
     async def authorize(self, url: str) -> AuthorizationCodeResult:
-        async with httpx.AsyncClient(timeout=10) as http:
+        async with self.connect() as http:
             response = await http.get(self._go(url))
             for _ in range(MAX_STEPS):
                 if response.is_redirect:

@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import jwt
 import pytest
+from starlette.types import ASGIApp
 
 from app import config
 from app.challenges import SIGNIN_HINT, describe_refusal
@@ -32,10 +33,15 @@ from tests.app.test_http_app import ACCEPT, lifespan, rpc
 MCP = "/mcp"
 
 
+# Where the in-process client's requests come from (a documentation address, RFC 5737).
+CLIENT_ADDRESS = ("192.0.2.9", 40000)
+
+
 @asynccontextmanager
-async def signed_in_server(
+async def served_app(
     monkeypatch: pytest.MonkeyPatch, signin_env: dict[str, str], **env: str
-) -> AsyncIterator[tuple[httpx.AsyncClient, PolicyOIDCProxy]]:
+) -> AsyncIterator[tuple[ASGIApp, str, PolicyOIDCProxy]]:
+    """The sign-in server's ASGI app, running, with its public base URL and its provider."""
     for name in list(os.environ):
         if name.startswith("MCP_"):
             monkeypatch.delenv(name)
@@ -46,8 +52,15 @@ async def signed_in_server(
     assert isinstance(provider, PolicyOIDCProxy)
     app = assemble(loaded, Lifecycle(), provider)
     async with lifespan(app):
-        transport = httpx.ASGITransport(app=app, client=("192.0.2.9", 40000))
-        base = loaded.settings.base_url
+        yield app, loaded.settings.base_url, provider
+
+
+@asynccontextmanager
+async def signed_in_server(
+    monkeypatch: pytest.MonkeyPatch, signin_env: dict[str, str], **env: str
+) -> AsyncIterator[tuple[httpx.AsyncClient, PolicyOIDCProxy]]:
+    async with served_app(monkeypatch, signin_env, **env) as (app, base, provider):
+        transport = httpx.ASGITransport(app=app, client=CLIENT_ADDRESS)
         async with httpx.AsyncClient(transport=transport, base_url=base) as client:
             yield client, provider
 
@@ -111,7 +124,10 @@ async def test_own_tokens_are_refused_naming_why(
     assert all(d.endswith(SIGNIN_HINT) for d in (unknown, revoked, expired, bad))
     reasons = [getattr(r, "reason", None) for r in caplog.records if r.name == "app.signin"]
     assert {"signin_unknown", "revoked", "expired", "bad_signature"} <= set(reasons)
-    assert all(r.getMessage() == "token rejected" for r in caplog.records if r.name == "app.signin")
+    rejected = [r for r in caplog.records if r.name == "app.signin"]
+    assert all(r.getMessage() == "token rejected" for r in rejected)
+    # The same event as every other refused token: one log query finds them all.
+    assert {getattr(r, "event", None) for r in rejected} == {"authentication"}
 
 
 async def test_client_registrations_are_limited_per_address(
