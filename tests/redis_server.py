@@ -29,6 +29,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from tests.helpers import require
 from tests.server_process import free_port, stop
@@ -149,8 +151,11 @@ class RedisServer:
             args += ["--port", str(self.port)]
         return args
 
-    def client(self) -> redis.Redis:
+    def client(self, retry: Retry | None = None) -> redis.Redis:
+        # redis-py's default retry backs off for about a second on a refused connection.
+        extra = {} if retry is None else {"retry": retry}
         return redis.Redis(
+            **extra,
             host="127.0.0.1",
             port=self.port,
             password=self.password,
@@ -168,11 +173,12 @@ class RedisServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"redis-server exited:\n{self.logs()}")
             try:
-                with self.client() as client:
+                # Not started yet is the expected answer: ask again soon, not after a backoff.
+                with self.client(Retry(NoBackoff(), 0)) as client:
                     if client.ping():
                         return
             except redis.RedisError:
-                time.sleep(0.1)
+                time.sleep(0.05)
         raise RuntimeError(f"redis-server not ready after 20 s:\n{self.logs()}")
 
     def stop(self) -> None:
