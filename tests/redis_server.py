@@ -29,11 +29,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from redis.backoff import NoBackoff
+from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
 from redis.retry import Retry
 
 from tests.helpers import require
 from tests.server_process import free_port, stop
+
+# redis-py's own default: three more tries, backing off about a second in all.
+PATIENT = Retry(ExponentialWithJitterBackoff(base=1, cap=10), 3)
 
 
 @dataclass(frozen=True)
@@ -151,11 +154,9 @@ class RedisServer:
             args += ["--port", str(self.port)]
         return args
 
-    def client(self, retry: Retry | None = None) -> redis.Redis:
-        # redis-py's default retry backs off for about a second on a refused connection.
-        extra = {} if retry is None else {"retry": retry}
+    def client(self, retry: Retry = PATIENT) -> redis.Redis:
         return redis.Redis(
-            **extra,
+            retry=retry,
             host="127.0.0.1",
             port=self.port,
             password=self.password,
