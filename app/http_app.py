@@ -89,12 +89,9 @@ def limiters(settings: Settings) -> Limiters:
     )
 
 
-def guards(
-    config: Config, provider: AuthProvider | None, counted: Limiters | None = None
-) -> list[Guard]:
-    """The guard chain, outermost first; `counted` defaults to `limiters(config.settings)`."""
+def guards(config: Config, provider: AuthProvider | None, counted: Limiters) -> list[Guard]:
+    """The guard chain, outermost first, counting its limits where `counted` says."""
     settings = config.settings
-    counted = limiters(settings) if counted is None else counted
     metadata_url = _metadata_url(settings)
     signin = config.signin is not None
     chain = [
@@ -142,7 +139,7 @@ def wrap(app: ASGIApp, chain: Sequence[Guard]) -> ASGIApp:
     return app
 
 
-def _auth_provider(config: Config, counted: Limiters | None = None) -> AuthProvider:
+def _auth_provider(config: Config, counted: Limiters) -> AuthProvider:
     settings = config.settings
     verifier = JWTVerifier(
         issuer=settings.jwt_issuer,
@@ -157,7 +154,6 @@ def _auth_provider(config: Config, counted: Limiters | None = None) -> AuthProvi
         # Sign-in mode: the server is the authorization server (static tokens still work).
         from app.signin import build_signin_provider
 
-        counted = limiters(settings) if counted is None else counted
         return build_signin_provider(config, verifier, counted.registrations)
     # Advertise an authorization server only when one exists: a named one, or the
     # issuer of OIDC tokens. Shared-key tokens come from `make token`, so the
@@ -194,7 +190,7 @@ def assemble(
     config: Config,
     lifecycle: Lifecycle,
     provider: AuthProvider | None,
-    counted: Limiters | None = None,
+    counted: Limiters,
 ) -> ASGIApp:
     """The app around `provider`; None (no auth at all) is only for benchmarks/."""
     mcp = build_mcp(config.documents, provider)

@@ -19,10 +19,13 @@ def main() -> int:
         print("error: the no-auth baseline only binds to loopback", file=sys.stderr)
         return 2
     logs.configure(loaded.settings.log_level, loaded.settings.log_format)
-    from app.http_app import assemble
+    from app.http_app import assemble, limiters
     from app.uvicorn_server import serve
 
-    serve(loaded, lambda config, lifecycle: assemble(config, lifecycle, provider=None))
+    serve(
+        loaded,
+        lambda config, lifecycle: assemble(config, lifecycle, None, limiters(config.settings)),
+    )
     return 0
 
 

@@ -31,7 +31,7 @@ import app.key_files
 import app.shared_limits
 from app import config
 from app.challenges import MINT_HINT
-from app.http_app import assemble, build_app
+from app.http_app import assemble, build_app, limiters
 from app.key_files import fingerprint
 from app.probes import Lifecycle
 from app.reload_metrics import denylist_fingerprint
@@ -434,7 +434,8 @@ async def test_without_authentication_only_the_guards_that_judge_no_token_stay(
         monkeypatch.delenv(f"MCP_{name.upper()}", raising=False)
     monkeypatch.setenv("MCP_JWT_SECRET_KEY", KEY)
     monkeypatch.setenv("MCP_ALLOWED_ORIGINS", "https://app.example")
-    app = assemble(config.load(), Lifecycle(), None)
+    loaded = config.load()
+    app = assemble(loaded, Lifecycle(), None, limiters(loaded.settings))
     async with lifespan(app):
         transport = httpx.ASGITransport(app=app, client=("192.0.2.7", 40000))
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8080") as c:

@@ -17,7 +17,7 @@ import pytest
 
 import app.key_files
 from app import config
-from app.http_app import _auth_provider
+from app.http_app import _auth_provider, limiters
 from app.key_files import CHECK_SECONDS
 from app.signin import PolicyOIDCProxy
 from tests.app.conftest import Clock
@@ -60,7 +60,8 @@ def test_a_rotated_client_secret_reaches_the_running_proxy(
     # The clock of app.key_files is the test's: no sleeping through the once-a-second look.
     clock = Clock()
     monkeypatch.setattr(app.key_files, "time", clock)
-    provider = _auth_provider(config.load())
+    loaded_config = config.load()
+    provider = _auth_provider(loaded_config, limiters(loaded_config.settings))
     assert isinstance(provider, PolicyOIDCProxy)
     assert upstream_secret(provider) == "first-secret-value"
 
@@ -86,6 +87,7 @@ def test_a_secret_given_as_a_value_stays_that_value(
             monkeypatch.delenv(name)
     for name, value in signin_env.items():
         monkeypatch.setenv(name, value)
-    provider = _auth_provider(config.load())
+    loaded_config = config.load()
+    provider = _auth_provider(loaded_config, limiters(loaded_config.settings))
     assert isinstance(provider, PolicyOIDCProxy)
     assert upstream_secret(provider) == signin_env["MCP_OIDC_CLIENT_SECRET"]

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp
 
 from app import config
 from app.challenges import SIGNIN_HINT, describe_refusal
-from app.http_app import _auth_provider, assemble
+from app.http_app import _auth_provider, assemble, limiters
 from app.probes import Lifecycle
 from app.signin import PolicyOIDCProxy
 from app.tokens import mint_token
@@ -48,9 +48,10 @@ async def served_app(
     for name, value in {**signin_env, **env}.items():
         monkeypatch.setenv(name, value)
     loaded = config.load()
-    provider = _auth_provider(loaded)
+    counted = limiters(loaded.settings)
+    provider = _auth_provider(loaded, counted)
     assert isinstance(provider, PolicyOIDCProxy)
-    app = assemble(loaded, Lifecycle(), provider)
+    app = assemble(loaded, Lifecycle(), provider, counted)
     async with lifespan(app):
         yield app, loaded.settings.base_url, provider
 
