@@ -29,11 +29,14 @@ import httpx
 import httpx2
 import jwt
 import pytest
+from limits.aio.storage.redis.redispy import RedispyBridge
 from starlette.types import ASGIApp
 
 import app.key_files
+import app.shared_limits
 from app.challenges import describe_refusal
 from app.key_files import CHECK_SECONDS
+from app.shared_limits import SharedStore, shared_store
 from tests.app.conftest import Clock
 from tests.app.test_http_app import ACCEPT, rpc
 from tests.redis_server import RedisServer, running
@@ -557,3 +560,37 @@ async def test_a_person_the_policy_grants_nothing_is_told_so_and_so_is_their_cli
         ("signin", f"{provider_issuer}|carol", None, [], [], False),
         ("signin", f"{provider_issuer}|alice", "alice@example.com", [], [], True),
     ]
+
+
+async def test_replicas_sharing_redis_share_the_registration_limit(
+    monkeypatch: pytest.MonkeyPatch, signin_env: dict[str, str], tmp_path: Path
+) -> None:
+    # A server keeps its Redis pool for its life; this test closes what its apps opened.
+    stores: list[SharedStore] = []
+
+    def recorded(url: str, options: dict[str, Any]) -> SharedStore:
+        stores.append(shared_store(url, options))
+        return stores[-1]
+
+    monkeypatch.setattr(app.shared_limits, "shared_store", recorded)
+    metadata = {"redirect_uris": [CLIENT_REDIRECT], "client_name": "t"}
+    statuses = []
+    with running(tmp_path, durable=False) as redis:
+        env = {"MCP_RATE_LIMIT_STORAGE_URL": redis.url, "MCP_OAUTH_REGISTRATIONS_PER_MINUTE": "2"}
+        try:
+            async with (
+                served_app(monkeypatch, signin_env, **env) as (app_a, base, _),
+                served_app(monkeypatch, signin_env, **env) as (app_b, _, _),
+            ):
+                # One address registering through each replica in turn, as behind a balancer.
+                for replica in (app_a, app_b, app_a):
+                    async with SignIn(replica, base).connect() as http:
+                        answer = await http.post("/register", json=metadata)
+                    statuses.append(answer.status_code)
+        finally:
+            for store in stores:
+                bridge = store.storage.bridge
+                assert isinstance(bridge, RedispyBridge)
+                await bridge.storage.aclose()
+    # Counted in Redis, not per replica: the third is over the limit wherever it lands.
+    assert statuses == [201, 201, 429]
