@@ -527,6 +527,8 @@ async def test_a_person_the_policy_grants_nothing_is_told_so_and_so_is_their_cli
     unverified = "carol@partner.example (an address the identity provider has not verified)"
     assert f"You signed in as {unverified}" in carol.read()
     assert "You signed in as alice@example.com" in alice.read()
+    # An address the provider vouches for is shown as it is, with no warning.
+    assert not any("not verified" in refused.read() for refused in (mallory, alice))
     # Their client is told access_denied and why, for the flow it started: no code.
     for refused in (mallory, carol, alice):
         assert refused.told["error"] == ["access_denied"]
