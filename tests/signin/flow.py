@@ -51,19 +51,25 @@ class Browser:
     route: Callable[[str], str] = lambda url: url
     visited: list[str] = field(default_factory=list)
     refusal: str | None = None  # the server's refusal page, when it showed one
+    consent: httpx.Response | None = None  # the server's consent page, when it showed one
     # The browser's connection: a test serving the app in-process routes its host to it.
     connect: Callable[[], httpx.AsyncClient] = lambda: httpx.AsyncClient(timeout=10)
 
     async def authorize(self, url: str) -> AuthorizationCodeResult:
+        return self._result(await self.back_to_client(url))
+
+    async def back_to_client(self, url: str) -> str:
+        """Where the browser is sent back to the client: with a code, or with an error."""
         async with self.connect() as http:
             response = await http.get(self._go(url))
             for _ in range(MAX_STEPS):
                 if response.is_redirect:
                     location = urljoin(str(response.url), response.headers["location"])
                     if location.startswith(CLIENT_REDIRECT):
-                        return self._result(location)
+                        return location
                     response = await http.get(self._go(location))
                 elif 'name="csrf_token"' in response.text:  # the server's consent page
+                    self.consent = response
                     form = _hidden_inputs(response.text)
                     form["action"] = "approve" if self.approve else "deny"
                     response = await http.post(self._go(str(response.url)), data=form)
@@ -74,7 +80,7 @@ class Browser:
                     self.refusal = response.text
                     back = re.search(r'<a href="([^"]+)">Return', response.text)
                     assert back is not None, response.text
-                    return self._result(unescape(back.group(1)))
+                    return unescape(back.group(1))
                 else:
                     raise AssertionError(
                         f"unexpected page {response.url} ({response.status_code}): "

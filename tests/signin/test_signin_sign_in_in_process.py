@@ -19,6 +19,8 @@ import re
 import secrets
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -27,11 +29,14 @@ import httpx
 import httpx2
 import jwt
 import pytest
+from limits.aio.storage.redis.redispy import RedispyBridge
 from starlette.types import ASGIApp
 
 import app.key_files
+import app.shared_limits
 from app.challenges import describe_refusal
 from app.key_files import CHECK_SECONDS
+from app.shared_limits import SharedStore, shared_store
 from tests.app.conftest import Clock
 from tests.app.test_http_app import ACCEPT, rpc
 from tests.redis_server import RedisServer, running
@@ -59,6 +64,20 @@ class Routed(httpx.AsyncBaseTransport):
         await self._network.aclose()
 
 
+@dataclass(frozen=True)
+class Refused:
+    """A sign-in the server refused: what the client's redirect URI got, what the person read."""
+
+    told: dict[str, list[str]]  # the query of the redirect back to the client
+    state: str  # the state the client sent, which the answer must carry back
+    page: str | None  # the server's refusal page, when the person was shown one
+
+    def read(self) -> str:
+        """The refusal page's text, as the person reads it."""
+        assert self.page is not None, "the person was shown no refusal page"
+        return " ".join(text for text, _ in PageText(self.page).pieces)
+
+
 class SignIn:
     """An MCP client of the server in this process, signing a person in (PKCE, public client)."""
 
@@ -81,11 +100,8 @@ class SignIn:
         assert answer.status_code == 201, answer.text
         return str(answer.json()["client_id"])
 
-    async def sign_in(
-        self, person: str, scope: str | None = None, client_id: str | None = None
-    ) -> tuple[dict[str, Any], Browser]:
-        """`person` signs in; the token endpoint's answer, and the browser that went through it."""
-        client_id = client_id or await self.register()
+    def authorize_params(self, client_id: str, scope: str | None) -> tuple[dict[str, str], str]:
+        """The client's /authorize query (PKCE, S256), and the verifier it keeps for /token."""
         verifier = secrets.token_urlsafe(48)
         digest = hashlib.sha256(verifier.encode()).digest()
         params = {
@@ -98,6 +114,14 @@ class SignIn:
             "resource": self.base + MCP,
             **({"scope": scope} if scope else {}),
         }
+        return params, verifier
+
+    async def sign_in(
+        self, person: str, scope: str | None = None, client_id: str | None = None
+    ) -> tuple[dict[str, Any], Browser]:
+        """`person` signs in; the token endpoint's answer, and the browser that went through it."""
+        client_id = client_id or await self.register()
+        params, verifier = self.authorize_params(client_id, scope)
         browser = Browser(person, connect=self.connect)
         result = await browser.authorize(f"{self.base}/authorize?{urlencode(params)}")
         assert result.state == params["state"]
@@ -113,11 +137,21 @@ class SignIn:
         assert answer.status_code == 200, answer.text
         return dict(answer.json()), browser
 
-    async def refresh(self, tokens: dict[str, Any], client_id: str) -> httpx.Response:
+    async def refused(self, person: str, scope: str | None = None) -> Refused:
+        """`person` goes through the sign-in, at whose end the server sends them back refused."""
+        params, _ = self.authorize_params(await self.register(), scope)
+        browser = Browser(person, connect=self.connect)
+        back = await browser.back_to_client(f"{self.base}/authorize?{urlencode(params)}")
+        return Refused(parse_qs(urlsplit(back).query), params["state"], browser.refusal)
+
+    async def refresh(
+        self, tokens: dict[str, Any], client_id: str, scope: str | None = None
+    ) -> httpx.Response:
         form = {
             "grant_type": "refresh_token",
             "refresh_token": tokens["refresh_token"],
             "client_id": client_id,
+            **({"scope": scope} if scope else {}),
         }
         async with self.connect() as http:
             return await http.post("/token", data=form)
@@ -168,6 +202,13 @@ async def test_a_person_signs_in_and_the_policy_decides_the_tokens_scopes(
         again = refreshed.json()["access_token"]
         assert again != tokens["access_token"]
         assert (await client.call(again, "get_confidential_info")).status_code == 200
+        # A refresh may ask for less than was granted (RFC 6749 6): it gets only that.
+        narrowed = await client.refresh(refreshed.json(), client_of(tokens), "public:read")
+        assert narrowed.status_code == 200, narrowed.text
+        assert narrowed.json()["scope"] == "public:read"
+        fewer = narrowed.json()["access_token"]
+        assert (await client.call(fewer, "get_public_info")).status_code == 200
+        assert (await client.call(fewer, "get_confidential_info")).status_code == 403
 
 
 async def test_a_scope_the_policy_never_grants_is_refused_saying_so(
@@ -178,6 +219,9 @@ async def test_a_scope_the_policy_never_grants_is_refused_saying_so(
         # Bob (partner.example) asks for both: the policy grants him public:read only.
         bob, _ = await client.sign_in("bob", "public:read confidential:read")
         assert bob["scope"].split() == ["public:read"]
+        # So does the token itself: the scopes it is signed with are the granted ones.
+        signed = jwt.decode(bob["access_token"], options={"verify_signature": False})["scope"]
+        assert signed.split() == ["public:read"]
         assert (await client.call(bob["access_token"], "get_public_info")).status_code == 200
         refused = await client.call(bob["access_token"], "get_confidential_info")
         # Alice asks for less than the policy grants her: asking again would help her.
@@ -361,6 +405,7 @@ async def test_an_operator_revokes_by_the_ids_the_sign_in_log_names(
                 counted.append(valid_sign_ins((await http.get("/metrics")).text) - before)
         # Both tokens were checked and work: now the operator revokes Alice's tokens by
         # their ids and every token of Bob's by his subject, as the log names them.
+        decided = [vars(r) for r in caplog.records if r.getMessage() == "sign-in scopes granted"]
         issued = [r for r in caplog.records if r.getMessage() == "sign-in token issued"]
         [for_alice, for_bob] = [vars(r) for r in issued]
         denylist.write_text(
@@ -376,6 +421,12 @@ async def test_an_operator_revokes_by_the_ids_the_sign_in_log_names(
         claims = jwt.decode(token["access_token"], options={"verify_signature": False})
         assert record["jti"] == claims["jti"]
         assert record["event"] == "signin"  # the event the sign-in log lines share
+    # One decision of record per sign-in, naming who was granted what, and why not more.
+    assert [(d["subject"], d["email"], set(d["scopes"]), d["revoked"]) for d in decided] == [
+        (for_alice["subject"], "alice@example.com", {"public:read", "confidential:read"}, False),
+        (for_bob["subject"], "bob@partner.example", {"public:read"}, False),
+    ]
+    assert all(d["event"] == "signin" and d["requested"] == [] for d in decided)
     refusal = describe_refusal("revoked", None, signin=True)
     for answer in (revoked_alice, revoked_bob):
         assert answer.status_code == 401
@@ -384,3 +435,164 @@ async def test_an_operator_revokes_by_the_ids_the_sign_in_log_names(
         "error": "invalid_grant",
         "error_description": "the refresh token was revoked; sign in again",
     }
+
+
+# Elements that have no end tag: nothing is inside them.
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source"}
+
+
+class PageText(HTMLParser):
+    """What a person reads on a page: each piece of text, with the classes of the boxes
+    it sits in (the page's style sheet draws a box per class), and every image it shows."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.pieces: list[tuple[str, list[str]]] = []
+        self.images: list[str] = []
+        self._open: list[tuple[str, str]] = []
+        self.feed(page)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "img":
+            self.images.append(found.get("src") or "")
+        if tag not in VOID:
+            self._open.append((tag, found.get("class") or ""))
+
+    def handle_endtag(self, tag: str) -> None:
+        tags = [name for name, _ in self._open]
+        if tag in tags:
+            del self._open[len(tags) - 1 - tags[::-1].index(tag) :]
+
+    def handle_data(self, data: str) -> None:
+        text = " ".join(data.split())
+        if text and not {"style", "script", "title"} & {name for name, _ in self._open}:
+            self.pieces.append((text, [c for _, c in self._open if c]))
+
+
+async def test_the_consent_page_names_the_scopes_asked_for_above_where_they_go(
+    monkeypatch: pytest.MonkeyPatch, signin_env: dict[str, str]
+) -> None:
+    async with served_app(monkeypatch, signin_env) as (app, base, _):
+        _, browser = await SignIn(app, base).sign_in("bob", "public:read confidential:read")
+    consent = browser.consent
+    assert consent is not None, "the person was never asked to consent"
+    # The page as sent whole: a browser reads no more of it than its length says.
+    assert consent.headers["content-length"] == str(len(consent.content))
+    page = PageText(consent.text)
+    [where] = [i for i, (text, _) in enumerate(page.pieces) if text.startswith("Credentials will")]
+    # The callback address in its highlighted box, as FastMCP's style sheet draws it...
+    assert "redirect-section" in page.pieces[where][1]
+    # ... and right above it, in the page's info box, the scopes the client asks for.
+    above: list[str] = []
+    for text, boxes in reversed(page.pieces[:where]):
+        if "info-box" not in boxes:
+            break
+        above.insert(0, text)
+    said = " ".join(above)
+    assert "public:read" in said
+    assert "confidential:read" in said
+    # Its logo is inline: the page loads nothing from another site.
+    assert page.images
+    assert all(src.startswith("data:") for src in page.images)
+
+
+async def test_a_person_the_policy_grants_nothing_is_told_so_and_so_is_their_client(
+    monkeypatch: pytest.MonkeyPatch,
+    signin_env: dict[str, str],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with httpx.AsyncClient() as http:
+        configuration = await http.get(signin_env["MCP_OIDC_CONFIG_URL"])
+    provider_issuer = configuration.json()["issuer"]
+    # Alice is in the policy, but the operator revoked every token of hers by her subject.
+    denylist = tmp_path / "denylist"
+    denylist.write_text(f"sub:{provider_issuer}|alice\n")
+    env = {"MCP_JWT_DENYLIST_FILE": str(denylist)}
+    async with served_app(monkeypatch, signin_env, **env) as (app, base, _):
+        client = SignIn(app, base)
+        async with client.connect() as http:
+            issuer = (await http.get("/.well-known/oauth-authorization-server")).json()["issuer"]
+            before = decisions((await http.get("/metrics")).text, "denied", "signin_policy")
+            with caplog.at_level(logging.INFO, logger="app.signin"):
+                # Mallory is in no rule of the policy.
+                mallory = await client.refused("mallory", "public:read")
+                # Carol's domain is, but the provider has not verified her address.
+                carol = await client.refused("carol")
+                alice = await client.refused("alice")
+            after = decisions((await http.get("/metrics")).text, "denied", "signin_policy")
+    # Each is shown a page naming the account they signed in with, and the way back.
+    assert "You signed in as mallory@elsewhere.example" in mallory.read()
+    unverified = "carol@partner.example (an address the identity provider has not verified)"
+    assert f"You signed in as {unverified}" in carol.read()
+    assert "You signed in as alice@example.com" in alice.read()
+    # An address the provider vouches for is shown as it is, with no warning.
+    assert not any("not verified" in refused.read() for refused in (mallory, alice))
+    # Their client is told access_denied and why, for the flow it started: no code.
+    for refused in (mallory, carol, alice):
+        assert refused.told["error"] == ["access_denied"]
+        assert refused.told["state"] == [refused.state]
+        assert refused.told["iss"] == [issuer]
+        assert "code" not in refused.told
+    # Why, naming the account by an address only the provider vouches for, and the
+    # scopes asked for.
+    [why] = mallory.told["error_description"]
+    assert "mallory@elsewhere.example" in why
+    assert "public:read" in why
+    [why] = carol.told["error_description"]
+    assert f"{provider_issuer}|carol" in why
+    assert "carol@partner.example" not in why
+    # Counted once each, as the policy's refusals.
+    assert after - before == 3
+    # The operator reads one decision of record per refusal: who, what, and whether revoked.
+    decided = [vars(r) for r in caplog.records if r.getMessage() == "sign-in scopes granted"]
+    assert [
+        (d["event"], d["subject"], d["email"], d["requested"], d["scopes"], d["revoked"])
+        for d in decided
+    ] == [
+        (
+            "signin",
+            f"{provider_issuer}|mallory",
+            "mallory@elsewhere.example",
+            ["public:read"],
+            [],
+            False,
+        ),
+        ("signin", f"{provider_issuer}|carol", None, [], [], False),
+        ("signin", f"{provider_issuer}|alice", "alice@example.com", [], [], True),
+    ]
+
+
+async def test_replicas_sharing_redis_share_the_registration_limit(
+    monkeypatch: pytest.MonkeyPatch, signin_env: dict[str, str], tmp_path: Path
+) -> None:
+    # A server keeps its Redis pool for its life; this test closes what its apps opened.
+    stores: list[SharedStore] = []
+
+    def recorded(url: str, options: dict[str, Any]) -> SharedStore:
+        stores.append(shared_store(url, options))
+        return stores[-1]
+
+    monkeypatch.setattr(app.shared_limits, "shared_store", recorded)
+    metadata = {"redirect_uris": [CLIENT_REDIRECT], "client_name": "t"}
+    statuses = []
+    with running(tmp_path, durable=False) as redis:
+        env = {"MCP_RATE_LIMIT_STORAGE_URL": redis.url, "MCP_OAUTH_REGISTRATIONS_PER_MINUTE": "2"}
+        try:
+            async with (
+                served_app(monkeypatch, signin_env, **env) as (app_a, base, _),
+                served_app(monkeypatch, signin_env, **env) as (app_b, _, _),
+            ):
+                # One address registering through each replica in turn, as behind a balancer.
+                for replica in (app_a, app_b, app_a):
+                    async with SignIn(replica, base).connect() as http:
+                        answer = await http.post("/register", json=metadata)
+                    statuses.append(answer.status_code)
+        finally:
+            for store in stores:
+                bridge = store.storage.bridge
+                assert isinstance(bridge, RedispyBridge)
+                await bridge.storage.aclose()
+    # Counted in Redis, not per replica: the third is over the limit wherever it lands.
+    assert statuses == [201, 201, 429]
