@@ -73,17 +73,3 @@ def test_image_builds_for_this_machine_unless_platform_is_given() -> None:
     assert "--platform" not in default.stdout
     amd64 = make("-n", "image", "DOCKER=docker", "PLATFORM=linux/amd64")
     assert "docker build --platform linux/amd64 " in amd64.stdout
-
-
-def test_bench_installs_wrk_with_brew_or_apt_get_or_says_how() -> None:
-    recipe = make("-n", "bench").stdout
-    assert "brew install wrk" in recipe
-    assert "apt-get install -y -qq wrk" in recipe
-    assert "error: wrk not found: brew install wrk (macOS), sudo apt-get install wrk" in recipe
-
-
-def test_sign_in_tests_install_redis_with_brew_or_apt_get_or_say_how() -> None:
-    recipe = make("-n", "redis-server").stdout
-    assert "brew install redis" in recipe
-    assert "apt-get install -y -qq redis-server" in recipe
-    assert "error: redis-server not found: brew install redis (macOS)" in recipe
