@@ -15,7 +15,7 @@
 # when one survives (both run and report; either failing fails the target). Each
 # run starts afresh, so a result never comes from older code or tests.
 #
-# Under 15 minutes on two cores; not part of `make test`. Where the time goes:
+# Meant to stay under 15 minutes on two cores; not part of `make test`. Where the time goes:
 # mutmut runs the whole selection three times before the first mutant
 # (coverage, which test reaches which function, a clean run), then one forked
 # pytest session per mutant (~0.2 s before any test runs); a surviving mutant
@@ -35,7 +35,7 @@ $(VENV)/.mutate-installed: requirements/mutate.txt $(VENV)/.dev-installed
 	$(UV_INSTALL) -r requirements/mutate.txt
 	@touch $@
 
-mutate: $(VENV)/.mutate-installed ## Mutation-test the guard modules, their constants and validators (under 15 min)
+mutate: $(VENV)/.mutate-installed ## Mutation-test the guard modules, their constants and validators (~15-20 min)
 	rm -rf mutants && mkdir mutants
 	@echo "mutmut: mutating the guard modules, running the fast tests against each mutant" >&2
 	$(BIN)/mutmut run $(MUTATE_ARGS) > mutants/mutmut.log 2>&1 || \
