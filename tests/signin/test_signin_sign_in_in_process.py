@@ -41,7 +41,7 @@ from tests.app.conftest import Clock
 from tests.app.test_http_app import ACCEPT, rpc
 from tests.redis_server import RedisServer, running
 from tests.signin.conftest import CLIENT_ID
-from tests.signin.flow import CLIENT_REDIRECT, Browser
+from tests.signin.flow import CLIENT_REDIRECT, TLS, Browser
 from tests.signin.test_signin_in_process import CLIENT_ADDRESS, MCP, served_app
 
 # The provider's own scopes: who the person is, nothing of theirs.
@@ -53,7 +53,7 @@ class Routed(httpx.AsyncBaseTransport):
 
     def __init__(self, app: ASGIApp, base_url: str) -> None:
         self._app = httpx.ASGITransport(app=app, client=CLIENT_ADDRESS)
-        self._network = httpx.AsyncHTTPTransport()
+        self._network = httpx.AsyncHTTPTransport(verify=TLS)
         self._server = urlsplit(base_url).netloc
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -503,7 +503,7 @@ async def test_a_person_the_policy_grants_nothing_is_told_so_and_so_is_their_cli
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    async with httpx.AsyncClient() as http:
+    async with httpx.AsyncClient(verify=TLS) as http:
         configuration = await http.get(signin_env["MCP_OIDC_CONFIG_URL"])
     provider_issuer = configuration.json()["issuer"]
     # Alice is in the policy, but the operator revoked every token of hers by her subject.
