@@ -29,15 +29,12 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from app.tokens import token_id
 from mcp_cli.claims import add_claim_arguments, mint_from_arguments
+from mcp_cli.infra import infra_module
 
-# The stack's folder in the checkout the console script runs from (make install's
-# editable install), beside mcp_cli/.
-INFRA = Path(__file__).resolve().parent.parent / "infra"
 KEY_BYTES = 64
 ENDPOINT_ENV = "MCP_SECRET_MANAGER_ENDPOINT"
 LOOPBACK_NAMES = {"localhost"}
@@ -45,14 +42,8 @@ LOOPBACK_NAMES = {"localhost"}
 
 def default_secret_id() -> str:
     """The secret the stack creates: infra's `secret_id` default, its one owner."""
-    # Read from the stack's settings (pydantic only, no CDK Terrain) rather than
-    # copied, so a rename there renames it here.
-    sys.path.insert(0, str(INFRA))
-    try:
-        from mcp_infra.settings import InfraConfig
-    finally:
-        sys.path.remove(str(INFRA))
-    return str(InfraConfig.model_fields["secret_id"].default)
+    settings = infra_module("settings")  # read, not copied: a rename there renames it here
+    return str(settings.InfraConfig.model_fields["secret_id"].default)
 
 
 class KeyToolError(Exception):

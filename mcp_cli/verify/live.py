@@ -14,7 +14,6 @@ import os
 import re
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from app.catalog import TOOL_SCOPES
+from mcp_cli.infra import infra_module
 
 from .checks import CheckFailed, CheckSkipped, Context, last_lines
 
@@ -224,16 +224,13 @@ def public_token_through_port_forward(ctx: Context) -> None:
 
 
 def repository_variables(ctx: Context) -> None:
-    sys.path.insert(0, str(ctx.path("infra")))
-    try:
-        from mcp_infra.outputs import REPOSITORY_VARIABLES  # the variable -> output table
-    finally:
-        sys.path.pop(0)
+    # The variable -> output table, from the checkout being verified.
+    variables: dict[str, str] = infra_module("outputs", ctx.path("infra")).REPOSITORY_VARIABLES
     listed = json.loads(ctx.run("gh", "variable", "list", "--json", "name,value").stdout)
     values = {item["name"]: item["value"] for item in listed}
     wrong = [
         f"{variable} is {values.get(variable)!r}, terraform says {output} = {ctx.facts[output]!r}"
-        for variable, output in REPOSITORY_VARIABLES.items()
+        for variable, output in variables.items()
         if values.get(variable) != ctx.facts[output]
     ]
     if wrong:
