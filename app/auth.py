@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastmcp.server.auth import AccessToken, TokenVerifier
 
@@ -135,12 +137,14 @@ KeyIdentity = tuple[str | None, bytes]
 KEY_TYPES = {"RS256": "RSA", "ES256": "EC"}
 
 
+def published_whole(jwk: jwt.PyJWK) -> bool:
+    """Does the issuer's set carry this key's private part? Then anyone who read it can sign."""
+    return isinstance(jwk.key, RSAPrivateKey | EllipticCurvePrivateKey)
+
+
 def key_identity(jwk: jwt.PyJWK) -> KeyIdentity:
-    """The identity of an RSA or EC key of the issuer's set."""
-    key = jwk.key
-    if hasattr(key, "public_key"):  # a JWK that carries the private part too
-        key = key.public_key()
-    return jwk.key_id, key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    """The identity of a public RSA or EC key of the issuer's set."""
+    return jwk.key_id, jwk.key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
 
 
 class IssuerKeys:
@@ -174,7 +178,9 @@ class IssuerKeys:
             return False
         if jwk_set is not self._seen:  # a fetch replaced the set: what does it hold now?
             self._held = frozenset(
-                key_identity(jwk) for jwk in jwk_set.keys if jwk.key_type in KEY_TYPES.values()
+                key_identity(jwk)
+                for jwk in jwk_set.keys
+                if jwk.key_type in KEY_TYPES.values() and not published_whole(jwk)
             )
             self._seen = jwk_set
         return key in self._held
@@ -310,6 +316,8 @@ class JWTVerifier(TokenVerifier):
             signing_key = await self._jwks.signing_key(token)
             if not _key_fits(algorithm, signing_key.key_type):
                 raise Rejected("algorithm_not_allowed")
+            if published_whole(signing_key):
+                raise Rejected("key_published")
             return self._check(token, signing_key.key, [algorithm]), key_identity(signing_key)
         raise Rejected("algorithm_not_allowed")
 

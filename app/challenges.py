@@ -49,6 +49,10 @@ DESCRIPTIONS: dict[str, tuple[str, bool]] = {
         False,
     ),
     "unknown_key": ("the token's key id (kid) is not among the issuer's keys", True),
+    "key_published": (
+        "the issuer publishes this key's private part, so anyone could have signed the token",
+        True,
+    ),
     "malformed": ("the token is not a well-formed JWT", True),
     "bad_scope_claim": (
         "the token's scope claim must be a space-separated string (or a scp/scopes list)",

@@ -146,6 +146,9 @@ async def test_previous_key_is_accepted_unknown_key_is_not() -> None:
 
 RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 EC_KEY = ec.generate_private_key(ec.SECP256R1())
+# Keys the issuer's set publishes whole, private part included (a leaked key).
+LEAKED_RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+LEAKED_EC_KEY = ec.generate_private_key(ec.SECP256R1())
 
 
 def _jwk(key: Any, kid: str, alg: str) -> dict[str, Any]:
@@ -161,6 +164,8 @@ def jwks_url() -> Iterator[str]:
             "keys": [
                 _jwk(RSA_KEY.public_key(), "rsa-1", "RS256"),
                 _jwk(EC_KEY.public_key(), "ec-1", "ES256"),
+                _jwk(LEAKED_RSA_KEY, "rsa-leaked", "RS256"),
+                _jwk(LEAKED_EC_KEY, "ec-leaked", "ES256"),
             ]
         }
     ).encode()
@@ -189,6 +194,18 @@ async def test_jwks_token_signed_by_another_key_is_rejected(
     stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     token = jwt.encode(claims(), stranger, algorithm="RS256", headers={"kid": "rsa-1"})
     assert await refused_as(verifier(jwks_url=jwks_url), token, caplog) == "bad_signature"
+
+
+@pytest.mark.parametrize(
+    ("key", "kid", "alg"),
+    [(LEAKED_RSA_KEY, "rsa-leaked", "RS256"), (LEAKED_EC_KEY, "ec-leaked", "ES256")],
+)
+async def test_a_key_published_with_its_private_part_signs_nothing_here(
+    jwks_url: str, caplog: pytest.LogCaptureFixture, key: Any, kid: str, alg: str
+) -> None:
+    """Anyone who read the issuer's set could have signed this token: a refusal, not a crash."""
+    token = jwt.encode(claims(), key, algorithm=alg, headers={"kid": kid})
+    assert await refused_as(verifier(jwks_url=jwks_url), token, caplog) == "key_published"
 
 
 async def test_hs_rs_confusion_is_rejected(jwks_url: str) -> None:

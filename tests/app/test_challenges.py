@@ -74,6 +74,7 @@ REASONS = [
     "algorithm_not_allowed",
     "jwks_unavailable",
     "unknown_key",
+    "key_published",
     "malformed",
     "bad_scope_claim",
     "lifetime_too_long",

@@ -14,6 +14,9 @@ with it is refused, not only at its `exp`.
 
 from __future__ import annotations
 
+import json
+
+import jwt.algorithms
 import jwt.api_jwk
 import jwt.jwk_set_cache
 import jwt.jwks_client
@@ -112,6 +115,22 @@ async def test_after_five_minutes_a_remembered_token_is_judged_by_the_set_fetche
     clock.now += FIVE_MINUTES + 0.5
     assert (await checker.verify_token(token) is not None) is still_published
     assert issuer.requests == 2
+
+
+async def test_a_key_published_whole_is_refused_and_the_sets_other_keys_still_serve(
+    issuer: Issuer, clock: Clock
+) -> None:
+    leaked = jwk(KEPT_KEY, "leaked")
+    leaked.update(json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(KEPT_KEY)))  # d, p, q...
+    issuer.published = [jwk(OLD_KEY, "old"), leaked]
+    checker = verifier(issuer)
+    token = issuer.token(OLD_KEY, "old")
+    remembered = await checker.verify_token(token)
+    assert remembered is not None
+    assert await checker.verify_token(issuer.token(KEPT_KEY, "leaked")) is None
+    # The remembered token is checked against the set in force, which holds the leaked key too.
+    assert await checker.verify_token(token) is remembered
+    assert issuer.requests == 1
 
 
 async def test_a_remembered_token_is_refused_once_its_kid_names_another_key(
