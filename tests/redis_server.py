@@ -109,6 +109,10 @@ def make_tls(folder: Path) -> Tls:
     return tls
 
 
+class PortTaken(RuntimeError):
+    """redis-server could not bind its port: something took it after it was picked."""
+
+
 class RedisServer:
     """redis-server on a loopback port that stays the same across stop() and start()."""
 
@@ -134,6 +138,7 @@ class RedisServer:
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+        self._started = False
 
     @property
     def url(self) -> str:
@@ -167,12 +172,31 @@ class RedisServer:
         )
 
     def start(self) -> None:
+        # A port free when picked may be taken before redis-server binds it (by a test
+        # in another process, or as some client's ephemeral port): the first start
+        # picks another. A restart keeps its port, as a restarted store would.
+        for attempt in range(3):
+            try:
+                self._start()
+            except PortTaken:
+                if self._started or attempt == 2:
+                    raise
+                self.port = free_port()
+            else:
+                self._started = True
+                return
+
+    def _start(self) -> None:
         self._log = (self.folder / "redis.log").open("ab")
+        logged = self._log.tell()
         self.process = subprocess.Popen(self._args(), stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited:\n{self.logs()}")
+                self._log.close()
+                said = self.logs()[logged:]
+                error = PortTaken if "Address already in use" in said else RuntimeError
+                raise error(f"redis-server exited:\n{said}")
             try:
                 # Not started yet is the expected answer: ask again soon, not after a backoff.
                 with self.client(Retry(NoBackoff(), 0)) as client:
