@@ -194,7 +194,7 @@ class RedisServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 self._log.close()
-                said = self.logs()[logged:]
+                said = (self.folder / "redis.log").read_bytes()[logged:].decode(errors="replace")
                 error = PortTaken if "Address already in use" in said else RuntimeError
                 raise error(f"redis-server exited:\n{said}")
             try:
